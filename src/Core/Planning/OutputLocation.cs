@@ -1,0 +1,71 @@
+namespace Batchkeeper.Core.Planning;
+
+/// <summary>Where an output lives: an S3 object or a local file.</summary>
+/// <param name="Uri">The canonical form: <c>s3://bucket/key</c> or <c>file:///absolute/path</c>.</param>
+/// <param name="Bucket">The S3 bucket, or null for a local file.</param>
+/// <param name="Key">The S3 key, or the absolute local path.</param>
+public sealed record OutputLocation(string Uri, string? Bucket, string Key)
+{
+    public bool IsS3 => Bucket is not null;
+
+    /// <summary>Parses an expanded output: <c>s3://…</c>, <c>file:///…</c> or a plain path relative to <paramref name="baseDirectory"/>.</summary>
+    public static OutputLocation? Parse(string text, string baseDirectory, out string? error)
+    {
+        error = null;
+        if (text.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
+        {
+            var rest = text[5..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            if (slash <= 0 || slash == rest.Length - 1)
+            {
+                error = $"'{text}' is not an S3 object URI; expected s3://bucket/key";
+                return null;
+            }
+
+            var bucket = rest[..slash];
+            var key = rest[(slash + 1)..];
+            if (key.EndsWith('/'))
+            {
+                error = $"'{text}' names a folder; an output must be one object (its exact key must exist)";
+                return null;
+            }
+
+            return new OutputLocation($"s3://{bucket}/{key}", bucket, key);
+        }
+
+        string path;
+        if (text.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
+        {
+            path = System.Uri.UnescapeDataString(text[7..]);
+            if (!path.StartsWith('/'))
+            {
+                error = $"'{text}' is not an absolute file URI; write file:///absolute/path, or a plain path relative to the project folder";
+                return null;
+            }
+        }
+        else if (text.Contains("://", StringComparison.Ordinal))
+        {
+            error = $"'{text}' has an unsupported scheme; expected s3://, file:// or a plain path";
+            return null;
+        }
+        else if (text.Length == 0)
+        {
+            error = "is empty; expected s3://bucket/key, file:///path or a path";
+            return null;
+        }
+        else
+        {
+            path = text;
+        }
+
+        if (path.EndsWith('/'))
+        {
+            error = $"'{text}' names a folder; an output must be one file";
+            return null;
+        }
+
+        // Path.GetFullPath only normalises text; it does no I/O.
+        var full = Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(baseDirectory, path));
+        return new OutputLocation("file://" + full, null, full);
+    }
+}

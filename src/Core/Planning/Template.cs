@@ -1,0 +1,103 @@
+using System.Text;
+
+namespace Batchkeeper.Core.Planning;
+
+/// <summary>
+/// <c>{placeholder}</c> templates. <c>{{</c> and <c>}}</c> stand for literal braces.
+/// Expansion happens in two phases: every placeholder but <c>{attempt}</c> when a workflow is planned
+/// (so job names do not change between attempts), then <c>{attempt}</c> at submission.
+/// </summary>
+public static class Template
+{
+    /// <summary>The placeholder that is only known when a job is submitted.</summary>
+    public const string Attempt = "attempt";
+
+    /// <summary>
+    /// Expands every placeholder found in <paramref name="values"/>; <c>{attempt}</c> and escaped braces are kept
+    /// as they are for <see cref="Finalize"/>.
+    /// </summary>
+    /// <returns>The partly expanded template, or null with <paramref name="error"/> set.</returns>
+    public static string? Expand(string template, IReadOnlyDictionary<string, string> values, out string? error)
+    {
+        error = null;
+        if (template.IndexOfAny(['{', '}']) < 0)
+        {
+            return template;
+        }
+
+        var result = new StringBuilder(template.Length + 16);
+        for (var i = 0; i < template.Length; i++)
+        {
+            var c = template[i];
+            if (c == '{' && i + 1 < template.Length && template[i + 1] == '{')
+            {
+                result.Append("{{");
+                i++;
+            }
+            else if (c == '}' && i + 1 < template.Length && template[i + 1] == '}')
+            {
+                result.Append("}}");
+                i++;
+            }
+            else if (c == '{')
+            {
+                var end = template.IndexOf('}', i + 1);
+                if (end < 0)
+                {
+                    error = $"'{{' at position {i + 1} is not closed; write '{{{{' for a literal brace";
+                    return null;
+                }
+
+                var name = template[(i + 1)..end];
+                if (name == Attempt)
+                {
+                    result.Append("{attempt}");
+                }
+                else if (values.TryGetValue(name, out var value))
+                {
+                    result.Append(Escape(value));
+                }
+                else
+                {
+                    error = $"unknown placeholder {{{name}}}; known: {string.Join(", ", values.Keys.Append(Attempt).Select(k => "{" + k + "}"))}";
+                    return null;
+                }
+
+                i = end;
+            }
+            else if (c == '}')
+            {
+                error = $"'}}' at position {i + 1} has no opening brace; write '}}}}' for a literal brace";
+                return null;
+            }
+            else
+            {
+                result.Append(c);
+            }
+        }
+
+        return result.ToString();
+    }
+
+    /// <summary>Replaces <c>{attempt}</c> and unescapes braces in a template that <see cref="Expand"/> produced.</summary>
+    public static string Finalize(string expanded, int attempt)
+    {
+        if (expanded.IndexOfAny(['{', '}']) < 0)
+        {
+            return expanded;
+        }
+
+        return expanded
+            .Replace("{{", "\u0001", StringComparison.Ordinal)
+            .Replace("}}", "\u0002", StringComparison.Ordinal)
+            .Replace("{attempt}", attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace('\u0001', '{')
+            .Replace('\u0002', '}');
+    }
+
+    /// <summary>True when the expanded template still depends on the attempt number.</summary>
+    public static bool UsesAttempt(string expanded) => Finalize(expanded, 1) != Finalize(expanded, 2);
+
+    private static string Escape(string value) =>
+        value.IndexOfAny(['{', '}']) < 0 ? value : value.Replace("{", "{{", StringComparison.Ordinal).Replace("}", "}}", StringComparison.Ordinal);
+}

@@ -1,0 +1,168 @@
+using Batchkeeper.Core.Workflows;
+
+namespace Batchkeeper.Core.Planning;
+
+/// <summary>Expands a workflow over its samples into job slots: templates, job names, outputs, retry limits.</summary>
+public static class WorkflowPlanner
+{
+    /// <summary>The environment variable that tells a job which outputs it is expected to write.</summary>
+    public const string OutputsVariable = "BATCHKEEPER_OUTPUTS";
+
+    /// <summary>Plans every slot. Problems local to a slot make that slot invalid; they never throw.</summary>
+    public static WorkflowPlan Plan(Workflow workflow, IReadOnlyList<Sample> samples, WorkflowLocation location, RetryLimits defaults)
+    {
+        var slots = new List<PlannedSlot>(samples.Count * workflow.Analyses.Count);
+
+        var sanitizedOwners = samples
+            .GroupBy(s => JobNames.Sanitize(s.Name))
+            .Where(g => g.Count() > 1)
+            .SelectMany(g => g.Select(s => (s.Name, Others: g.Where(o => o.Name != s.Name).Select(o => o.Name).ToArray())))
+            .ToDictionary(x => x.Name, x => x.Others, StringComparer.Ordinal);
+
+        foreach (var sample in samples)
+        {
+            for (var index = 0; index < workflow.Analyses.Count; index++)
+            {
+                var analysis = workflow.Analyses[index];
+                if (sanitizedOwners.TryGetValue(sample.Name, out var others))
+                {
+                    slots.Add(new PlannedSlot(sample.Name, index, analysis.Name, null,
+                        $"sample name '{sample.Name}' gives the same job name as '{string.Join("', '", others)}' (characters other than letters, digits, '_' and '-' become '_'); rename one of them"));
+                    continue;
+                }
+
+                var values = new Dictionary<string, string>(sample.Columns, StringComparer.Ordinal)
+                {
+                    ["project_name"] = location.Project,
+                    ["workflow_name"] = workflow.Name,
+                    ["sample_name"] = sample.Name,
+                    ["analysis_name"] = analysis.Name,
+                };
+                slots.Add(PlanSlot(workflow, analysis, index, sample, values, location, defaults));
+            }
+        }
+
+        MarkSharedOutputs(slots, location.FileName, workflow);
+        return new WorkflowPlan(location, workflow.Name, workflow.Cancel, workflow.Analyses.Select(a => a.Name).ToArray(), slots);
+    }
+
+    private static PlannedSlot PlanSlot(
+        Workflow workflow, Analysis analysis, int index, Sample sample, Dictionary<string, string> values,
+        WorkflowLocation location, RetryLimits defaults)
+    {
+        var path = $"analyses[{index}]";
+        var errors = new List<string>();
+
+        string Expand(string template, string field)
+        {
+            var result = Template.Expand(template, values, out var error);
+            if (result is null)
+            {
+                errors.Add($"{path}.{field}: {error}");
+                return template;
+            }
+
+            return result;
+        }
+
+        IReadOnlyDictionary<string, string> ExpandMap(IReadOnlyDictionary<string, string> map, string field) =>
+            map.ToDictionary(kv => kv.Key, kv => Expand(kv.Value, $"{field}.{kv.Key}"), StringComparer.Ordinal);
+
+        var jobDefinition = Expand(analysis.JobDefinition, "job_definition");
+        var queue = Expand(analysis.Queue, "queue");
+        var parameters = ExpandMap(analysis.Parameters, "parameters");
+        var command = analysis.Command?.Select((c, i) => Expand(c, $"command[{i}]")).ToArray();
+        var environment = ExpandMap(analysis.Environment, "environment");
+        var tags = ExpandMap(analysis.Tags, "tags");
+
+        var outputs = new List<OutputLocation>();
+        for (var i = 0; i < analysis.Outputs.Count; i++)
+        {
+            var expanded = Expand(analysis.Outputs[i], $"outputs[{i}]");
+            if (Template.UsesAttempt(expanded))
+            {
+                errors.Add($"{path}.outputs[{i}]: may not use {{attempt}}: an output must name the same file whatever the attempt");
+                continue;
+            }
+
+            var location1 = OutputLocation.Parse(Template.Finalize(expanded, 1), location.ProjectDirectory, out var error);
+            if (location1 is null)
+            {
+                errors.Add($"{path}.outputs[{i}]: {error}");
+            }
+            else
+            {
+                outputs.Add(location1);
+            }
+        }
+
+        if (errors.Count > 0)
+        {
+            return new PlannedSlot(sample.Name, index, analysis.Name, null, string.Join("; ", errors.Select(e => $"{location.FileName}: {e}")));
+        }
+
+        static IEnumerable<string> Sorted(IReadOnlyDictionary<string, string> map) =>
+            map.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => new[] { kv.Key, kv.Value });
+
+        var hash = JobNames.Hash(
+            // The project and file are hashed too, so that two projects with the same workflow and sample
+            // names never share (and adopt) each other's jobs.
+            new[] { location.Project, location.FileName, jobDefinition, queue, analysis.Vcpus?.ToString(System.Globalization.CultureInfo.InvariantCulture), analysis.MemoryMiB?.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+                .Append("parameters").Concat(Sorted(parameters))
+                .Append("command").Concat(command ?? ["<none>"])
+                .Append("environment").Concat(Sorted(environment))
+                .Append("outputs").Concat(outputs.Select(o => o.Uri)));
+
+        var retry = new RetryLimits(
+            analysis.Retry.MaxAttempts ?? defaults.MaxAttempts,
+            analysis.Retry.MemoryFactor ?? defaults.MemoryFactor,
+            analysis.Retry.MaxMemoryMiB ?? defaults.MaxMemoryMiB,
+            defaults.MaxInterruptions,
+            defaults.Backoff);
+
+        var spec = new JobSpec(
+            JobNames.For(workflow.Name, analysis.Name, sample.Name, hash),
+            hash, queue, jobDefinition, parameters, command, environment,
+            analysis.Vcpus, analysis.MemoryMiB, analysis.TimeoutSeconds, tags, outputs, retry);
+        return new PlannedSlot(sample.Name, index, analysis.Name, spec, null);
+    }
+
+    /// <summary>Two slots whose outputs expand to the same URI could never be told apart: both are invalid.</summary>
+    private static void MarkSharedOutputs(List<PlannedSlot> slots, string fileName, Workflow workflow)
+    {
+        var owners = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        for (var i = 0; i < slots.Count; i++)
+        {
+            foreach (var output in slots[i].Spec?.Outputs ?? [])
+            {
+                if (!owners.TryGetValue(output.Uri, out var list))
+                {
+                    owners[output.Uri] = list = [];
+                }
+
+                if (list.Count == 0 || list[^1] != i)
+                {
+                    list.Add(i);
+                }
+            }
+        }
+
+        foreach (var (uri, list) in owners.Where(kv => kv.Value.Count > 1))
+        {
+            foreach (var i in list)
+            {
+                var slot = slots[i];
+                var other = slots[list.First(j => j != i)];
+                var field = $"analyses[{slot.AnalysisIndex}].outputs";
+                var hint = workflow.Analyses[slot.AnalysisIndex].Outputs.Any(o => o.Contains("{sample_name}", StringComparison.Ordinal))
+                    ? ""
+                    : " (add {sample_name} to the output)";
+                slots[i] = slot with
+                {
+                    Spec = null,
+                    Error = $"{fileName}: {field}: '{uri}' is also the output of sample '{other.Sample}', analysis '{other.Analysis}'{hint}",
+                };
+            }
+        }
+    }
+}

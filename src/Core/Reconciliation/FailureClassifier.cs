@@ -1,0 +1,56 @@
+using Batchkeeper.Core.Ports;
+using Batchkeeper.Core.Snapshots;
+
+namespace Batchkeeper.Core.Reconciliation;
+
+/// <summary>Reads why a job failed from Batch's status reason, container reason and exit code.</summary>
+public static class FailureClassifier
+{
+    /// <summary>The status reason the local backend gives a job whose process was lost with the daemon.</summary>
+    public const string LocalInterruptedReason = "Host interrupted: the batchkeeper daemon stopped while the job ran";
+
+    /// <summary>The start of the status reason Batchkeeper gives jobs it terminates for <c>cancel: true</c>.</summary>
+    public const string CancelledReasonPrefix = "Cancelled by batchkeeper";
+
+    private static readonly string[] InterruptedPrefixes = ["Host EC2", "Your Spot Task was interrupted", "Host interrupted"];
+
+    private static readonly string[] MisconfiguredMarkers =
+    [
+        "CannotPullContainerError", "MISCONFIGURATION:", "CannotCreateContainerError", "CannotInspectContainerError",
+        "Job definition not found", "JobQueue not found", "does not exist", "ResourceInitializationError",
+    ];
+
+    /// <summary>Classifies a FAILED job. The first rule that matches wins, in the order of the design's table.</summary>
+    public static FailureClass Classify(JobDetail job)
+    {
+        var status = job.StatusReason ?? "";
+        var container = job.ContainerReason ?? "";
+
+        if (status.StartsWith(CancelledReasonPrefix, StringComparison.Ordinal))
+        {
+            return FailureClass.Cancelled;
+        }
+
+        if (InterruptedPrefixes.Any(p => status.StartsWith(p, StringComparison.Ordinal)))
+        {
+            return FailureClass.Interrupted;
+        }
+
+        if (status.Contains("Dependent Job failed", StringComparison.OrdinalIgnoreCase))
+        {
+            return FailureClass.Blocked;
+        }
+
+        if (MisconfiguredMarkers.Any(m => container.Contains(m, StringComparison.Ordinal) || status.Contains(m, StringComparison.Ordinal)))
+        {
+            return FailureClass.Misconfigured;
+        }
+
+        if (container.StartsWith("OutOfMemoryError", StringComparison.Ordinal) || job.ExitCode == 137)
+        {
+            return FailureClass.OutOfMemory;
+        }
+
+        return FailureClass.Failed;
+    }
+}

@@ -1,0 +1,659 @@
+using System.Collections.Concurrent;
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Ports;
+using Batchkeeper.Core.Snapshots;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Batchkeeper.Core.Reconciliation;
+
+/// <summary>
+/// One pass over one workflow, level-triggered and idempotent: it reads the outputs and the jobs again,
+/// takes the previous snapshot only as memory of job ids and attempts, submits what is missing in chain
+/// order, and returns the new snapshot. It may be killed at any point and run again: a job submitted
+/// just before a crash is found by name and adopted, never submitted twice.
+/// </summary>
+public sealed class WorkflowReconciler(
+    IJobBackend backend,
+    IOutputStore outputStore,
+    TimeProvider clock,
+    ReconcilerOptions? options = null,
+    ILogger<WorkflowReconciler>? logger = null)
+{
+    private readonly ReconcilerOptions _options = options ?? new ReconcilerOptions();
+    private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
+
+    /// <summary>The backend's name, for snapshots.</summary>
+    public string BackendName => backend.Name;
+
+    /// <summary>Reconciles <paramref name="plan"/> once and returns the snapshot to write.</summary>
+    public async Task<WorkflowSnapshot> ReconcileAsync(WorkflowPlan plan, WorkflowSnapshot? previous, CancellationToken cancellationToken)
+    {
+        var pass = new Pass(plan, clock.GetUtcNow());
+        CarryOver(pass, previous);
+        await CheckOutputsAsync(pass, cancellationToken);
+        await RefreshJobsAsync(pass, pass.WithActiveJob(), cancellationToken);
+
+        if (plan.Cancel)
+        {
+            await CancelAsync(pass, cancellationToken);
+        }
+        else
+        {
+            await AdoptUnrecordedJobsAsync(pass, cancellationToken);
+            await Parallel.ForEachAsync(
+                pass.Chains(),
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.SubmitParallelism), CancellationToken = cancellationToken },
+                async (chain, ct) => await AdvanceChainAsync(pass, chain, ct));
+        }
+
+        return BuildSnapshot(pass, previous);
+    }
+
+    /// <summary>Step 0: each slot starts from its previous record, unless its spec (and so its job name) changed.</summary>
+    private void CarryOver(Pass pass, WorkflowSnapshot? previous)
+    {
+        var old = new Dictionary<(string, string), SlotRecord>();
+        foreach (var record in previous?.Slots ?? [])
+        {
+            old.TryAdd((record.Sample, record.Analysis), record);
+        }
+
+        for (var i = 0; i < pass.Slots.Count; i++)
+        {
+            var slot = pass.Slots[i];
+            old.TryGetValue((slot.Sample, slot.Analysis), out var before);
+            SlotRecord record;
+            if (slot.Spec is null)
+            {
+                record = before ?? new SlotRecord();
+                record.State = SlotState.Invalid;
+                record.Message = slot.Error;
+            }
+            else if (before is not null && before.JobName == slot.Spec.JobName)
+            {
+                record = before;
+                record.Message = null;
+            }
+            else
+            {
+                if (before?.JobName is not null && before.State != SlotState.Invalid)
+                {
+                    Log.SpecChanged(_logger, pass.Project, pass.Workflow, slot.Sample, slot.Analysis, before.JobId ?? "-", slot.Spec.JobName);
+                }
+
+                record = new SlotRecord { State = SlotState.Waiting };
+            }
+
+            record.Sample = slot.Sample;
+            record.Analysis = slot.Analysis;
+            if (slot.Spec is { } spec)
+            {
+                record.JobName = spec.JobName;
+                record.MaxAttempts = spec.Retry.MaxAttempts;
+                record.Memory ??= spec.MemoryMiB;
+                record.Vcpus ??= spec.Vcpus;
+            }
+
+            pass.Records[i] = record;
+        }
+    }
+
+    /// <summary>Steps 1–2: one batched existence check for every output of every valid slot.</summary>
+    private async Task CheckOutputsAsync(Pass pass, CancellationToken cancellationToken)
+    {
+        var locations = pass.Slots.Where(s => s.Spec is not null).SelectMany(s => s.Spec!.Outputs).ToArray();
+        var existing = locations.Length == 0
+            ? (IReadOnlySet<string>)new HashSet<string>()
+            : await outputStore.FindExistingAsync(locations, cancellationToken);
+
+        for (var i = 0; i < pass.Slots.Count; i++)
+        {
+            if (pass.Slots[i].Spec is not { } spec)
+            {
+                continue;
+            }
+
+            var record = pass.Records[i];
+            record.Outputs = spec.Outputs.Select(o => new OutputStatus { Uri = o.Uri, Exists = existing.Contains(o.Uri) }).ToList();
+            if (record.Outputs.All(o => o.Exists))
+            {
+                if (record.State != SlotState.Complete)
+                {
+                    Log.Completed(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, record.JobId ?? "-");
+                }
+
+                record.State = SlotState.Complete;
+                record.Message = null;
+                record.NextAttemptAt = null;
+            }
+            else if (record.State == SlotState.Complete)
+            {
+                // Someone removed an output: the slot is no longer done and runs again.
+                record.State = SlotState.Waiting;
+                record.JobId = null;
+            }
+        }
+    }
+
+    /// <summary>Steps 3–5: reads the state of every known job in one batched call and acts on finished ones.</summary>
+    private async Task RefreshJobsAsync(Pass pass, IReadOnlyList<int> indexes, CancellationToken cancellationToken)
+    {
+        if (indexes.Count == 0)
+        {
+            return;
+        }
+
+        var ids = indexes.Select(i => pass.Records[i].JobId!).Distinct().ToArray();
+        var details = (await backend.DescribeAsync(ids, cancellationToken)).ToDictionary(d => d.JobId);
+        foreach (var i in indexes)
+        {
+            var record = pass.Records[i];
+            if (details.TryGetValue(record.JobId!, out var detail))
+            {
+                Apply(pass, record, detail);
+                Settle(pass, pass.Slots[i].Spec!, record, detail);
+            }
+            else if (record.SubmittedAt is { } submitted && pass.Now - submitted > _options.LostJobAfter)
+            {
+                Log.Lost(_logger, record.JobId!, pass.Project, pass.Workflow, record.Sample, record.Analysis, pass.Now - submitted);
+                var lost = new JobDetail(record.JobId!, record.JobName!, JobStatus.Failed,
+                    $"Host interrupted: the backend no longer knows job {record.JobId}", null, null, record.SubmittedAt, null, pass.Now, null, null, null);
+                Apply(pass, record, lost);
+                Settle(pass, pass.Slots[i].Spec!, record, lost);
+            }
+        }
+    }
+
+    /// <summary>Copies what the backend says of a job into the slot and its history.</summary>
+    private void Apply(Pass pass, SlotRecord record, JobDetail detail)
+    {
+        var wire = detail.Status.ToWire();
+        if (record.BatchStatus != wire)
+        {
+            Log.StatusChanged(_logger, detail.JobId, pass.Project, pass.Workflow, record.Sample, record.Analysis, wire);
+        }
+
+        record.BatchStatus = wire;
+        record.StatusReason = detail.StatusReason ?? detail.ContainerReason;
+        record.ExitCode = detail.ExitCode;
+        record.LogStream = detail.LogStream ?? record.LogStream;
+        record.StartedAt = detail.StartedAt;
+        record.StoppedAt = detail.StoppedAt;
+        record.SubmittedAt ??= detail.CreatedAt;
+        record.State = detail.Status switch
+        {
+            JobStatus.Running => SlotState.Running,
+            JobStatus.Succeeded => SlotState.Verifying,
+            JobStatus.Failed => record.State,
+            _ => SlotState.Queued,
+        };
+
+        var entry = record.History.LastOrDefault(h => h.JobId == detail.JobId);
+        if (entry is null)
+        {
+            entry = new AttemptRecord { JobId = detail.JobId, Attempt = Math.Max(1, record.Attempt), Memory = record.Memory, Vcpus = record.Vcpus };
+            record.History.Add(entry);
+        }
+
+        entry.Status = wire;
+        entry.StatusReason = record.StatusReason;
+        entry.ExitCode = detail.ExitCode;
+        entry.LogStream = record.LogStream;
+        entry.SubmittedAt ??= detail.CreatedAt;
+        entry.StartedAt = detail.StartedAt;
+        entry.StoppedAt = detail.StoppedAt;
+        entry.Memory = detail.MemoryMiB ?? entry.Memory;
+        entry.Vcpus = detail.Vcpus ?? entry.Vcpus;
+    }
+
+    /// <summary>
+    /// Acts once on a finished job that did not complete the slot: classifies the failure and decides
+    /// between resubmission (now or after backoff) and a permanent failure. The job id is then released,
+    /// so the next pass does not describe a finished job again.
+    /// </summary>
+    private void Settle(Pass pass, JobSpec spec, SlotRecord record, JobDetail detail)
+    {
+        if (record.State == SlotState.Complete)
+        {
+            return;
+        }
+
+        FailureClass failure;
+        if (detail.Status == JobStatus.Succeeded)
+        {
+            var stopped = detail.StoppedAt ?? pass.Now;
+            if (pass.Now - stopped < _options.OutputGracePeriod)
+            {
+                record.State = SlotState.Verifying;
+                record.Message = $"job succeeded; waiting up to {_options.OutputGracePeriod} for its outputs to appear";
+                return;
+            }
+
+            failure = FailureClass.SucceededWithoutOutputs;
+        }
+        else if (detail.Status == JobStatus.Failed)
+        {
+            failure = FailureClassifier.Classify(detail);
+        }
+        else
+        {
+            return;
+        }
+
+        var entry = record.History.Last(h => h.JobId == detail.JobId);
+        entry.FailureClass = failure;
+        entry.Settled = true;
+        record.FailureClass = failure;
+        record.JobId = null;
+        record.NextAttemptAt = null;
+
+        var reason = Describe(detail, failure);
+        string decision;
+        var limits = spec.Retry;
+        switch (failure)
+        {
+            case FailureClass.Blocked:
+                record.State = SlotState.Waiting;
+                decision = "It is resubmitted once the analysis before it is running again.";
+                break;
+            case FailureClass.Cancelled:
+                record.State = SlotState.Cancelled;
+                decision = "It was cancelled.";
+                break;
+            case FailureClass.Interrupted when record.Interruptions < limits.MaxInterruptions:
+                record.Interruptions++;
+                record.State = SlotState.Retrying;
+                record.NextAttemptAt = pass.Now;
+                decision = $"Resubmitting without using an attempt (interruption {record.Interruptions} of {limits.MaxInterruptions}).";
+                break;
+            case FailureClass.Interrupted:
+                decision = FailPermanently(record, $"interrupted {record.Interruptions + 1} times, more than the cap of {limits.MaxInterruptions}: {reason}");
+                break;
+            case FailureClass.Misconfigured:
+                decision = FailPermanently(record, $"misconfigured, not retried (fix the job definition, queue or image, then edit the workflow or run 'batchkeeper retry'): {reason}");
+                break;
+            case FailureClass.OutOfMemory when record.Attempt >= limits.MaxAttempts:
+                decision = FailPermanently(record, $"out of memory on all {limits.MaxAttempts} attempts: {reason}");
+                break;
+            case FailureClass.OutOfMemory:
+                var current = detail.MemoryMiB ?? record.Memory;
+                if (current is { } memory)
+                {
+                    if (limits.MaxMemoryMiB is { } ceiling && memory >= ceiling)
+                    {
+                        decision = FailPermanently(record, $"out of memory at max_memory ({ceiling} MiB): {reason}");
+                        break;
+                    }
+
+                    var next = (int)Math.Ceiling(memory * limits.MemoryFactor);
+                    record.Memory = limits.MaxMemoryMiB is { } max ? Math.Min(next, max) : next;
+                }
+
+                record.Attempt = Math.Max(1, record.Attempt) + 1;
+                record.State = SlotState.Retrying;
+                record.NextAttemptAt = pass.Now;
+                decision = record.Memory is { } raised
+                    ? $"Resubmitting with {raised} MiB, attempt {record.Attempt} of {limits.MaxAttempts}."
+                    : $"Resubmitting (its memory is unknown, so it cannot be raised), attempt {record.Attempt} of {limits.MaxAttempts}.";
+                break;
+            default:
+                if (record.Attempt >= limits.MaxAttempts)
+                {
+                    decision = FailPermanently(record, $"failed on all {limits.MaxAttempts} attempts; last: {reason}");
+                    break;
+                }
+
+                var backoff = limits.Backoff * Math.Pow(2, Math.Max(0, record.Attempt - 1));
+                record.Attempt = Math.Max(1, record.Attempt) + 1;
+                record.State = SlotState.Retrying;
+                record.NextAttemptAt = pass.Now + backoff;
+                decision = $"Resubmitting at {record.NextAttemptAt:O}, attempt {record.Attempt} of {limits.MaxAttempts}.";
+                break;
+        }
+
+        if (record.State == SlotState.FailedPermanently)
+        {
+            Log.FailedPermanently(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, detail.JobId, record.Message!);
+        }
+        else
+        {
+            Log.JobFailed(_logger, detail.JobId, pass.Project, pass.Workflow, record.Sample, record.Analysis, Wire(failure), reason, decision);
+            if (record.State == SlotState.Retrying)
+            {
+                record.Message = decision;
+            }
+        }
+    }
+
+    private static string FailPermanently(SlotRecord record, string message)
+    {
+        record.State = SlotState.FailedPermanently;
+        record.Message = message;
+        return "Not resubmitted.";
+    }
+
+    private static string Describe(JobDetail detail, FailureClass failure)
+    {
+        if (failure == FailureClass.SucceededWithoutOutputs)
+        {
+            return "the job succeeded but its outputs are missing";
+        }
+
+        var parts = new[] { detail.StatusReason, detail.ContainerReason, detail.ExitCode is { } code ? $"exit code {code}" : null };
+        var text = string.Join("; ", parts.Where(p => !string.IsNullOrWhiteSpace(p)).Distinct());
+        return text.Length == 0 ? "no reason given" : text;
+    }
+
+    internal static string Wire(FailureClass failure) => failure switch
+    {
+        FailureClass.OutOfMemory => "out_of_memory",
+        FailureClass.SucceededWithoutOutputs => "succeeded_without_outputs",
+        _ => failure.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>
+    /// Before anything is submitted, looks for jobs that carry a slot's name but are in no snapshot:
+    /// submitted just before a crash. One listing per queue, only in passes that may submit.
+    /// </summary>
+    private async Task AdoptUnrecordedJobsAsync(Pass pass, CancellationToken cancellationToken)
+    {
+        var candidates = pass.Chains()
+            .Where(chain => chain.Any(i => Evaluate(pass, i, chain) is Next.Submit))
+            .SelectMany(chain => chain)
+            .Where(i => pass.Slots[i].Spec is not null && pass.Records[i].JobId is null && !IsSettledForGood(pass.Records[i]))
+            .ToArray();
+        if (candidates.Length == 0)
+        {
+            return;
+        }
+
+        var jobsByName = new Dictionary<string, List<JobSummary>>(StringComparer.Ordinal);
+        var prefix = JobNames.WorkflowPrefix(pass.Plan.WorkflowName);
+        foreach (var queue in candidates.Select(i => pass.Slots[i].Spec!.Queue).Distinct(StringComparer.Ordinal))
+        {
+            foreach (var job in await backend.ListByNamePrefixAsync(queue, prefix, cancellationToken))
+            {
+                if (!jobsByName.TryGetValue(job.JobName, out var list))
+                {
+                    jobsByName[job.JobName] = list = [];
+                }
+
+                list.Add(job);
+            }
+        }
+
+        var adopted = new List<int>();
+        foreach (var i in candidates)
+        {
+            var record = pass.Records[i];
+            if (!jobsByName.TryGetValue(record.JobName!, out var jobs))
+            {
+                continue;
+            }
+
+            var known = record.History.Select(h => h.JobId).ToHashSet(StringComparer.Ordinal);
+            var unseen = jobs.Where(j => !known.Contains(j.JobId))
+                .OrderByDescending(j => j.Status.IsActive())
+                .ThenByDescending(j => j.CreatedAt)
+                .FirstOrDefault();
+            if (unseen is null)
+            {
+                continue;
+            }
+
+            record.JobId = unseen.JobId;
+            record.Attempt = Math.Max(1, record.Attempt);
+            record.SubmittedAt = unseen.CreatedAt;
+            var status = unseen.Status.ToWire();
+            record.History.Add(new AttemptRecord
+            {
+                JobId = unseen.JobId, Attempt = record.Attempt, Status = status,
+                Memory = record.Memory, Vcpus = record.Vcpus, SubmittedAt = unseen.CreatedAt,
+            });
+            Log.Adopted(_logger, unseen.JobId, unseen.JobName, status, pass.Project, pass.Workflow, record.Sample, record.Analysis);
+            adopted.Add(i);
+        }
+
+        await RefreshJobsAsync(pass, adopted, cancellationToken);
+    }
+
+    private static bool IsSettledForGood(SlotRecord record) =>
+        record.State is SlotState.FailedPermanently or SlotState.Complete or SlotState.Invalid;
+
+    private enum Next
+    {
+        Nothing,
+        Submit,
+    }
+
+    /// <summary>Decides what one slot needs, given the slot before it in its chain. Sets the slot's state when it waits.</summary>
+    private static Next Evaluate(Pass pass, int i, IReadOnlyList<int> chain)
+    {
+        var record = pass.Records[i];
+        if (pass.Slots[i].Spec is null || record.State is SlotState.Complete or SlotState.FailedPermanently)
+        {
+            return Next.Nothing;
+        }
+
+        if (record.JobId is not null)
+        {
+            return Next.Nothing;
+        }
+
+        if (record.State == SlotState.Retrying && record.NextAttemptAt > pass.Now)
+        {
+            return Next.Nothing;
+        }
+
+        var position = IndexOf(chain, i);
+        if (position == 0)
+        {
+            return Next.Submit;
+        }
+
+        var upstream = pass.Records[chain[position - 1]];
+        switch (upstream.State)
+        {
+            case SlotState.Complete:
+                return Next.Submit;
+            case SlotState.Queued or SlotState.Running when upstream.JobId is not null:
+                return Next.Submit;
+            case SlotState.FailedPermanently or SlotState.Blocked or SlotState.Invalid or SlotState.Cancelled:
+                record.State = SlotState.Blocked;
+                record.Message = $"blocked: analysis '{upstream.Analysis}' is {Wire(upstream.State)}";
+                return Next.Nothing;
+            default:
+                if (record.State != SlotState.Retrying)
+                {
+                    record.State = SlotState.Waiting;
+                    record.Message = $"waiting for analysis '{upstream.Analysis}' ({Wire(upstream.State)})";
+                }
+
+                return Next.Nothing;
+        }
+    }
+
+    private static int IndexOf(IReadOnlyList<int> chain, int i)
+    {
+        for (var k = 0; k < chain.Count; k++)
+        {
+            if (chain[k] == i)
+            {
+                return k;
+            }
+        }
+
+        throw new InvalidOperationException("slot not in its chain");
+    }
+
+    private static string Wire(SlotState state) => state switch
+    {
+        SlotState.FailedPermanently => "failed permanently",
+        _ => state.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>Step 6: walks one sample's chain in order, submitting what is due with <c>dependsOn</c> on the slot before.</summary>
+    private async Task AdvanceChainAsync(Pass pass, IReadOnlyList<int> chain, CancellationToken cancellationToken)
+    {
+        for (var k = 0; k < chain.Count; k++)
+        {
+            var i = chain[k];
+            if (Evaluate(pass, i, chain) != Next.Submit || pass.SubmissionsHalted)
+            {
+                continue;
+            }
+
+            var upstream = k > 0 ? pass.Records[chain[k - 1]] : null;
+            var dependsOn = upstream is { State: not SlotState.Complete, JobId: { } upstreamJob } ? new[] { upstreamJob } : [];
+            await SubmitAsync(pass, pass.Slots[i].Spec!, pass.Records[i], dependsOn, cancellationToken);
+        }
+    }
+
+    private async Task SubmitAsync(Pass pass, JobSpec spec, SlotRecord record, string[] dependsOn, CancellationToken cancellationToken)
+    {
+        var attempt = Math.Max(1, record.Attempt);
+        var environment = spec.Environment.ToDictionary(kv => kv.Key, kv => Template.Finalize(kv.Value, attempt), StringComparer.Ordinal);
+        environment[WorkflowPlanner.OutputsVariable] = string.Join('\n', spec.Outputs.Select(o => o.Uri));
+        var submission = new JobSubmission(
+            spec.JobName,
+            spec.Queue,
+            spec.JobDefinition,
+            spec.Parameters.ToDictionary(kv => kv.Key, kv => Template.Finalize(kv.Value, attempt), StringComparer.Ordinal),
+            spec.Command?.Select(c => Template.Finalize(c, attempt)).ToArray(),
+            environment,
+            record.Vcpus,
+            record.Memory,
+            spec.TimeoutSeconds,
+            spec.Tags.ToDictionary(kv => kv.Key, kv => Template.Finalize(kv.Value, attempt), StringComparer.Ordinal),
+            dependsOn,
+            pass.Plan.Location.ProjectDirectory,
+            new JobContext(pass.Project, pass.Workflow, record.Sample, record.Analysis,
+                Path.Combine(pass.Plan.Location.ProjectDirectory, pass.Plan.Location.FileName)));
+
+        string jobId;
+        try
+        {
+            jobId = await backend.SubmitAsync(submission, cancellationToken);
+        }
+        catch (JobRejectedException e)
+        {
+            record.FailureClass = FailureClass.Misconfigured;
+            record.StatusReason = e.Message;
+            FailPermanently(record, $"misconfigured: the backend rejected the submission (fix it, then edit the workflow or run 'batchkeeper retry'): {e.Message}");
+            Log.Rejected(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, spec.JobName, e.Message);
+            return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The backend is unwell: stop submitting in this pass rather than fail the same way thousands of times.
+            // A submission that did reach the backend is adopted by name in the next pass.
+            pass.HaltSubmissions($"submitting {spec.JobName} failed: {e.Message}");
+            record.Message = $"submission failed, will try again next pass: {e.Message}";
+            Log.SubmitError(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, spec.JobName, e.Message);
+            return;
+        }
+
+        record.JobId = jobId;
+        record.Attempt = attempt;
+        record.State = SlotState.Queued;
+        record.BatchStatus = JobStatus.Submitted.ToWire();
+        record.SubmittedAt = pass.Now;
+        record.StartedAt = null;
+        record.StoppedAt = null;
+        record.ExitCode = null;
+        record.StatusReason = null;
+        record.NextAttemptAt = null;
+        record.Message = dependsOn.Length > 0 ? $"depends on job {dependsOn[0]}" : null;
+        record.History.Add(new AttemptRecord
+        {
+            JobId = jobId, Attempt = attempt, Status = record.BatchStatus, Memory = record.Memory, Vcpus = record.Vcpus, SubmittedAt = pass.Now,
+        });
+        pass.CountSubmission();
+        var after = dependsOn.Length > 0 ? $", after job {dependsOn[0]}" : "";
+        Log.Submitted(_logger, jobId, spec.JobName, pass.Project, pass.Workflow, record.Sample, record.Analysis, attempt, after);
+    }
+
+    /// <summary><c>cancel: true</c>: terminates every active job and submits nothing.</summary>
+    private async Task CancelAsync(Pass pass, CancellationToken cancellationToken)
+    {
+        var reason = $"{FailureClassifier.CancelledReasonPrefix}: cancel is true in {pass.Plan.Location.FileName}";
+        for (var i = 0; i < pass.Records.Length; i++)
+        {
+            var record = pass.Records[i];
+            if (record.State is SlotState.Complete or SlotState.Invalid)
+            {
+                continue;
+            }
+
+            if (record.JobId is { } jobId && record.State is SlotState.Queued or SlotState.Running)
+            {
+                await backend.TerminateAsync(jobId, reason, cancellationToken);
+                Log.Terminated(_logger, jobId, pass.Project, pass.Workflow, record.Sample, record.Analysis);
+            }
+
+            record.State = SlotState.Cancelled;
+            record.Message = $"cancelled: cancel is true in {pass.Plan.Location.FileName}";
+        }
+    }
+
+    private WorkflowSnapshot BuildSnapshot(Pass pass, WorkflowSnapshot? previous)
+    {
+        var snapshot = new WorkflowSnapshot
+        {
+            Project = pass.Project,
+            Workflow = pass.Workflow,
+            File = pass.Plan.Location.FileName,
+            Backend = backend.Name,
+            Cancel = pass.Plan.Cancel,
+            ReconciledAt = pass.Now,
+            Slots = [.. pass.Records],
+            Errors = pass.Errors.Select(e => new SnapshotError(pass.Now, e)).ToList(),
+            DefinitionSha256 = previous?.DefinitionSha256,
+        };
+        snapshot.Summary = SnapshotSummary.Of(snapshot.Slots);
+        Log.PassDone(_logger, pass.Project, pass.Workflow, snapshot.Summary.Complete, snapshot.Summary.Total,
+            snapshot.Summary.Running, snapshot.Summary.Queued, snapshot.Summary.Failed, pass.Submitted);
+        return snapshot;
+    }
+
+    /// <summary>The working state of one pass.</summary>
+    private sealed class Pass(WorkflowPlan plan, DateTimeOffset now)
+    {
+        private readonly ConcurrentQueue<string> _errors = new();
+        private int _submitted;
+        private volatile bool _halted;
+
+        public WorkflowPlan Plan { get; } = plan;
+        public DateTimeOffset Now { get; } = now;
+        public IReadOnlyList<PlannedSlot> Slots => Plan.Slots;
+        public SlotRecord[] Records { get; } = new SlotRecord[plan.Slots.Count];
+        public string Project => Plan.Location.Project;
+        public string Workflow => Plan.WorkflowName;
+        public bool SubmissionsHalted => _halted;
+        public int Submitted => _submitted;
+        public IEnumerable<string> Errors => _errors;
+
+        public void HaltSubmissions(string error)
+        {
+            _halted = true;
+            _errors.Enqueue(error);
+        }
+
+        public void CountSubmission() => Interlocked.Increment(ref _submitted);
+
+        public int[] WithActiveJob() =>
+            Enumerable.Range(0, Records.Length)
+                .Where(i => Slots[i].Spec is not null && Records[i].JobId is not null && Records[i].State != SlotState.Complete)
+                .ToArray();
+
+        public IEnumerable<IReadOnlyList<int>> Chains()
+        {
+            var width = Plan.Analyses.Count;
+            for (var start = 0; start < Records.Length; start += width)
+            {
+                yield return Enumerable.Range(start, width).ToArray();
+            }
+        }
+    }
+}

@@ -1,0 +1,98 @@
+using Batchkeeper.Core.Ports;
+using Batchkeeper.Core.Reconciliation;
+using Batchkeeper.Daemon.Local;
+using Batchkeeper.Daemon.Logging;
+using Batchkeeper.Daemon.Outputs;
+using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Scheduling;
+using Batchkeeper.Daemon.Snapshots;
+using Batchkeeper.Daemon.Watching;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Quartz;
+using Serilog;
+
+namespace Batchkeeper.Daemon.Hosting;
+
+/// <summary>Builds the daemon's host: configuration, logging, the backend, the watcher and the Quartz schedule.</summary>
+public static class DaemonHost
+{
+    /// <summary>
+    /// The host for <c>batchkeeper run</c>. Configuration comes from <c>appsettings.json</c> in the working
+    /// directory, then <c>Batchkeeper__…</c> environment variables, then <paramref name="overrides"/>.
+    /// </summary>
+    public static IHost Build(string[] args, IDictionary<string, string?>? overrides = null, bool console = true)
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = args,
+            ContentRootPath = Directory.GetCurrentDirectory(),
+            DisableDefaults = false,
+        });
+        if (overrides is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(overrides);
+        }
+
+        var settings = builder.Configuration.GetSection(BatchkeeperOptions.Section).Get<BatchkeeperOptions>() ?? new BatchkeeperOptions();
+        var logger = LoggingSetup.Create(builder.Configuration, Path.GetFullPath(settings.LogDirectory), console);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger, dispose: true);
+
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        AddBatchkeeper(builder.Services);
+        return builder.Build();
+    }
+
+    /// <summary>Registers the daemon's services.</summary>
+    public static IServiceCollection AddBatchkeeper(IServiceCollection services)
+    {
+        services.AddOptions<BatchkeeperOptions>().BindConfiguration(BatchkeeperOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BatchkeeperOptions>, BatchkeeperOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddHostedService<StartupLog>();
+
+        services.AddSingleton<LocalJobBackend>();
+        services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<LocalJobBackend>());
+        services.AddHostedService(sp => sp.GetRequiredService<LocalJobBackend>());
+        services.AddSingleton<LocalOutputStore>();
+        services.AddSingleton<IOutputStore>(sp => new RoutingOutputStore(sp.GetRequiredService<LocalOutputStore>()));
+
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value;
+            return new ReconcilerOptions { OutputGracePeriod = options.OutputGracePeriod };
+        });
+        services.AddSingleton<WorkflowReconciler>();
+        services.AddSingleton<DashboardWriter>();
+        services.AddHostedService(sp => sp.GetRequiredService<DashboardWriter>());
+        services.AddSingleton<WorkflowPassRunner>();
+        services.AddSingleton<WorkflowScheduler>();
+
+        services.AddQuartz(q => q.UseDefaultThreadPool(tp => tp.MaxConcurrency = 4));
+        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddTransient<ReconcileJob>();
+
+        services.AddSingleton<ProjectsWatcher>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProjectsWatcher>());
+        services.AddHostedService<JobEventTrigger>();
+        return services;
+    }
+
+    /// <summary>Says once, at start, what the daemon is about to do.</summary>
+    private sealed class StartupLog(IOptions<BatchkeeperOptions> options, ILogger<StartupLog> logger) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            var o = options.Value;
+            var version = typeof(DaemonHost).Assembly.GetName().Version?.ToString(3) ?? "?";
+            Batchkeeper.Daemon.Log.Started(logger, version, o.Backend.ToString(), Path.GetFullPath(o.ProjectsDirectory), o.ReconcileInterval);
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

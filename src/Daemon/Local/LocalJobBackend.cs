@@ -1,0 +1,416 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Batchkeeper.Core.Ports;
+using Batchkeeper.Core.Reconciliation;
+using Batchkeeper.Daemon.Hosting;
+using Batchkeeper.Daemon.Snapshots;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Batchkeeper.Daemon.Local;
+
+/// <summary>
+/// Runs jobs as local processes with Batch's state machine: SUBMITTED, PENDING until every job it depends
+/// on SUCCEEDED (FAILED with "Dependent Job failed" if one failed), RUNNABLE until a slot is free
+/// (<see cref="LocalOptions.MaxConcurrentJobs"/>), RUNNING, then SUCCEEDED or FAILED by exit code.
+/// The command runs in the project folder; <c>Ref::name</c> in it is replaced by the parameter, as Batch does.
+/// Every record is written to disk before it is acted on, so a restart loses nothing: queued jobs carry on,
+/// and jobs whose process died with the daemon are reported FAILED as interrupted (resubmitted for free).
+/// </summary>
+public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
+{
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    private readonly object _gate = new();
+    private readonly Dictionary<string, LocalJobRecord> _jobs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Process> _running = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly LocalOptions _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<LocalJobBackend> _logger;
+    private readonly string _jobsDirectory;
+    private readonly string _logsDirectory;
+
+    public LocalJobBackend(IOptions<BatchkeeperOptions> options, TimeProvider clock, ILogger<LocalJobBackend> logger)
+    {
+        _options = options.Value.Local;
+        _clock = clock;
+        _logger = logger;
+        var root = Path.GetFullPath(_options.WorkDirectory);
+        _jobsDirectory = Path.Combine(root, "jobs");
+        _logsDirectory = Path.Combine(root, "logs");
+        Directory.CreateDirectory(_jobsDirectory);
+        Directory.CreateDirectory(_logsDirectory);
+        LoadRecords();
+    }
+
+    public string Name => "Local";
+
+    /// <summary>Raised (outside the backend's lock) when a job reaches SUCCEEDED or FAILED.</summary>
+    public event Action<JobContext>? JobFinished;
+
+    public Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
+    {
+        if (submission.Command is not { Count: > 0 } command)
+        {
+            throw new JobRejectedException(
+                $"the local backend runs an analysis's 'command', and analysis '{submission.Context.Analysis}' has none");
+        }
+
+        var id = Guid.NewGuid().ToString();
+        var record = new LocalJobRecord
+        {
+            JobId = id,
+            JobName = submission.JobName,
+            Queue = submission.Queue,
+            JobDefinition = submission.JobDefinition,
+            Command = command.Select(arg => SubstituteParameters(arg, submission.Parameters)).ToList(),
+            Environment = new Dictionary<string, string>(submission.Environment),
+            DependsOn = [.. submission.DependsOn],
+            WorkingDirectory = submission.WorkingDirectory,
+            TimeoutSeconds = submission.TimeoutSeconds,
+            Vcpus = submission.Vcpus,
+            MemoryMiB = submission.MemoryMiB,
+            Context = submission.Context,
+            Status = JobStatus.Submitted,
+            CreatedAt = _clock.GetUtcNow(),
+            LogPath = Path.Combine(_logsDirectory, id + ".log"),
+        };
+
+        lock (_gate)
+        {
+            Persist(record);
+            _jobs[id] = record;
+        }
+
+        _wake.Release();
+        return Task.FromResult(id);
+    }
+
+    public Task<IReadOnlyList<JobDetail>> DescribeAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<JobDetail> details = jobIds.Where(_jobs.ContainsKey).Select(id => _jobs[id].ToDetail()).ToArray();
+            return Task.FromResult(details);
+        }
+    }
+
+    public Task<IReadOnlyList<JobSummary>> ListByNamePrefixAsync(string queue, string namePrefix, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<JobSummary> jobs = _jobs.Values
+                .Where(j => j.Queue == queue && j.JobName.StartsWith(namePrefix, StringComparison.Ordinal))
+                .Select(j => new JobSummary(j.JobId, j.JobName, j.Status, j.CreatedAt))
+                .ToArray();
+            return Task.FromResult(jobs);
+        }
+    }
+
+    public Task TerminateAsync(string jobId, string reason, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_jobs.TryGetValue(jobId, out var record) && record.Status.IsActive())
+            {
+                Finish(record, JobStatus.Failed, reason, exitCode: null);
+                if (_running.Remove(jobId, out var process))
+                {
+                    Kill(process);
+                }
+            }
+        }
+
+        _wake.Release();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Moves jobs along their state machine whenever something changes, and at least every second.</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                Advance();
+                await _wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Clean stop.
+        }
+    }
+
+    /// <summary>
+    /// At shutdown, running processes are stopped and reported as interrupted, so that the next start
+    /// resubmits them instead of leaving processes nobody watches.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        lock (_gate)
+        {
+            foreach (var (id, process) in _running.ToArray())
+            {
+                if (_jobs.TryGetValue(id, out var record) && record.Status.IsActive())
+                {
+                    Finish(record, JobStatus.Failed, FailureClassifier.LocalInterruptedReason, exitCode: null);
+                    Log.LocalJobInterrupted(_logger, id, record.Context.Project, record.Context.Workflow, record.Context.Sample, record.Context.Analysis);
+                }
+
+                Kill(process);
+            }
+
+            _running.Clear();
+        }
+    }
+
+    private void Advance()
+    {
+        lock (_gate)
+        {
+            foreach (var record in _jobs.Values.Where(j => j.Status is JobStatus.Submitted or JobStatus.Pending).OrderBy(j => j.CreatedAt))
+            {
+                var dependencies = record.DependsOn.Select(id => _jobs.GetValueOrDefault(id)).ToArray();
+                if (dependencies.Any(d => d is null || d.Status == JobStatus.Failed))
+                {
+                    Finish(record, JobStatus.Failed, "Dependent Job failed", exitCode: null);
+                }
+                else if (dependencies.All(d => d!.Status == JobStatus.Succeeded))
+                {
+                    SetStatus(record, JobStatus.Runnable);
+                }
+                else if (record.Status == JobStatus.Submitted)
+                {
+                    SetStatus(record, JobStatus.Pending);
+                }
+            }
+
+            foreach (var record in _jobs.Values.Where(j => j.Status == JobStatus.Runnable).OrderBy(j => j.CreatedAt).ToArray())
+            {
+                if (_running.Count >= _options.MaxConcurrentJobs)
+                {
+                    break;
+                }
+
+                Start(record);
+            }
+        }
+    }
+
+    private void Start(LocalJobRecord record)
+    {
+        var context = record.Context;
+        var start = new ProcessStartInfo(record.Command[0])
+        {
+            WorkingDirectory = record.WorkingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in record.Command.Skip(1))
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in record.Environment)
+        {
+            start.Environment[name] = value;
+        }
+
+        start.Environment["AWS_BATCH_JOB_ID"] = record.JobId;
+        start.Environment["AWS_BATCH_JQ_NAME"] = record.Queue;
+        start.Environment["BATCHKEEPER_PROJECT"] = context.Project;
+        start.Environment["BATCHKEEPER_WORKFLOW"] = context.Workflow;
+        start.Environment["BATCHKEEPER_SAMPLE"] = context.Sample;
+        start.Environment["BATCHKEEPER_ANALYSIS"] = context.Analysis;
+
+        SetStatus(record, JobStatus.Starting);
+        Process process;
+        FileStream log;
+        try
+        {
+            log = new FileStream(record.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            process = new Process { StartInfo = start, EnableRaisingEvents = true };
+            if (!process.Start())
+            {
+                throw new InvalidOperationException("the process did not start");
+            }
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            // Batch says CannotStartContainerError when the command cannot run; the same is true here.
+            record.ContainerReason = $"CannotStartContainerError: {e.Message}";
+            Finish(record, JobStatus.Failed, $"CannotStartContainerError: cannot run '{record.Command[0]}' in {record.WorkingDirectory}: {e.Message}", exitCode: null);
+            Log.LocalJobStartFailed(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis, e.Message);
+            return;
+        }
+
+        process.StandardInput.Close();
+        record.StartedAt = _clock.GetUtcNow();
+        SetStatus(record, JobStatus.Running);
+        _running[record.JobId] = process;
+        Log.LocalJobStarted(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis, string.Join(' ', record.Command), record.LogPath);
+        _ = WatchAsync(record, process, log);
+    }
+
+    /// <summary>Copies the job's output to its log file, enforces its timeout, and records how it ended.</summary>
+    private async Task WatchAsync(LocalJobRecord record, Process process, FileStream log)
+    {
+        using var writeLock = new SemaphoreSlim(1, 1);
+        async Task Pump(StreamReader reader)
+        {
+            var buffer = new char[8192];
+            int read;
+            while ((read = await reader.ReadAsync(buffer)) > 0)
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(buffer, 0, read);
+                await writeLock.WaitAsync();
+                try
+                {
+                    await log.WriteAsync(bytes);
+                    await log.FlushAsync();
+                }
+                finally
+                {
+                    writeLock.Release();
+                }
+            }
+        }
+
+        var timedOut = false;
+        await using (log)
+        {
+            var pumps = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
+            using var timeout = record.TimeoutSeconds is { } seconds ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                timedOut = true;
+                Kill(process);
+                await process.WaitForExitAsync();
+            }
+
+            await pumps;
+        }
+
+        var exitCode = process.ExitCode;
+        process.Dispose();
+        lock (_gate)
+        {
+            _running.Remove(record.JobId);
+            if (record.Status == JobStatus.Running)
+            {
+                var context = record.Context;
+                Log.LocalJobExited(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis, exitCode);
+                if (timedOut)
+                {
+                    Finish(record, JobStatus.Failed, "Job attempt duration exceeded timeout", exitCode);
+                }
+                else if (exitCode == 0)
+                {
+                    Finish(record, JobStatus.Succeeded, "Essential container in task exited", exitCode);
+                }
+                else
+                {
+                    Finish(record, JobStatus.Failed, "Essential container in task exited", exitCode);
+                }
+            }
+        }
+
+        _wake.Release();
+    }
+
+    private static string SubstituteParameters(string argument, IReadOnlyDictionary<string, string> parameters)
+    {
+        if (!argument.Contains("Ref::", StringComparison.Ordinal))
+        {
+            return argument;
+        }
+
+        foreach (var (name, value) in parameters.OrderByDescending(p => p.Key.Length))
+        {
+            argument = argument.Replace("Ref::" + name, value, StringComparison.Ordinal);
+        }
+
+        return argument;
+    }
+
+    private void SetStatus(LocalJobRecord record, JobStatus status)
+    {
+        record.Status = status;
+        Persist(record);
+    }
+
+    private void Finish(LocalJobRecord record, JobStatus status, string reason, int? exitCode)
+    {
+        record.Status = status;
+        record.StatusReason = reason;
+        record.ExitCode = exitCode;
+        record.StoppedAt = _clock.GetUtcNow();
+        Persist(record);
+        var context = record.Context;
+        ThreadPool.QueueUserWorkItem(_ => JobFinished?.Invoke(context));
+    }
+
+    private void Persist(LocalJobRecord record)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(record, JsonOptions);
+        AtomicFile.Write(Path.Combine(_jobsDirectory, record.JobId + ".json"), bytes);
+    }
+
+    private void LoadRecords()
+    {
+        foreach (var path in Directory.EnumerateFiles(_jobsDirectory, "*.json"))
+        {
+            LocalJobRecord? record;
+            try
+            {
+                record = JsonSerializer.Deserialize<LocalJobRecord>(File.ReadAllBytes(path), JsonOptions);
+            }
+            catch (Exception e) when (e is JsonException or IOException)
+            {
+                Log.LocalRecordUnreadable(_logger, path, e.Message);
+                continue;
+            }
+
+            if (record is null)
+            {
+                continue;
+            }
+
+            if (record.Status is JobStatus.Starting or JobStatus.Running)
+            {
+                // Its process went with the previous daemon: say so, rather than pretend it still runs.
+                Finish(record, JobStatus.Failed, FailureClassifier.LocalInterruptedReason, exitCode: null);
+                Log.LocalJobInterrupted(_logger, record.JobId, record.Context.Project, record.Context.Workflow, record.Context.Sample, record.Context.Analysis);
+            }
+
+            _jobs[record.JobId] = record;
+        }
+    }
+
+    private static void Kill(Process process)
+    {
+        try
+        {
+            process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Logging;
+
+namespace Batchkeeper.Daemon;
+
+/// <summary>Every log event of the daemon's host and adapters, one line each, with fixed event ids.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Batchkeeper {Version} started: backend {Backend}, projects {ProjectsDirectory}, reconcile every {Interval}.")]
+    public static partial void Started(ILogger logger, string version, string backend, string projectsDirectory, TimeSpan interval);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "First scan done: {Count} workflow files.")]
+    public static partial void FirstScanDone(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Managing workflow {Project}/{File}.")]
+    public static partial void WorkflowAdded(ILogger logger, string project, string file);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Workflow {Project}/{File} was removed: no longer managed; its jobs are left as they are.")]
+    public static partial void WorkflowRemoved(ILogger logger, string project, string file);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "Workflow {Project}/{File} changed: reconciling now.")]
+    public static partial void WorkflowChanged(ILogger logger, string project, string file);
+
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Workflow {Project}/{File} cannot be used: {Errors}")]
+    public static partial void WorkflowInvalid(ILogger logger, string project, string file, string errors);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "Workflow {Project}/{File} is valid again.")]
+    public static partial void WorkflowValidAgain(ILogger logger, string project, string file);
+
+    [LoggerMessage(EventId = 15, Level = LogLevel.Debug, Message = "Workflow {Project}/{File} does not parse yet and was written {Age} ago: reading it again shortly.")]
+    public static partial void WorkflowMaybeHalfWritten(ILogger logger, string project, string file, TimeSpan age);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "Reconciling {Project}/{File} failed: {Error}")]
+    public static partial void PassFailed(ILogger logger, string project, string file, string error, Exception exception);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Information, Message = "Workflow {Project}/{File}: {Complete}/{Total} complete, {Running} running, {Queued} queued, {Failed} failed, {Blocked} blocked, {Invalid} invalid.")]
+    public static partial void Progress(ILogger logger, string project, string file, int complete, int total, int running, int queued, int failed, int blocked, int invalid);
+
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Writing the dashboard {Path} failed: {Error}")]
+    public static partial void DashboardWriteFailed(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "Writing the snapshot of {Project}/{File} failed; the previous snapshot is intact: {Error}")]
+    public static partial void SnapshotWriteFailed(ILogger logger, string project, string file, string error);
+
+    [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "The file watcher reported a problem; rescanning the projects folder: {Error}")]
+    public static partial void WatcherError(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "Scheduling {Path} failed: {Error}")]
+    public static partial void ScheduleFailed(ILogger logger, string path, string error, Exception exception);
+
+    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} started: {Command} (log {LogPath}).")]
+    public static partial void LocalJobStarted(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, string command, string logPath);
+
+    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} exited with code {ExitCode}.")]
+    public static partial void LocalJobExited(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, int exitCode);
+
+    [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} could not start: {Error}")]
+    public static partial void LocalJobStartFailed(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, string error);
+
+    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} was running when the daemon stopped: reported as interrupted.")]
+    public static partial void LocalJobInterrupted(ILogger logger, string jobId, string project, string workflow, string sample, string analysis);
+
+    [LoggerMessage(EventId = 44, Level = LogLevel.Warning, Message = "Local job record {Path} cannot be read and is skipped: {Error}")]
+    public static partial void LocalRecordUnreadable(ILogger logger, string path, string error);
+}

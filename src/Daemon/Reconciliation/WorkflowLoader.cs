@@ -1,0 +1,82 @@
+using System.Security.Cryptography;
+using Batchkeeper.Core.Workflows;
+using Batchkeeper.Daemon.Watching;
+
+namespace Batchkeeper.Daemon.Reconciliation;
+
+/// <summary>A workflow file read with its samples, or the problems that stop it from being used.</summary>
+public sealed record LoadedWorkflow(Workflow Workflow, IReadOnlyList<Sample> Samples, string Sha256);
+
+/// <summary>Reads a workflow file and its project's metadata from disk.</summary>
+public static class WorkflowLoader
+{
+    /// <summary>Workflow and metadata files larger than this are refused rather than read into memory.</summary>
+    public const long MaxFileBytes = 16 * 1024 * 1024;
+
+    /// <exception cref="InputException">The workflow or its metadata cannot be used.</exception>
+    /// <exception cref="FileNotFoundException">The workflow file is gone.</exception>
+    public static async Task<LoadedWorkflow> LoadAsync(string path, CancellationToken cancellationToken)
+    {
+        var fileName = Path.GetFileName(path);
+        var project = WorkflowFiles.ProjectOf(path);
+        var bytes = await ReadLimitedAsync(path, fileName, cancellationToken);
+        var text = DecodeUtf8(bytes, fileName);
+        var workflow = WorkflowParser.Parse(text, fileName, project);
+        var samples = await LoadSamplesAsync(workflow, Path.GetDirectoryName(path)!, fileName, cancellationToken);
+        return new LoadedWorkflow(workflow, samples, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+
+    /// <summary>Reads samples as the workflow says: inline, a named file, or metadata.csv then metadata.json.</summary>
+    public static async Task<IReadOnlyList<Sample>> LoadSamplesAsync(Workflow workflow, string projectDirectory, string workflowFile, CancellationToken cancellationToken)
+    {
+        if (workflow.Samples.Inline is { } inline)
+        {
+            return MetadataParser.FromRecords(inline.Select((r, i) => ($"samples[{i}]", r)), workflowFile);
+        }
+
+        string[] candidates = workflow.Samples.FileName is { } named ? [named] : WorkflowFiles.MetadataFiles;
+        foreach (var candidate in candidates)
+        {
+            var path = Path.Combine(projectDirectory, candidate);
+            if (!File.Exists(path))
+            {
+                continue;
+            }
+
+            var bytes = await ReadLimitedAsync(path, candidate, cancellationToken);
+            var text = DecodeUtf8(bytes, candidate);
+            return candidate.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+                ? MetadataParser.ParseJson(text, candidate)
+                : MetadataParser.ParseCsv(text, candidate);
+        }
+
+        var expected = workflow.Samples.FileName is { } file
+            ? $"the metadata file '{file}' does not exist in the project folder"
+            : "no samples: put metadata.csv or metadata.json in the project folder, or set 'samples'";
+        throw new InputException([new InputError(workflowFile, "samples", expected)]);
+    }
+
+    private static async Task<byte[]> ReadLimitedAsync(string path, string fileName, CancellationToken cancellationToken)
+    {
+        var length = new FileInfo(path).Length;
+        if (length > MaxFileBytes)
+        {
+            throw new InputException([new InputError(fileName, "", $"is {length / (1024 * 1024)} MiB; files over {MaxFileBytes / (1024 * 1024)} MiB are not read")]);
+        }
+
+        return await File.ReadAllBytesAsync(path, cancellationToken);
+    }
+
+    private static string DecodeUtf8(byte[] bytes, string fileName)
+    {
+        try
+        {
+            var text = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+            return text.Length > 0 && text[0] == '\uFEFF' ? text[1..] : text;
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            throw new InputException([new InputError(fileName, "", "is not UTF-8 text")]);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+using System.Collections.Concurrent;
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Reconciliation;
+using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Core.Workflows;
+using Batchkeeper.Daemon.Hosting;
+using Batchkeeper.Daemon.Snapshots;
+using Batchkeeper.Daemon.Watching;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Batchkeeper.Daemon.Reconciliation;
+
+/// <summary>What a pass asks of its scheduler afterwards.</summary>
+public enum PassOutcome
+{
+    Done,
+
+    /// <summary>The file looked half-written: read it again shortly rather than report it.</summary>
+    ReadAgainSoon,
+
+    /// <summary>The file is gone.</summary>
+    Gone,
+}
+
+/// <summary>
+/// Runs one reconcile pass for one workflow file: reads the file and its metadata (keeping the last good
+/// definition while a broken edit is reported), plans the slots, reconciles, and writes the snapshot and the
+/// dashboard row. A problem with one workflow ends up in its snapshot and the log; it never escapes.
+/// </summary>
+public sealed class WorkflowPassRunner(
+    WorkflowReconciler reconciler,
+    DashboardWriter dashboard,
+    TimeProvider clock,
+    IOptions<BatchkeeperOptions> options,
+    ILogger<WorkflowPassRunner> logger)
+{
+    /// <summary>A file that fails to parse and was written less than this ago may still be being written.</summary>
+    internal static readonly TimeSpan HalfWrittenWindow = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentDictionary<string, WorkflowState> _states = new(StringComparer.Ordinal);
+
+    private sealed class WorkflowState
+    {
+        public bool SnapshotLoaded { get; set; }
+        public WorkflowSnapshot? Snapshot { get; set; }
+        public LoadedWorkflow? LastGood { get; set; }
+        public DateTimeOffset LastGoodAt { get; set; }
+        public string? LastErrorText { get; set; }
+        public string? LastProgress { get; set; }
+    }
+
+    /// <summary>The last snapshot of a workflow, as written.</summary>
+    public WorkflowSnapshot? Current(string path) => _states.TryGetValue(path, out var state) ? state.Snapshot : null;
+
+    /// <summary>Forgets a workflow whose file was removed.</summary>
+    public void Forget(string path)
+    {
+        _states.TryRemove(path, out _);
+        dashboard.Remove(path);
+    }
+
+    /// <summary>One pass over the workflow file at <paramref name="path"/>.</summary>
+    public async Task<PassOutcome> RunAsync(string path, CancellationToken cancellationToken)
+    {
+        var state = _states.GetOrAdd(path, _ => new WorkflowState());
+        var project = WorkflowFiles.ProjectOf(path);
+        var file = Path.GetFileName(path);
+        if (!state.SnapshotLoaded)
+        {
+            state.Snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+            state.SnapshotLoaded = true;
+        }
+
+        var now = clock.GetUtcNow();
+        var errors = new List<string>();
+        LoadedWorkflow? loaded;
+        try
+        {
+            loaded = await WorkflowLoader.LoadAsync(path, cancellationToken);
+            state.LastGood = loaded;
+            state.LastGoodAt = now;
+        }
+        catch (FileNotFoundException)
+        {
+            return PassOutcome.Gone;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return PassOutcome.Gone;
+        }
+        catch (InputException e)
+        {
+            var age = now - new DateTimeOffset(File.GetLastWriteTimeUtc(path));
+            if (age < HalfWrittenWindow && age >= TimeSpan.Zero)
+            {
+                Log.WorkflowMaybeHalfWritten(logger, project, file, age);
+                return PassOutcome.ReadAgainSoon;
+            }
+
+            errors.AddRange(e.Errors.Select(error => error.ToString()));
+            loaded = state.LastGood;
+            if (loaded is not null)
+            {
+                errors.Add($"{file}: still using the last good definition, read at {state.LastGoodAt:O}, until the file is fixed");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            errors.Add($"{file}: cannot be read: {e.Message}");
+            loaded = state.LastGood;
+        }
+
+        ReportErrorsOnce(state, project, file, errors);
+
+        WorkflowSnapshot snapshot;
+        if (loaded is null)
+        {
+            snapshot = Unusable(state.Snapshot, project, file, now);
+        }
+        else
+        {
+            var location = new WorkflowLocation(project, file, Path.GetDirectoryName(path)!);
+            var plan = WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, options.Value.Retry.ToLimits());
+            try
+            {
+                snapshot = await reconciler.ReconcileAsync(plan, state.Snapshot, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // A backend error fails the pass for this workflow only: keep the last known states.
+                Log.PassFailed(logger, project, file, e.Message, e);
+                snapshot = Unusable(state.Snapshot, project, file, now);
+                snapshot.Workflow = loaded.Workflow.Name;
+                errors.Add($"reconcile failed, states are as last seen: {e.Message}");
+            }
+
+            snapshot.DefinitionSha256 = loaded.Sha256;
+            snapshot.Notes = [.. loaded.Workflow.Notes];
+        }
+
+        snapshot.Errors.AddRange(errors.Select(message => new SnapshotError(now, message)));
+        snapshot.ReconciledAt = now;
+        snapshot.NextReconcileAt = now + options.Value.ReconcileInterval;
+        try
+        {
+            await SnapshotStore.SaveAsync(path, snapshot, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.SnapshotWriteFailed(logger, project, file, e.Message);
+        }
+
+        state.Snapshot = snapshot;
+        dashboard.Update(path, snapshot);
+        ReportProgress(state, project, file, snapshot.Summary);
+        return PassOutcome.Done;
+    }
+
+    /// <summary>A snapshot for a workflow that cannot be reconciled now: the last one (so job ids are kept), or an empty one.</summary>
+    private WorkflowSnapshot Unusable(WorkflowSnapshot? previous, string project, string file, DateTimeOffset now)
+    {
+        var snapshot = previous ?? new WorkflowSnapshot { Project = project, File = file };
+        snapshot.Backend = reconciler.BackendName;
+        snapshot.Errors = [];
+        snapshot.Summary = SnapshotSummary.Of(snapshot.Slots);
+        snapshot.ReconciledAt = now;
+        return snapshot;
+    }
+
+    private void ReportErrorsOnce(WorkflowState state, string project, string file, List<string> errors)
+    {
+        var text = errors.Count == 0 ? null : string.Join(" | ", errors);
+        if (text == state.LastErrorText)
+        {
+            return;
+        }
+
+        if (text is null)
+        {
+            Log.WorkflowValidAgain(logger, project, file);
+        }
+        else
+        {
+            Log.WorkflowInvalid(logger, project, file, text);
+        }
+
+        state.LastErrorText = text;
+    }
+
+    private void ReportProgress(WorkflowState state, string project, string file, SnapshotSummary s)
+    {
+        var text = $"{s.Complete}/{s.Total}/{s.Running}/{s.Queued}/{s.Failed}/{s.Blocked}/{s.Invalid}";
+        if (text != state.LastProgress)
+        {
+            Log.Progress(logger, project, file, s.Complete, s.Total, s.Running, s.Queued, s.Failed, s.Blocked, s.Invalid);
+            state.LastProgress = text;
+        }
+    }
+}

@@ -1,0 +1,29 @@
+using Batchkeeper.Daemon.Reconciliation;
+using Quartz;
+
+namespace Batchkeeper.Daemon.Scheduling;
+
+/// <summary>
+/// The Quartz job behind every workflow file: one pass. Quartz never runs two passes of one workflow at
+/// once (<see cref="DisallowConcurrentExecutionAttribute"/>); a trigger that fires during a pass waits for it.
+/// </summary>
+[DisallowConcurrentExecution]
+public sealed class ReconcileJob(WorkflowPassRunner runner, WorkflowScheduler scheduler) : IJob
+{
+    public const string PathKey = "path";
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        var path = context.MergedJobDataMap.GetString(PathKey)!;
+        var outcome = await runner.RunAsync(path, cancellationToken);
+        switch (outcome)
+        {
+            case PassOutcome.ReadAgainSoon:
+                await scheduler.TriggerLaterAsync(path, WorkflowPassRunner.HalfWrittenWindow, cancellationToken);
+                break;
+            case PassOutcome.Gone:
+                await scheduler.RemoveAsync(path, cancellationToken);
+                break;
+        }
+    }
+}

@@ -1,0 +1,67 @@
+namespace Batchkeeper.Daemon.Snapshots;
+
+/// <summary>
+/// Replaces a file so that readers see either the old or the new content, never a part:
+/// write <c>.&lt;name&gt;.&lt;guid&gt;.tmp</c> in the same folder, flush it to disk, rename it over the target.
+/// The temp file is hidden and ends in <c>.tmp</c>, so the projects watcher ignores it.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> atomically.</summary>
+    public static async Task WriteAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken = default)
+    {
+        var temp = TempPathFor(path);
+        try
+        {
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
+            {
+                await stream.WriteAsync(content, cancellationToken);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            DeleteQuietly(temp);
+        }
+    }
+
+    /// <summary>The synchronous form, for callers that hold a lock.</summary>
+    public static void Write(string path, ReadOnlySpan<byte> content)
+    {
+        var temp = TempPathFor(path);
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(content);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            DeleteQuietly(temp);
+        }
+    }
+
+    private static string TempPathFor(string path)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+    }
+
+    private static void DeleteQuietly(string temp)
+    {
+        try
+        {
+            File.Delete(temp);
+        }
+        catch (IOException)
+        {
+            // Best effort: a leftover hidden .tmp file is ignored by the watcher.
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using System.Threading.Channels;
+using Batchkeeper.Daemon.Hosting;
+using Batchkeeper.Daemon.Scheduling;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Batchkeeper.Daemon.Watching;
+
+/// <summary>
+/// Finds workflow files: a <see cref="FileSystemWatcher"/> for speed, a debounce so that a burst of writes
+/// gives one pass, and a periodic full rescan because watchers miss events (overflow, network folders).
+/// </summary>
+public sealed class ProjectsWatcher(
+    WorkflowScheduler scheduler,
+    IOptions<BatchkeeperOptions> options,
+    TimeProvider clock,
+    ILogger<ProjectsWatcher> logger) : BackgroundService
+{
+    private readonly Channel<string?> _events = Channel.CreateUnbounded<string?>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Dictionary<string, (DateTime Written, long Length)> _known = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _pending = new(StringComparer.Ordinal);
+    private readonly TaskCompletionSource _firstScan = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the first full scan has scheduled every workflow file.</summary>
+    public Task FirstScanDone => _firstScan.Task;
+
+    private string Root => Path.GetFullPath(options.Value.ProjectsDirectory);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Directory.CreateDirectory(Root);
+        using var watcher = new FileSystemWatcher(Root)
+        {
+            IncludeSubdirectories = true,
+            NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
+            InternalBufferSize = 64 * 1024,
+        };
+        watcher.Created += (_, e) => _events.Writer.TryWrite(e.FullPath);
+        watcher.Changed += (_, e) => _events.Writer.TryWrite(e.FullPath);
+        watcher.Deleted += (_, e) => _events.Writer.TryWrite(e.FullPath);
+        watcher.Renamed += (_, e) =>
+        {
+            _events.Writer.TryWrite(e.OldFullPath);
+            _events.Writer.TryWrite(e.FullPath);
+        };
+        watcher.Error += (_, e) =>
+        {
+            Log.WatcherError(logger, e.GetException().Message);
+            _events.Writer.TryWrite(null);
+        };
+        watcher.EnableRaisingEvents = true;
+
+        await RescanAsync(stoppingToken);
+        Log.FirstScanDone(logger, _known.Count);
+        _firstScan.TrySetResult();
+
+        var nextRescan = clock.GetUtcNow() + options.Value.RescanInterval;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var now = clock.GetUtcNow();
+                var wakeAt = _pending.Count > 0 ? Min(_pending.Values.Min(), nextRescan) : nextRescan;
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                wait.CancelAfter(Max(wakeAt - now, TimeSpan.Zero));
+                try
+                {
+                    while (await _events.Reader.WaitToReadAsync(wait.Token))
+                    {
+                        while (_events.Reader.TryRead(out var changed))
+                        {
+                            if (changed is null)
+                            {
+                                nextRescan = clock.GetUtcNow();
+                            }
+                            else
+                            {
+                                // Debounce: the pass runs once the file has been quiet for a while.
+                                _pending[changed] = clock.GetUtcNow() + options.Value.Debounce;
+                            }
+                        }
+
+                        break;
+                    }
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Woke up for a due debounce or rescan.
+                }
+
+                now = clock.GetUtcNow();
+                foreach (var path in _pending.Where(p => p.Value <= now).Select(p => p.Key).ToArray())
+                {
+                    _pending.Remove(path);
+                    await HandleChangeAsync(path, stoppingToken);
+                }
+
+                if (now >= nextRescan)
+                {
+                    await RescanAsync(stoppingToken);
+                    nextRescan = clock.GetUtcNow() + options.Value.RescanInterval;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Clean stop.
+        }
+    }
+
+    private async Task HandleChangeAsync(string path, CancellationToken cancellationToken)
+    {
+        if (WorkflowFiles.IsWorkflow(Root, path))
+        {
+            if (File.Exists(path))
+            {
+                Remember(path);
+                await SafelyAsync(path, () => scheduler.AddOrTriggerAsync(path, cancellationToken));
+            }
+            else if (_known.Remove(path))
+            {
+                await SafelyAsync(path, () => scheduler.RemoveAsync(path, cancellationToken));
+            }
+        }
+        else if (WorkflowFiles.IsMetadata(Root, path))
+        {
+            var project = Path.GetDirectoryName(path)!;
+            foreach (var workflow in _known.Keys.Where(k => Path.GetDirectoryName(k) == project).ToArray())
+            {
+                await SafelyAsync(workflow, () => scheduler.AddOrTriggerAsync(workflow, cancellationToken));
+            }
+        }
+        else if (Directory.Exists(path) || !Path.HasExtension(path))
+        {
+            // A project folder appeared, vanished or was renamed: its files produce no events of their own.
+            await RescanAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>Lists every workflow file: adds new ones, removes gone ones, and triggers ones that changed unseen.</summary>
+    private async Task RescanAsync(CancellationToken cancellationToken)
+    {
+        var found = WorkflowFiles.Scan(Root).ToHashSet(StringComparer.Ordinal);
+        foreach (var gone in _known.Keys.Where(k => !found.Contains(k)).ToArray())
+        {
+            _known.Remove(gone);
+            await SafelyAsync(gone, () => scheduler.RemoveAsync(gone, cancellationToken));
+        }
+
+        foreach (var path in found)
+        {
+            var before = _known.TryGetValue(path, out var seen) ? seen : default((DateTime, long)?);
+            if (Remember(path) is { } now && now != before)
+            {
+                await SafelyAsync(path, () => scheduler.AddOrTriggerAsync(path, cancellationToken));
+            }
+        }
+    }
+
+    private (DateTime, long)? Remember(string path)
+    {
+        try
+        {
+            var info = new FileInfo(path);
+            var stamp = (info.LastWriteTimeUtc, info.Length);
+            _known[path] = stamp;
+            return stamp;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private async Task SafelyAsync(string path, Func<Task> action)
+    {
+        try
+        {
+            await action();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.ScheduleFailed(logger, path, e.Message, e);
+        }
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+}
