@@ -26,7 +26,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "Workflow {Project}/{File} is valid again.")]
     public static partial void WorkflowValidAgain(ILogger logger, string project, string file);
 
-    [LoggerMessage(EventId = 15, Level = LogLevel.Debug, Message = "Workflow {Project}/{File} does not parse yet and was written {Age} ago: reading it again shortly.")]
+    [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Workflow {Project}/{File} does not parse yet and was written {Age} ago: reading it again shortly.")]
     public static partial void WorkflowMaybeHalfWritten(ILogger logger, string project, string file, TimeSpan age);
 
     [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "Reconciling {Project}/{File} failed: {Error}")]

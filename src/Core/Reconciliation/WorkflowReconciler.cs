@@ -73,7 +73,11 @@ public sealed class WorkflowReconciler(
             else if (before is not null && before.JobName == slot.Spec.JobName)
             {
                 record = before;
-                record.Message = null;
+                if (record.State is not (SlotState.FailedPermanently or SlotState.Retrying))
+                {
+                    // Messages of passing states are worked out again below; those of settled decisions stay.
+                    record.Message = null;
+                }
             }
             else
             {

@@ -33,6 +33,12 @@ public sealed class BatchkeeperOptions
     /// <summary>How long a file must be quiet after a change before it is read. Default 300 ms.</summary>
     public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>
+    /// A workflow file that does not parse and was written less than this ago may still be being written:
+    /// it is read again after this long instead of being reported. Default 2 seconds.
+    /// </summary>
+    public TimeSpan SettleTime { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How long a SUCCEEDED job's outputs may take to appear. Default 1 minute.</summary>
     public TimeSpan OutputGracePeriod { get; set; } = TimeSpan.FromMinutes(1);
 

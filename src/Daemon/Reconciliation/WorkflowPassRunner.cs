@@ -35,9 +35,6 @@ public sealed class WorkflowPassRunner(
     IOptions<BatchkeeperOptions> options,
     ILogger<WorkflowPassRunner> logger)
 {
-    /// <summary>A file that fails to parse and was written less than this ago may still be being written.</summary>
-    internal static readonly TimeSpan HalfWrittenWindow = TimeSpan.FromSeconds(2);
-
     private readonly ConcurrentDictionary<string, WorkflowState> _states = new(StringComparer.Ordinal);
 
     private sealed class WorkflowState
@@ -92,7 +89,7 @@ public sealed class WorkflowPassRunner(
         catch (InputException e)
         {
             var age = now - new DateTimeOffset(File.GetLastWriteTimeUtc(path));
-            if (age < HalfWrittenWindow && age >= TimeSpan.Zero)
+            if (age < options.Value.SettleTime && age >= TimeSpan.Zero)
             {
                 Log.WorkflowMaybeHalfWritten(logger, project, file, age);
                 return PassOutcome.ReadAgainSoon;

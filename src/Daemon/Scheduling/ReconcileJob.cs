@@ -1,4 +1,6 @@
+using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
+using Microsoft.Extensions.Options;
 using Quartz;
 
 namespace Batchkeeper.Daemon.Scheduling;
@@ -8,7 +10,7 @@ namespace Batchkeeper.Daemon.Scheduling;
 /// once (<see cref="DisallowConcurrentExecutionAttribute"/>); a trigger that fires during a pass waits for it.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed class ReconcileJob(WorkflowPassRunner runner, WorkflowScheduler scheduler) : IJob
+public sealed class ReconcileJob(WorkflowPassRunner runner, WorkflowScheduler scheduler, IOptions<BatchkeeperOptions> options) : IJob
 {
     public const string PathKey = "path";
 
@@ -19,7 +21,7 @@ public sealed class ReconcileJob(WorkflowPassRunner runner, WorkflowScheduler sc
         switch (outcome)
         {
             case PassOutcome.ReadAgainSoon:
-                await scheduler.TriggerLaterAsync(path, WorkflowPassRunner.HalfWrittenWindow, cancellationToken);
+                await scheduler.TriggerLaterAsync(path, options.Value.SettleTime, cancellationToken);
                 break;
             case PassOutcome.Gone:
                 await scheduler.RemoveAsync(path, cancellationToken);

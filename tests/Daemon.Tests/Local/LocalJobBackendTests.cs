@@ -1,0 +1,161 @@
+using System.Text.Json;
+using Batchkeeper.Core.Ports;
+using Batchkeeper.Core.Reconciliation;
+using Batchkeeper.Daemon.Hosting;
+using Batchkeeper.Daemon.Local;
+using Batchkeeper.Daemon.Tests.Infrastructure;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Batchkeeper.Daemon.Tests.Local;
+
+/// <summary>The local backend with real processes: Batch's state machine, logs, limits and restarts.</summary>
+public sealed class LocalJobBackendTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private LocalJobBackend NewBackend(int maxConcurrent = 2) =>
+        new(Options.Create(new BatchkeeperOptions
+        {
+            Local = new LocalOptions { MaxConcurrentJobs = maxConcurrent, WorkDirectory = _folder.Combine("work") },
+        }), TimeProvider.System, NullLogger<LocalJobBackend>.Instance);
+
+    private JobSubmission Job(string name, string[] command, string[]? dependsOn = null, Dictionary<string, string>? parameters = null, int? timeout = null) =>
+        new(name, "local", "def:1", parameters ?? [], command, new Dictionary<string, string> { ["GREETING"] = "hello" },
+            null, null, timeout, new Dictionary<string, string>(), dependsOn ?? [], _folder.Path, new JobContext("p", "w", "s", "a"));
+
+    private static async Task<JobDetail> WaitForAsync(LocalJobBackend backend, string id, Func<JobDetail, bool> done, string what) =>
+        await Eventually.WaitAsync(async () => (await backend.DescribeAsync([id], CancellationToken.None)).SingleOrDefault(), d => d is not null && done(d), what);
+
+    [Fact]
+    public async Task Job_RunsInTheProjectFolder_WithItsEnvironmentAndParameters_AndLogsItsOutput()
+    {
+        using var backend = NewBackend();
+        await backend.StartAsync(CancellationToken.None);
+        var id = await backend.SubmitAsync(Job("one", ["sh", "-c", "echo \"$GREETING Ref::who from $(pwd)\"; echo oops >&2; echo done > marker"],
+            parameters: new() { ["who"] = "world" }), CancellationToken.None);
+
+        var detail = await WaitForAsync(backend, id, d => !d.Status.IsActive(), "the job finishes");
+        Assert.Equal(JobStatus.Succeeded, detail.Status);
+        Assert.Equal(0, detail.ExitCode);
+        Assert.NotNull(detail.StartedAt);
+        Assert.NotNull(detail.StoppedAt);
+        Assert.True(File.Exists(_folder.Combine("marker")));
+        var log = await File.ReadAllTextAsync(detail.LogStream!);
+        Assert.Contains($"hello world from {_folder.Path}", log, StringComparison.Ordinal);
+        Assert.Contains("oops", log, StringComparison.Ordinal);
+        await backend.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Dependant_WaitsPending_ThenFailsWhenItsDependencyFails()
+    {
+        using var backend = NewBackend();
+        await backend.StartAsync(CancellationToken.None);
+        var gate = _folder.Combine("go");
+        var first = await backend.SubmitAsync(Job("first", ["sh", "-c", $"while [ ! -f {gate} ]; do sleep 0.05; done; exit 4"]), CancellationToken.None);
+        var second = await backend.SubmitAsync(Job("second", ["true"], dependsOn: [first]), CancellationToken.None);
+
+        await WaitForAsync(backend, first, d => d.Status == JobStatus.Running, "the first job runs");
+        var waiting = await WaitForAsync(backend, second, d => d.Status == JobStatus.Pending, "the dependant waits");
+        Assert.Null(waiting.StartedAt);
+
+        await File.WriteAllTextAsync(gate, "");
+        var failed = await WaitForAsync(backend, first, d => d.Status == JobStatus.Failed, "the first job fails");
+        Assert.Equal(4, failed.ExitCode);
+        var dependant = await WaitForAsync(backend, second, d => d.Status == JobStatus.Failed, "the dependant fails");
+        Assert.Equal("Dependent Job failed", dependant.StatusReason);
+        Assert.Null(dependant.StartedAt);
+        await backend.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task ConcurrencyLimit_KeepsExtraJobsRunnable()
+    {
+        using var backend = NewBackend(maxConcurrent: 1);
+        await backend.StartAsync(CancellationToken.None);
+        var gate = _folder.Combine("go");
+        var first = await backend.SubmitAsync(Job("first", ["sh", "-c", $"while [ ! -f {gate} ]; do sleep 0.05; done"]), CancellationToken.None);
+        var second = await backend.SubmitAsync(Job("second", ["true"]), CancellationToken.None);
+
+        await WaitForAsync(backend, first, d => d.Status == JobStatus.Running, "the first job runs");
+        await WaitForAsync(backend, second, d => d.Status == JobStatus.Runnable, "the second job waits for a free slot");
+
+        await File.WriteAllTextAsync(gate, "");
+        await WaitForAsync(backend, second, d => d.Status == JobStatus.Succeeded, "the second job runs once the first is done");
+        await backend.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Terminate_KillsTheProcess_AndRecordsTheReason()
+    {
+        using var backend = NewBackend();
+        await backend.StartAsync(CancellationToken.None);
+        var id = await backend.SubmitAsync(Job("long", ["sleep", "60"]), CancellationToken.None);
+        await WaitForAsync(backend, id, d => d.Status == JobStatus.Running, "the job runs");
+
+        await backend.TerminateAsync(id, "Cancelled by batchkeeper: test", CancellationToken.None);
+        var detail = await WaitForAsync(backend, id, d => d.Status == JobStatus.Failed, "the job is failed");
+        Assert.Equal("Cancelled by batchkeeper: test", detail.StatusReason);
+        await backend.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Timeout_KillsTheJob()
+    {
+        using var backend = NewBackend();
+        await backend.StartAsync(CancellationToken.None);
+        var id = await backend.SubmitAsync(Job("slow", ["sleep", "60"], timeout: 1), CancellationToken.None);
+        var detail = await WaitForAsync(backend, id, d => d.Status == JobStatus.Failed, "the job times out");
+        Assert.Equal("Job attempt duration exceeded timeout", detail.StatusReason);
+        await backend.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task MissingProgram_FailsAsCannotStart_AndNoCommandIsRejected()
+    {
+        using var backend = NewBackend();
+        await backend.StartAsync(CancellationToken.None);
+        var id = await backend.SubmitAsync(Job("missing", ["/nonexistent/program"]), CancellationToken.None);
+        var detail = await WaitForAsync(backend, id, d => d.Status == JobStatus.Failed, "the job fails");
+        Assert.StartsWith("CannotStartContainerError", detail.StatusReason, StringComparison.Ordinal);
+
+        var noCommand = Job("none", ["x"]) with { Command = null };
+        var rejected = await Assert.ThrowsAsync<JobRejectedException>(() => backend.SubmitAsync(noCommand, CancellationToken.None));
+        Assert.Contains("has none", rejected.Message, StringComparison.Ordinal);
+        await backend.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Restart_ReportsJobsThatWereRunningAsInterrupted_AndKeepsQueuedOnes()
+    {
+        string running, queued;
+        using (var backend = NewBackend(maxConcurrent: 1))
+        {
+            await backend.StartAsync(CancellationToken.None);
+            running = await backend.SubmitAsync(Job("running", ["sleep", "60"]), CancellationToken.None);
+            await WaitForAsync(backend, running, d => d.Status == JobStatus.Running, "the job runs");
+            queued = await backend.SubmitAsync(Job("queued", ["true"]), CancellationToken.None);
+            await WaitForAsync(backend, queued, d => d.Status == JobStatus.Runnable, "the second job queues");
+        }
+
+        // The daemon died without stopping: its record still says RUNNING (as after SIGKILL).
+        var record = _folder.Combine("work", "jobs", running + ".json");
+        Assert.Contains("\"Running\"", await File.ReadAllTextAsync(record), StringComparison.Ordinal);
+
+        using var restarted = NewBackend();
+        var lost = (await restarted.DescribeAsync([running], CancellationToken.None)).Single();
+        Assert.Equal(JobStatus.Failed, lost.Status);
+        Assert.Equal(FailureClassifier.LocalInterruptedReason, lost.StatusReason);
+        Assert.Equal(Batchkeeper.Core.Snapshots.FailureClass.Interrupted, FailureClassifier.Classify(lost));
+
+        await restarted.StartAsync(CancellationToken.None);
+        await WaitForAsync(restarted, queued, d => d.Status == JobStatus.Succeeded, "the queued job runs after the restart");
+        var listed = await restarted.ListByNamePrefixAsync("local", "run", CancellationToken.None);
+        Assert.Equal(running, Assert.Single(listed).JobId);
+        await restarted.StopAsync(CancellationToken.None);
+        Assert.NotNull(JsonDocument.Parse(await File.ReadAllTextAsync(record)));
+    }
+}
