@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Ports;
+using OutputLocation = Batchkeeper.Core.Planning.OutputLocation;
+
+namespace Batchkeeper.Daemon.Aws;
+
+/// <summary>
+/// S3 outputs, checked in bulk: the outputs of one bucket are listed with ListObjectsV2 (1,000 keys a page)
+/// under their longest common key prefix, paging only as far as the greatest wanted key, so thousands of
+/// outputs cost a handful of requests (plus a page per 1,000 other objects that sort among them). A group of very few outputs uses HeadObject instead,
+/// which is cheaper than listing a crowded prefix. Outputs known to exist are not asked about again
+/// until <see cref="KnownTtl"/> has passed.
+/// </summary>
+public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputStore
+{
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _known = new(StringComparer.Ordinal);
+    private long _listPages;
+    private long _heads;
+
+    /// <summary>Groups with at most this many outputs are checked with HeadObject. Default 2.</summary>
+    public int HeadThreshold { get; init; } = 2;
+
+    /// <summary>How long an output seen to exist is trusted without asking again. Default 1 hour.</summary>
+    public TimeSpan KnownTtl { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>ListObjectsV2 pages requested so far (for benchmarks and tests).</summary>
+    public long ListPages => Interlocked.Read(ref _listPages);
+
+    /// <summary>HeadObject requests made so far.</summary>
+    public long Heads => Interlocked.Read(ref _heads);
+
+    public async Task<IReadOnlySet<string>> FindExistingAsync(IReadOnlyCollection<OutputLocation> outputs, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var existing = new HashSet<string>(StringComparer.Ordinal);
+        var unknown = new List<OutputLocation>();
+        foreach (var output in outputs.Where(o => o.IsS3).DistinctBy(o => o.Uri))
+        {
+            if (_known.TryGetValue(output.Uri, out var seen) && now - seen < KnownTtl)
+            {
+                existing.Add(output.Uri);
+            }
+            else
+            {
+                unknown.Add(output);
+            }
+        }
+
+        foreach (var group in Group(unknown))
+        {
+            var found = group.Count <= HeadThreshold
+                ? await HeadAsync(group, cancellationToken)
+                : await ListAsync(group, cancellationToken);
+            foreach (var output in found)
+            {
+                existing.Add(output.Uri);
+                _known[output.Uri] = now;
+            }
+        }
+
+        return existing;
+    }
+
+    /// <summary>
+    /// Outputs per bucket, sorted ordinally: one listing covers the key range from their common prefix to the
+    /// greatest of them, whether they share one folder or sit in a folder per sample.
+    /// </summary>
+    private static IEnumerable<List<OutputLocation>> Group(List<OutputLocation> outputs) =>
+        outputs
+            .GroupBy(o => o.Bucket!, StringComparer.Ordinal)
+            .Select(g => g.OrderBy(o => o.Key, StringComparer.Ordinal).ToList());
+
+    private async Task<List<OutputLocation>> HeadAsync(List<OutputLocation> group, CancellationToken cancellationToken)
+    {
+        var found = new List<OutputLocation>();
+        foreach (var output in group)
+        {
+            Interlocked.Increment(ref _heads);
+            try
+            {
+                await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = output.Bucket, Key = output.Key }, cancellationToken);
+                found.Add(output);
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                // Not there yet.
+            }
+        }
+
+        return found;
+    }
+
+    private async Task<List<OutputLocation>> ListAsync(List<OutputLocation> group, CancellationToken cancellationToken)
+    {
+        var wanted = group.ToDictionary(o => o.Key, StringComparer.Ordinal);
+        var prefix = CommonPrefix(group[0].Key, group[^1].Key);
+        var last = group[^1].Key;
+        var found = new List<OutputLocation>();
+        var request = new ListObjectsV2Request { BucketName = group[0].Bucket, Prefix = prefix, MaxKeys = 1000 };
+        while (true)
+        {
+            Interlocked.Increment(ref _listPages);
+            var response = await s3.ListObjectsV2Async(request, cancellationToken);
+            var objects = response.S3Objects ?? [];
+            foreach (var item in objects)
+            {
+                if (wanted.TryGetValue(item.Key, out var output))
+                {
+                    found.Add(output);
+                }
+            }
+
+            // Keys come in order: nothing past the greatest wanted key can matter.
+            var pastLast = objects.Count > 0 && string.CompareOrdinal(objects[^1].Key, last) >= 0;
+            if (response.IsTruncated != true || pastLast || string.IsNullOrEmpty(response.NextContinuationToken))
+            {
+                return found;
+            }
+
+            request.ContinuationToken = response.NextContinuationToken;
+        }
+    }
+
+    /// <summary>The longest common prefix of the first and last key of an ordinally sorted list: that of all of them.</summary>
+    private static string CommonPrefix(string first, string last)
+    {
+        var length = 0;
+        while (length < first.Length && length < last.Length && first[length] == last[length])
+        {
+            length++;
+        }
+
+        return first[..length];
+    }
+}

@@ -1,0 +1,73 @@
+using Amazon.S3.Model;
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Tests.Infrastructure;
+using OutputLocation = Batchkeeper.Core.Planning.OutputLocation;
+
+namespace Batchkeeper.Daemon.Tests.Aws;
+
+/// <summary>The S3 output store against s3rver: exact keys, batched listings, and the cache of known outputs.</summary>
+public sealed class S3OutputStoreTests
+{
+    private static OutputLocation S3(string uri) => OutputLocation.Parse(uri, "/", out _)!;
+
+    private static async Task PutAsync(Amazon.S3.IAmazonS3 client, string bucket, IEnumerable<string> keys)
+    {
+        await Parallel.ForEachAsync(keys, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (key, ct) =>
+            await client.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = "x", UseChunkEncoding = false }, ct));
+    }
+
+    [Fact]
+    public async Task ManyOutputs_AreCheckedWithAFewListPages_ExactlyByKey()
+    {
+        await using var s3rver = await S3rver.StartAsync("results");
+        using var client = s3rver.CreateClient();
+        // 2,500 outputs of which every fifth is missing, neighbours that only share a prefix, and other files.
+        var present = Enumerable.Range(0, 2500).Where(i => i % 5 != 0).Select(i => $"lab/demo/wf/s{i:D5}.json.gz").ToArray();
+        await PutAsync(client, "results", present);
+        await PutAsync(client, "results", ["lab/demo/wf/s00000.json.gz.partial", "lab/demo/wf/s00005.json", "lab/other/file"]);
+
+        var store = new S3OutputStore(client, TimeProvider.System);
+        var wanted = Enumerable.Range(0, 2500).Select(i => S3($"s3://results/lab/demo/wf/s{i:D5}.json.gz")).ToArray();
+        var found = await store.FindExistingAsync(wanted, CancellationToken.None);
+
+        Assert.Equal(present.Select(k => $"s3://results/{k}").Order(StringComparer.Ordinal), found.Order(StringComparer.Ordinal));
+        Assert.Equal(0, store.Heads);
+        Assert.InRange(store.ListPages, 2, 3);
+    }
+
+    [Fact]
+    public async Task KnownOutputs_AreNotAskedAboutAgain_MissingOnesAre()
+    {
+        await using var s3rver = await S3rver.StartAsync("results");
+        using var client = s3rver.CreateClient();
+        await PutAsync(client, "results", ["a/1.txt", "a/2.txt", "a/3.txt"]);
+        var store = new S3OutputStore(client, TimeProvider.System);
+        var wanted = new[] { "a/1.txt", "a/2.txt", "a/3.txt", "a/4.txt" }.Select(k => S3($"s3://results/{k}")).ToArray();
+
+        Assert.Equal(3, (await store.FindExistingAsync(wanted, CancellationToken.None)).Count);
+        var pages = store.ListPages;
+        Assert.Equal(1, pages);
+
+        // Only the missing output is asked about again: one HeadObject, no listing.
+        await PutAsync(client, "results", ["a/4.txt"]);
+        Assert.Equal(4, (await store.FindExistingAsync(wanted, CancellationToken.None)).Count);
+        Assert.Equal(pages, store.ListPages);
+        Assert.Equal(1, store.Heads);
+
+        Assert.Equal(4, (await store.FindExistingAsync(wanted, CancellationToken.None)).Count);
+        Assert.Equal(1, store.Heads);
+        Assert.Equal(pages, store.ListPages);
+    }
+
+    [Fact]
+    public async Task MissingBucket_IsAnErrorNotAnEmptyAnswer()
+    {
+        await using var s3rver = await S3rver.StartAsync("results");
+        using var client = s3rver.CreateClient();
+        var store = new S3OutputStore(client, TimeProvider.System);
+        var wanted = new[] { "x/1", "x/2", "x/3" }.Select(k => S3($"s3://no-such-bucket/{k}")).ToArray();
+        var error = await Assert.ThrowsAnyAsync<Amazon.S3.AmazonS3Exception>(() => store.FindExistingAsync(wanted, CancellationToken.None));
+        Assert.Contains("bucket", error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+}
