@@ -23,9 +23,12 @@ public static class WorkflowFiles
                && name != Dashboard;
     }
 
-    /// <summary>A project's <c>metadata.csv</c> or <c>metadata.json</c>: a change re-runs every workflow of the project.</summary>
+    /// <summary>
+    /// A project's sample file: <c>metadata.json</c> or any <c>*.csv</c> in the project folder (a workflow's
+    /// <c>samples</c> may name one). A change re-runs every workflow of the project.
+    /// </summary>
     public static bool IsMetadata(string root, string path) =>
-        IsInProjectFolder(root, path, out var name) && MetadataFiles.Contains(name);
+        IsInProjectFolder(root, path, out var name) && (name == "metadata.json" || name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Every workflow file under <paramref name="root"/>, found by listing the folders.</summary>
     public static IEnumerable<string> Scan(string root)

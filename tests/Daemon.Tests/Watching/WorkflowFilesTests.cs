@@ -30,6 +30,19 @@ public sealed class WorkflowFilesTests : IDisposable
         Assert.Equal(expected, WorkflowFiles.IsWorkflow(root, Path.Combine(root, relative)));
     }
 
+    [Theory]
+    [InlineData("demo/metadata.csv", true)]
+    [InlineData("demo/metadata.json", true)]
+    [InlineData("demo/samples-2026.csv", true)]
+    [InlineData("demo/wordcount.json", false)]
+    [InlineData("demo/.metadata.csv", false)]
+    [InlineData("demo/inputs/a.csv", false)]
+    public void IsMetadata_CoversEveryFileAWorkflowMayTakeItsSamplesFrom(string relative, bool expected)
+    {
+        var root = _folder.Combine("projects");
+        Assert.Equal(expected, WorkflowFiles.IsMetadata(root, Path.Combine(root, relative)));
+    }
+
     [Fact]
     public void Scan_IgnoresLinksThatLeaveTheRoot_ButFollowsLinksInside()
     {
