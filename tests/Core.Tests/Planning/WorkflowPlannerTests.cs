@@ -161,6 +161,31 @@ public sealed class WorkflowPlannerTests
         Assert.Equal(error, slot.Error);
     }
 
+    [Theory]
+    [InlineData("\"queue\": \"q-{attempt}\", \"job_definition\": \"t:1\"", "queue")]
+    [InlineData("\"queue\": \"q\", \"job_definition\": \"t:{attempt}\"", "job_definition")]
+    public void Plan_AttemptInQueueOrJobDefinition_MakesTheSlotInvalid(string fields, string field)
+    {
+        // Submissions send the queue and job definition as planned, so {attempt} there would reach Batch as text.
+        var json = "{ \"workflow_name\": \"wf\", \"analyses\": [ { \"name\": \"a\", " + fields + ", \"outputs\": [\"s3://b/{sample_name}\"] } ] }";
+
+        var slot = Assert.Single(Plan(json, Sample("s1")).Slots);
+
+        Assert.Null(slot.Spec);
+        Assert.Equal($"wf.json: analyses[0].{field}: may not use {{attempt}}: every attempt of a slot runs with the same {field}", slot.Error);
+    }
+
+    [Fact]
+    public void Plan_EscapedBracesInQueue_AreUnescaped()
+    {
+        var json = "{ \"workflow_name\": \"wf\", \"analyses\": [ { \"name\": \"a\", \"queue\": \"q{{1}}\", \"job_definition\": \"t:1\", \"outputs\": [\"s3://b/{sample_name}\"] } ] }";
+
+        var spec = Assert.Single(Plan(json, Sample("s1")).Slots).Spec;
+
+        Assert.NotNull(spec);
+        Assert.Equal("q{1}", spec.Queue);
+    }
+
     [Fact]
     public void Plan_OutputWithEscapedBraces_IsNotAnAttempt()
     {
