@@ -377,6 +377,24 @@ public sealed class WorkflowReconcilerTests
     }
 
     [Fact]
+    public async Task Reconcile_WhenCancelIsWithdrawn_SubmitsTheChainAgain()
+    {
+        var h = new ReconcilerHarness();
+        await h.PassAsync();
+        h.Load(ReconcilerHarness.TwoSteps.Replace("\"workflow_name\": \"wf\",", "\"workflow_name\": \"wf\", \"cancel\": true,", StringComparison.Ordinal));
+        await h.PassAsync();
+        Assert.Equal(2, h.Backend.TerminateCalls.Count);
+
+        h.Load(ReconcilerHarness.TwoSteps);
+        await h.PassAsync();
+
+        Assert.Equal([("s1", "align", ""), ("s1", "call", "job-1"), ("s1", "align", ""), ("s1", "call", "job-3")], h.Submitted());
+        Assert.Equal((SlotState.Queued, "job-3"), (h.Slot("s1", "align").State, h.Slot("s1", "align").JobId));
+        Assert.Equal(FailureClass.Cancelled, h.Slot("s1", "align").History[0].FailureClass);
+        Assert.Equal(2, h.Backend.TerminateCalls.Count);
+    }
+
+    [Fact]
     public async Task Reconcile_Summary_CountsEveryStateAndAddsUp()
     {
         var samples = Samples("s1", "s2", "s3", "s4").Append(new Sample("s5", new Dictionary<string, string> { ["sample_name"] = "s5" })).ToArray();
