@@ -26,7 +26,13 @@ public static class JobNames
     }
 
     /// <summary>The prefix every job of a workflow shares: what a ListJobs <c>JOB_NAME</c> filter asks for.</summary>
-    public static string WorkflowPrefix(string workflow) => $"bk-{Sanitize(workflow)}-";
+    public static string WorkflowPrefix(string workflow)
+    {
+        // Cut where For cuts the stem, or a long workflow name would give a prefix its own jobs do not start with.
+        var prefix = $"bk-{Sanitize(workflow)}-";
+        var room = MaxLength - 1 - HashLength;
+        return prefix.Length > room ? prefix[..room] : prefix;
+    }
 
     /// <summary>Characters Batch does not allow in names become <c>_</c>.</summary>
     public static string Sanitize(string text)

@@ -12,6 +12,8 @@ public static class Template
     /// <summary>The placeholder that is only known when a job is submitted.</summary>
     public const string Attempt = "attempt";
 
+    private const string AttemptPlaceholder = "{" + Attempt + "}";
+
     /// <summary>
     /// Expands every placeholder found in <paramref name="values"/>; <c>{attempt}</c> and escaped braces are kept
     /// as they are for <see cref="Finalize"/>.
@@ -87,12 +89,30 @@ public static class Template
             return expanded;
         }
 
-        return expanded
-            .Replace("{{", "\u0001", StringComparison.Ordinal)
-            .Replace("}}", "\u0002", StringComparison.Ordinal)
-            .Replace("{attempt}", attempt.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
-            .Replace('\u0001', '{')
-            .Replace('\u0002', '}');
+        // One left-to-right scan over Expand's tokens ("{{", "}}", "{attempt}"): replacing "}}" over the whole
+        // string first would take the closing brace of "{attempt}" in "{attempt}}}" for half of an escape.
+        var number = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var result = new StringBuilder(expanded.Length);
+        for (var i = 0; i < expanded.Length; i++)
+        {
+            var c = expanded[i];
+            if ((c == '{' || c == '}') && i + 1 < expanded.Length && expanded[i + 1] == c)
+            {
+                result.Append(c);
+                i++;
+            }
+            else if (c == '{' && string.CompareOrdinal(expanded, i, AttemptPlaceholder, 0, AttemptPlaceholder.Length) == 0)
+            {
+                result.Append(number);
+                i += AttemptPlaceholder.Length - 1;
+            }
+            else
+            {
+                result.Append(c);
+            }
+        }
+
+        return result.ToString();
     }
 
     /// <summary>True when the expanded template still depends on the attempt number.</summary>

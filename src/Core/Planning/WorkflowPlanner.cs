@@ -68,8 +68,21 @@ public static class WorkflowPlanner
         IReadOnlyDictionary<string, string> ExpandMap(IReadOnlyDictionary<string, string> map, string field) =>
             map.ToDictionary(kv => kv.Key, kv => Expand(kv.Value, $"{field}.{kv.Key}"), StringComparer.Ordinal);
 
-        var jobDefinition = Expand(analysis.JobDefinition, "job_definition");
-        var queue = Expand(analysis.Queue, "queue");
+        // Submissions send the queue and job definition as planned (and adoption lists jobs by queue), so
+        // they cannot depend on the attempt; their escaped braces are resolved here rather than at submission.
+        string Fixed(string template, string field)
+        {
+            var expanded = Expand(template, field);
+            if (Template.UsesAttempt(expanded))
+            {
+                errors.Add($"{path}.{field}: may not use {{attempt}}: every attempt of a slot runs with the same {field}");
+            }
+
+            return Template.Finalize(expanded, 1);
+        }
+
+        var jobDefinition = Fixed(analysis.JobDefinition, "job_definition");
+        var queue = Fixed(analysis.Queue, "queue");
         var parameters = ExpandMap(analysis.Parameters, "parameters");
         var command = analysis.Command?.Select((c, i) => Expand(c, $"command[{i}]")).ToArray();
         var environment = ExpandMap(analysis.Environment, "environment");

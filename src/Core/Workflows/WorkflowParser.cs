@@ -198,7 +198,8 @@ public static partial class WorkflowParser
         var outputs = StringList(element, "outputs", $"{path}.outputs", Error);
         if (outputs is null || outputs.Count == 0)
         {
-            if (outputs is not null || !element.TryGetProperty("outputs", out _))
+            // StringList has already reported a value of the wrong type; absent and null are reported here.
+            if (outputs is not null || !element.TryGetProperty("outputs", out var outputsElement) || outputsElement.ValueKind == JsonValueKind.Null)
             {
                 Error($"{path}.outputs", "required: a non-empty list of output URIs (s3://…, file://… or a path); without outputs a slot can never be known to be done");
             }

@@ -1,0 +1,116 @@
+using Batchkeeper.Core.Planning;
+
+namespace Batchkeeper.Core.Tests.Planning;
+
+public sealed class TemplateTests
+{
+    private static readonly Dictionary<string, string> Values = new(StringComparer.Ordinal)
+    {
+        ["project_name"] = "study1",
+        ["workflow_name"] = "famli",
+        ["sample_name"] = "s1",
+        ["analysis_name"] = "align",
+        ["file_name"] = "s1.fastq.gz",
+    };
+
+    private static string Expand(string template, IReadOnlyDictionary<string, string>? values = null)
+    {
+        var result = Template.Expand(template, values ?? Values, out var error);
+        Assert.Null(error);
+        Assert.NotNull(result);
+        return result;
+    }
+
+    private static string ExpandError(string template)
+    {
+        Assert.Null(Template.Expand(template, Values, out var error));
+        Assert.NotNull(error);
+        return error;
+    }
+
+    [Theory]
+    [InlineData("{project_name}", "study1")]
+    [InlineData("{workflow_name}", "famli")]
+    [InlineData("{sample_name}", "s1")]
+    [InlineData("{analysis_name}", "align")]
+    [InlineData("{file_name}", "s1.fastq.gz")]
+    [InlineData("s3://b/{project_name}/{workflow_name}/{analysis_name}/{sample_name}.json", "s3://b/study1/famli/align/s1.json")]
+    [InlineData("{sample_name}{sample_name}", "s1s1")]
+    [InlineData("no placeholders", "no placeholders")]
+    [InlineData("", "")]
+    public void Expand_KnownPlaceholders_AreReplaced(string template, string expected)
+    {
+        Assert.Equal(expected, Template.Finalize(Expand(template), 1));
+    }
+
+    [Theory]
+    [InlineData("{{literal}}", "{{literal}}", "{literal}")]
+    [InlineData("{{{sample_name}}}", "{{s1}}", "{s1}")]
+    [InlineData("{{attempt}}", "{{attempt}}", "{attempt}")]
+    [InlineData("{{{attempt}", "{{{attempt}", "{2")]
+    [InlineData("{attempt}}}", "{attempt}}}", "2}")]
+    [InlineData("{{\"attempt\": {attempt}}}", "{{\"attempt\": {attempt}}}", "{\"attempt\": 2}")]
+    [InlineData("awk '{{print $1}}' {file_name}", "awk '{{print $1}}' s1.fastq.gz", "awk '{print $1}' s1.fastq.gz")]
+    public void EscapedBraces_SurviveBothPhases(string template, string expanded, string final)
+    {
+        var first = Expand(template);
+
+        Assert.Equal(expanded, first);
+        Assert.Equal(final, Template.Finalize(first, 2));
+    }
+
+    [Theory]
+    [InlineData("{file_name}")]
+    [InlineData("{attempt}")]
+    [InlineData("{{x}}")]
+    [InlineData("}{")]
+    [InlineData("{sample_name")]
+    public void Expand_ValueWithBraces_IsNotExpandedAgain(string value)
+    {
+        var values = new Dictionary<string, string>(Values) { ["note"] = value };
+
+        var expanded = Expand("[{note}]-{attempt}", values);
+
+        Assert.Equal($"[{value}]-3", Template.Finalize(expanded, 3));
+    }
+
+    [Fact]
+    public void Expand_UnknownPlaceholder_NamesItAndListsTheKnownOnes()
+    {
+        var error = ExpandError("s3://b/{sampel_name}.json");
+
+        Assert.Equal("unknown placeholder {sampel_name}; known: {project_name}, {workflow_name}, {sample_name}, {analysis_name}, {file_name}, {attempt}", error);
+    }
+
+    [Theory]
+    [InlineData("{sample_name", "'{' at position 1 is not closed; write '{{' for a literal brace")]
+    [InlineData("ab{", "'{' at position 3 is not closed; write '{{' for a literal brace")]
+    [InlineData("a}b", "'}' at position 2 has no opening brace; write '}}' for a literal brace")]
+    [InlineData("{}", "unknown placeholder {}; known: {project_name}, {workflow_name}, {sample_name}, {analysis_name}, {file_name}, {attempt}")]
+    public void Expand_MalformedTemplate_SaysWhereAndHowToEscape(string template, string expected)
+    {
+        Assert.Equal(expected, ExpandError(template));
+    }
+
+    [Fact]
+    public void Expand_DefersAttempt_AndFinalizeFillsItIn()
+    {
+        var expanded = Expand("{sample_name}-try{attempt}-of-{attempt}");
+
+        Assert.Equal("s1-try{attempt}-of-{attempt}", expanded);
+        Assert.Equal("s1-try1-of-1", Template.Finalize(expanded, 1));
+        Assert.Equal("s1-try12-of-12", Template.Finalize(expanded, 12));
+    }
+
+    [Theory]
+    [InlineData("x-{attempt}", true)]
+    [InlineData("{attempt}}}", true)]
+    [InlineData("{{{attempt}}}", true)]
+    [InlineData("x-{sample_name}", false)]
+    [InlineData("{{attempt}}", false)]
+    [InlineData("plain", false)]
+    public void UsesAttempt_IsTrueOnlyForARealAttemptPlaceholder(string template, bool expected)
+    {
+        Assert.Equal(expected, Template.UsesAttempt(Expand(template)));
+    }
+}
