@@ -121,10 +121,11 @@ public static class WorkflowPlanner
             // The project and file are hashed too, so that two projects with the same workflow and sample
             // names never share (and adopt) each other's jobs.
             new[] { location.Project, location.FileName, jobDefinition, queue, analysis.Vcpus?.ToString(System.Globalization.CultureInfo.InvariantCulture), analysis.MemoryMiB?.ToString(System.Globalization.CultureInfo.InvariantCulture) }
-                .Append("parameters").Concat(Sorted(parameters))
-                .Append("command").Concat(command ?? ["<none>"])
-                .Append("environment").Concat(Sorted(environment))
-                .Append("outputs").Concat(outputs.Select(o => o.Uri)));
+                // Each section is headed by its length, so no two different specs flatten to the same list.
+                .Append($"parameters:{parameters.Count}").Concat(Sorted(parameters))
+                .Append(command is null ? "command:none" : $"command:{command.Length}").Concat(command ?? [])
+                .Append($"environment:{environment.Count}").Concat(Sorted(environment))
+                .Append($"outputs:{outputs.Count}").Concat(outputs.Select(o => o.Uri)));
 
         var retry = new RetryLimits(
             analysis.Retry.MaxAttempts ?? defaults.MaxAttempts,

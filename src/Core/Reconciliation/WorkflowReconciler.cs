@@ -179,11 +179,14 @@ public sealed class WorkflowReconciler(
         }
 
         record.BatchStatus = wire;
-        record.StatusReason = detail.StatusReason ?? detail.ContainerReason;
+        record.StatusReason = detail.StatusReason;
+        record.ContainerReason = detail.ContainerReason;
         record.ExitCode = detail.ExitCode;
         record.LogStream = detail.LogStream ?? record.LogStream;
         record.StartedAt = detail.StartedAt;
-        record.StoppedAt = detail.StoppedAt;
+        // A finished job without a stop time is taken to have stopped when it was first seen finished,
+        // so that the grace period for its outputs does run out.
+        record.StoppedAt = detail.StoppedAt ?? (detail.Status.IsActive() ? null : record.StoppedAt ?? pass.Now);
         record.SubmittedAt ??= detail.CreatedAt;
         record.State = detail.Status switch
         {
@@ -202,6 +205,7 @@ public sealed class WorkflowReconciler(
 
         entry.Status = wire;
         entry.StatusReason = record.StatusReason;
+        entry.ContainerReason = record.ContainerReason;
         entry.ExitCode = detail.ExitCode;
         entry.LogStream = record.LogStream;
         entry.SubmittedAt ??= detail.CreatedAt;
@@ -226,7 +230,7 @@ public sealed class WorkflowReconciler(
         FailureClass failure;
         if (detail.Status == JobStatus.Succeeded)
         {
-            var stopped = detail.StoppedAt ?? pass.Now;
+            var stopped = record.StoppedAt ?? pass.Now;
             if (pass.Now - stopped < _options.OutputGracePeriod)
             {
                 record.State = SlotState.Verifying;
@@ -396,8 +400,13 @@ public sealed class WorkflowReconciler(
                 continue;
             }
 
+            // A job no snapshot recorded is adopted when it is active, when it succeeded, or when it was created
+            // after the slot's last recorded submission: one submitted just before a crash. An old finished job
+            // of the same name (a spec changed and changed back) is not taken for a new failure.
             var known = record.History.Select(h => h.JobId).ToHashSet(StringComparer.Ordinal);
+            var lastSubmission = record.History.Select(h => h.SubmittedAt).Max();
             var unseen = jobs.Where(j => !known.Contains(j.JobId))
+                .Where(j => j.Status.IsActive() || j.Status == JobStatus.Succeeded || (lastSubmission is { } last && j.CreatedAt > last))
                 .OrderByDescending(j => j.Status.IsActive())
                 .ThenByDescending(j => j.CreatedAt)
                 .FirstOrDefault();
@@ -544,6 +553,7 @@ public sealed class WorkflowReconciler(
         {
             record.FailureClass = FailureClass.Misconfigured;
             record.StatusReason = e.Message;
+            record.ContainerReason = null;
             FailPermanently(record, $"misconfigured: the backend rejected the submission (fix it, then edit the workflow or run 'batchkeeper retry'): {e.Message}");
             Log.Rejected(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, spec.JobName, e.Message);
             return;
@@ -567,6 +577,7 @@ public sealed class WorkflowReconciler(
         record.StoppedAt = null;
         record.ExitCode = null;
         record.StatusReason = null;
+        record.ContainerReason = null;
         record.NextAttemptAt = null;
         record.Message = dependsOn.Length > 0 ? $"depends on job {dependsOn[0]}" : null;
         record.History.Add(new AttemptRecord

@@ -147,6 +147,9 @@ public sealed class SlotRecord
     public int Interruptions { get; set; }
     public FailureClass? FailureClass { get; set; }
     public string? StatusReason { get; set; }
+
+    /// <summary>The container's own reason (e.g. <c>OutOfMemoryError: Container killed…</c>), when Batch gives one.</summary>
+    public string? ContainerReason { get; set; }
     public int? ExitCode { get; set; }
     public string? LogStream { get; set; }
     public int? Vcpus { get; set; }
@@ -169,6 +172,7 @@ public sealed class AttemptRecord
     public string? Status { get; set; }
     public FailureClass? FailureClass { get; set; }
     public string? StatusReason { get; set; }
+    public string? ContainerReason { get; set; }
     public int? ExitCode { get; set; }
     public int? Vcpus { get; set; }
     public int? Memory { get; set; }

@@ -351,7 +351,8 @@ public sealed class WorkflowReconcilerFailureTests
                 ("job-2", 2, "FAILED", FailureClass.Failed, Exited, 1, 1500, true),
                 ("job-3", 3, "RUNNING", null, null, null, 1500, false),
             ],
-            history.Select(a => (a.JobId, a.Attempt, a.Status, a.FailureClass, a.StatusReason, a.ExitCode, a.Memory, a.Settled)));
+            history.Select(a => (a.JobId, a.Attempt, a.Status, a.FailureClass, a.StatusReason ?? a.ContainerReason, a.ExitCode, a.Memory, a.Settled)));
+        Assert.Equal(OutOfMemory, history[0].ContainerReason);
         Assert.Equal([Start, Start, Start + TimeSpan.FromMinutes(2)], history.Select(a => a.SubmittedAt));
         Assert.Equal("align/default/abc", history[2].LogStream);
         Assert.Equal(Start + TimeSpan.FromMinutes(2), history[2].StartedAt);
