@@ -1,3 +1,5 @@
+using System.Collections.ObjectModel;
+
 namespace Batchkeeper.Daemon.Aws;
 
 // Request and response shapes of the AWS Batch API (service model batch-2016-08-10), the part the daemon
@@ -6,7 +8,9 @@ namespace Batchkeeper.Daemon.Aws;
 // - requests: members the model requires are `required`; the others are nullable and left out of the
 //   JSON when null;
 // - responses: the model's required identifiers are `required` (a response without them is rejected);
-//   lists and maps are never null (empty when absent); other members are nullable. `startedAt` is
+//   lists and maps are never null (empty when absent or null: the source-generated deserializer assigns
+//   every init-only property, so the init accessor turns its null into an empty collection); other
+//   members are nullable. `startedAt` is
 //   nullable although the model requires it: Batch leaves it out until the job starts;
 // - timestamps (epoch milliseconds on the wire) are DateTimeOffset;
 // - enums are strings (see JobStatus, ResourceType…), so a value added to the service later still parses;
@@ -184,7 +188,7 @@ public sealed record DescribeJobsRequest
 /// <summary>Output of <c>DescribeJobs</c>. Ids Batch does not know (yet) are simply missing.</summary>
 public sealed record DescribeJobsResponse
 {
-    public IReadOnlyList<JobDetail> Jobs { get; init; } = [];
+    public IReadOnlyList<JobDetail> Jobs { get; init => field = value ?? []; } = [];
 }
 
 /// <summary>Model shape <c>JobDetail</c>.</summary>
@@ -205,7 +209,7 @@ public sealed record JobDetail
 
     public int? SchedulingPriority { get; init; }
 
-    public IReadOnlyList<AttemptDetail> Attempts { get; init; } = [];
+    public IReadOnlyList<AttemptDetail> Attempts { get; init => field = value ?? []; } = [];
 
     public string? StatusReason { get; init; }
 
@@ -218,11 +222,11 @@ public sealed record JobDetail
 
     public DateTimeOffset? StoppedAt { get; init; }
 
-    public IReadOnlyList<JobDependency> DependsOn { get; init; } = [];
+    public IReadOnlyList<JobDependency> DependsOn { get; init => field = value ?? []; } = [];
 
     public required string JobDefinition { get; init; }
 
-    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Parameters { get; init => field = value ?? ReadOnlyDictionary<string, string>.Empty; } = ReadOnlyDictionary<string, string>.Empty;
 
     public ContainerDetail? Container { get; init; }
 
@@ -230,11 +234,11 @@ public sealed record JobDetail
 
     public JobTimeout? Timeout { get; init; }
 
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Tags { get; init => field = value ?? ReadOnlyDictionary<string, string>.Empty; } = ReadOnlyDictionary<string, string>.Empty;
 
     public bool? PropagateTags { get; init; }
 
-    public IReadOnlyList<string> PlatformCapabilities { get; init; } = [];
+    public IReadOnlyList<string> PlatformCapabilities { get; init => field = value ?? []; } = [];
 
     public bool? IsCancelled { get; init; }
 
@@ -250,13 +254,13 @@ public sealed record ContainerDetail
 
     public int? Memory { get; init; }
 
-    public IReadOnlyList<string> Command { get; init; } = [];
+    public IReadOnlyList<string> Command { get; init => field = value ?? []; } = [];
 
     public string? JobRoleArn { get; init; }
 
     public string? ExecutionRoleArn { get; init; }
 
-    public IReadOnlyList<EnvironmentVariable> Environment { get; init; } = [];
+    public IReadOnlyList<EnvironmentVariable> Environment { get; init => field = value ?? []; } = [];
 
     public string? User { get; init; }
 
@@ -274,9 +278,9 @@ public sealed record ContainerDetail
 
     public string? InstanceType { get; init; }
 
-    public IReadOnlyList<NetworkInterface> NetworkInterfaces { get; init; } = [];
+    public IReadOnlyList<NetworkInterface> NetworkInterfaces { get; init => field = value ?? []; } = [];
 
-    public IReadOnlyList<ResourceRequirement> ResourceRequirements { get; init; } = [];
+    public IReadOnlyList<ResourceRequirement> ResourceRequirements { get; init => field = value ?? []; } = [];
 
     public LogConfiguration? LogConfiguration { get; init; }
 }
@@ -286,7 +290,7 @@ public sealed record LogConfiguration
 {
     public required string LogDriver { get; init; }
 
-    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Options { get; init => field = value ?? ReadOnlyDictionary<string, string>.Empty; } = ReadOnlyDictionary<string, string>.Empty;
 }
 
 /// <summary>Model shape <c>NetworkInterface</c>.</summary>
@@ -324,13 +328,13 @@ public sealed record AttemptContainerDetail
 
     public string? LogStreamName { get; init; }
 
-    public IReadOnlyList<NetworkInterface> NetworkInterfaces { get; init; } = [];
+    public IReadOnlyList<NetworkInterface> NetworkInterfaces { get; init => field = value ?? []; } = [];
 }
 
 /// <summary>Model shape <c>ArrayPropertiesDetail</c>.</summary>
 public sealed record ArrayPropertiesDetail
 {
-    public IReadOnlyDictionary<string, int> StatusSummary { get; init; } = new Dictionary<string, int>();
+    public IReadOnlyDictionary<string, int> StatusSummary { get; init => field = value ?? ReadOnlyDictionary<string, int>.Empty; } = ReadOnlyDictionary<string, int>.Empty;
 
     public DateTimeOffset? StatusSummaryLastUpdatedAt { get; init; }
 
@@ -389,7 +393,7 @@ public static class ListJobsFilterName
 /// <summary>Output of <c>ListJobs</c>.</summary>
 public sealed record ListJobsResponse
 {
-    public IReadOnlyList<JobSummary> JobSummaryList { get; init; } = [];
+    public IReadOnlyList<JobSummary> JobSummaryList { get; init => field = value ?? []; } = [];
 
     /// <summary>Pass back in the next request for the next page; null on the last page.</summary>
     public string? NextToken { get; init; }
@@ -441,7 +445,7 @@ public sealed record ArrayPropertiesSummary
 
     public int? Index { get; init; }
 
-    public IReadOnlyDictionary<string, int> StatusSummary { get; init; } = new Dictionary<string, int>();
+    public IReadOnlyDictionary<string, int> StatusSummary { get; init => field = value ?? ReadOnlyDictionary<string, int>.Empty; } = ReadOnlyDictionary<string, int>.Empty;
 
     public DateTimeOffset? StatusSummaryLastUpdatedAt { get; init; }
 }
@@ -488,7 +492,7 @@ public sealed record DescribeJobQueuesRequest
 /// <summary>Output of <c>DescribeJobQueues</c>. Unknown names are simply missing.</summary>
 public sealed record DescribeJobQueuesResponse
 {
-    public IReadOnlyList<JobQueueDetail> JobQueues { get; init; } = [];
+    public IReadOnlyList<JobQueueDetail> JobQueues { get; init => field = value ?? []; } = [];
 
     public string? NextToken { get; init; }
 }
@@ -512,11 +516,11 @@ public sealed record JobQueueDetail
 
     public required int Priority { get; init; }
 
-    public IReadOnlyList<ComputeEnvironmentOrder> ComputeEnvironmentOrder { get; init; } = [];
+    public IReadOnlyList<ComputeEnvironmentOrder> ComputeEnvironmentOrder { get; init => field = value ?? []; } = [];
 
     public string? JobQueueType { get; init; }
 
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Tags { get; init => field = value ?? ReadOnlyDictionary<string, string>.Empty; } = ReadOnlyDictionary<string, string>.Empty;
 }
 
 /// <summary>Model shape <c>ComputeEnvironmentOrder</c>.</summary>
@@ -548,7 +552,7 @@ public sealed record DescribeJobDefinitionsRequest
 /// <summary>Output of <c>DescribeJobDefinitions</c>.</summary>
 public sealed record DescribeJobDefinitionsResponse
 {
-    public IReadOnlyList<JobDefinition> JobDefinitions { get; init; } = [];
+    public IReadOnlyList<JobDefinition> JobDefinitions { get; init => field = value ?? []; } = [];
 
     public string? NextToken { get; init; }
 }
@@ -570,7 +574,7 @@ public sealed record JobDefinition
 
     public int? SchedulingPriority { get; init; }
 
-    public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Parameters { get; init => field = value ?? ReadOnlyDictionary<string, string>.Empty; } = ReadOnlyDictionary<string, string>.Empty;
 
     public RetryStrategy? RetryStrategy { get; init; }
 
@@ -578,11 +582,11 @@ public sealed record JobDefinition
 
     public JobTimeout? Timeout { get; init; }
 
-    public IReadOnlyDictionary<string, string> Tags { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Tags { get; init => field = value ?? ReadOnlyDictionary<string, string>.Empty; } = ReadOnlyDictionary<string, string>.Empty;
 
     public bool? PropagateTags { get; init; }
 
-    public IReadOnlyList<string> PlatformCapabilities { get; init; } = [];
+    public IReadOnlyList<string> PlatformCapabilities { get; init => field = value ?? []; } = [];
 
     /// <summary><c>ECS</c> or <c>EKS</c>.</summary>
     public string? ContainerOrchestrationType { get; init; }
@@ -597,13 +601,13 @@ public sealed record ContainerProperties
 
     public int? Memory { get; init; }
 
-    public IReadOnlyList<string> Command { get; init; } = [];
+    public IReadOnlyList<string> Command { get; init => field = value ?? []; } = [];
 
     public string? JobRoleArn { get; init; }
 
     public string? ExecutionRoleArn { get; init; }
 
-    public IReadOnlyList<EnvironmentVariable> Environment { get; init; } = [];
+    public IReadOnlyList<EnvironmentVariable> Environment { get; init => field = value ?? []; } = [];
 
     public bool? ReadonlyRootFilesystem { get; init; }
 
@@ -613,7 +617,7 @@ public sealed record ContainerProperties
 
     public string? InstanceType { get; init; }
 
-    public IReadOnlyList<ResourceRequirement> ResourceRequirements { get; init; } = [];
+    public IReadOnlyList<ResourceRequirement> ResourceRequirements { get; init => field = value ?? []; } = [];
 
     public LogConfiguration? LogConfiguration { get; init; }
 }
