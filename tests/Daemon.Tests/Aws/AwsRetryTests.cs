@@ -118,6 +118,18 @@ public sealed class AwsRetryTests
     }
 
     [Fact]
+    public async Task ResponseStalledHalfWayThroughTheBody_TimesOutAndIsRetried()
+    {
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.StallMidBody, ServerReply.Ok());
+        using var client = TestClients.Batch(server.BaseUri, o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+
+        var response = await client.DescribeJobsAsync(AnyRequest).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Empty(response.Jobs);
+        Assert.Equal(2, server.RequestCount);
+    }
+
+    [Fact]
     public async Task StalledOnEveryAttempt_ThrowsTimeoutException_AfterMaxAttempts()
     {
         await using var server = LoopbackHttpServer.Scripted(ServerReply.Stall);

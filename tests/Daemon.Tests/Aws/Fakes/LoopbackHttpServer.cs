@@ -36,6 +36,9 @@ internal abstract record ServerReply
     /// <summary>Closes the connection (with a reset) without answering.</summary>
     public static readonly ServerReply Drop = new DropReply();
 
+    /// <summary>Sends the status line, headers and half the body, then nothing more until the server stops.</summary>
+    public static readonly ServerReply StallMidBody = new StallMidBodyReply();
+
     public static ServerReply Json(int status, string body, params (string Name, string Value)[] headers) =>
         new Respond(status, body, headers);
 
@@ -52,6 +55,8 @@ internal abstract record ServerReply
     private sealed record StallReply : ServerReply;
 
     private sealed record DropReply : ServerReply;
+
+    private sealed record StallMidBodyReply : ServerReply;
 }
 
 /// <summary>
@@ -135,6 +140,10 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
                     case ServerReply.Respond respond:
                         await WriteResponseAsync(stream, respond);
                         break;
+                    case var reply when ReferenceEquals(reply, ServerReply.StallMidBody):
+                        await WriteAsync(stream, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"jobs\":[");
+                        await Task.Delay(Timeout.Infinite, _stop.Token);
+                        return;
                     case var reply when ReferenceEquals(reply, ServerReply.Drop):
                         client.Client.LingerState = new LingerOption(true, 0);
                         return;
@@ -222,6 +231,12 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
         head.Append("\r\n");
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head.ToString()), _stop.Token);
         await stream.WriteAsync(body, _stop.Token);
+        await stream.FlushAsync(_stop.Token);
+    }
+
+    private async Task WriteAsync(NetworkStream stream, string text)
+    {
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(text), _stop.Token);
         await stream.FlushAsync(_stop.Token);
     }
 }
