@@ -128,6 +128,13 @@ internal sealed class AwsServiceConnection : IDisposable
             return null;
         }
 
+        return WithTrailingSlash(uri);
+    }
+
+    /// <summary>The URL with its path ending in <c>/</c>, so relative operation paths resolve below it.</summary>
+    public static Uri WithTrailingSlash(Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
         return uri.AbsolutePath.EndsWith('/') ? uri : new Uri(uri.GetLeftPart(UriPartial.Path) + "/");
     }
 

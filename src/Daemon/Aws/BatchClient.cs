@@ -34,8 +34,7 @@ public sealed class BatchClient : IBatchClient, IDisposable
     internal BatchClient(HttpClient httpClient, Uri serviceUrl, string region = "us-east-1")
     {
         _http = httpClient ?? throw new ArgumentNullException(nameof(httpClient));
-        ArgumentNullException.ThrowIfNull(serviceUrl);
-        ServiceUrl = serviceUrl.AbsolutePath.EndsWith('/') ? serviceUrl : new Uri(serviceUrl.GetLeftPart(UriPartial.Path) + "/");
+        ServiceUrl = AwsServiceConnection.WithTrailingSlash(serviceUrl);
         Region = region;
     }
 

@@ -42,11 +42,8 @@ internal sealed class LazyAwsCredentials : AWSCredentials, IDisposable
         return await source.GetCredentialsAsync().ConfigureAwait(false);
     }
 
-    public void Dispose()
-    {
-        _gate.Dispose();
-        (_source as IDisposable)?.Dispose();
-    }
+    // The source is not disposed: the SDK's default chain may hand the same instance to other clients.
+    public void Dispose() => _gate.Dispose();
 
     private async Task<AWSCredentials> GetSourceAsync()
     {

@@ -131,6 +131,18 @@ public sealed class AwsCredentialsAndOptionsTests
         Assert.Equal(new Uri(endpoint), client.ServiceUrl);
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:4567", "http://127.0.0.1:4567/")]
+    [InlineData("http://127.0.0.1:4567/emulator", "http://127.0.0.1:4567/emulator/")]
+    [InlineData(" https://batch.internal.example/ ", "https://batch.internal.example/")]
+    public void ServiceUrl_ReplacesTheAwsEndpoint(string serviceUrl, string endpoint)
+    {
+        using var client = new BatchClient(new AwsOptions { Region = "eu-west-1", BatchServiceUrl = serviceUrl });
+
+        Assert.Equal(new Uri(endpoint), client.ServiceUrl);
+        Assert.Equal("eu-west-1", client.Region);
+    }
+
     [Fact]
     public void InvalidOptions_AreAllReportedAtStartUp()
     {
