@@ -1,0 +1,151 @@
+using System.Net;
+using System.Security.Authentication;
+using System.Threading.RateLimiting;
+
+namespace Batchkeeper.Daemon.Aws;
+
+/// <summary>
+/// The retry and rate policy of one AWS service: bounded attempts, exponential backoff with full jitter,
+/// a per-attempt timeout and one token bucket shared by every request to the service. One instance per
+/// service, for the life of the process (the limiter only limits what shares it).
+/// </summary>
+internal sealed class AwsResiliencePolicy : IDisposable
+{
+    // Error codes that mean "slow down" whatever the HTTP status (rest-json services put them in
+    // x-amzn-ErrorType); the list the AWS SDKs treat as throttling.
+    private static readonly HashSet<string> ThrottlingCodes = new(StringComparer.Ordinal)
+    {
+        "TooManyRequestsException", "ThrottlingException", "Throttling", "ThrottledException", "RequestThrottled",
+        "RequestThrottledException", "RequestLimitExceeded", "SlowDown", "TransactionInProgressException",
+        "ProvisionedThroughputExceededException", "BandwidthLimitExceeded", "LimitExceededException",
+        "PriorRequestNotComplete", "EC2ThrottledException",
+    };
+
+    private readonly Func<double> _random;
+    private readonly bool _ownsLimiter;
+
+    /// <param name="serviceName">The service, for log lines (e.g. <c>batch</c>).</param>
+    /// <param name="options">Attempts, timeout, delays and rate.</param>
+    /// <param name="timeProvider">Clock for backoff delays and attempt timeouts. Default: the system clock.</param>
+    /// <param name="limiter">Test seam; default: a token bucket of <see cref="AwsOptions.MaxRequestsPerSecond"/>, owned and disposed by this policy.</param>
+    /// <param name="random">Test seam; returns a number in [0, 1). Default: <see cref="Random.Shared"/>.</param>
+    public AwsResiliencePolicy(
+        string serviceName,
+        AwsOptions options,
+        TimeProvider? timeProvider = null,
+        RateLimiter? limiter = null,
+        Func<double>? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ServiceName = serviceName;
+        MaxAttempts = Math.Max(1, options.MaxAttempts);
+        AttemptTimeout = options.AttemptTimeout;
+        BaseDelay = options.RetryBaseDelay;
+        MaxDelay = options.RetryMaxDelay;
+        TimeProvider = timeProvider ?? TimeProvider.System;
+        _random = random ?? Random.Shared.NextDouble;
+        _ownsLimiter = limiter is null;
+        Limiter = limiter ?? new TokenBucketRateLimiter(CreateRateLimiterOptions(options.MaxRequestsPerSecond));
+    }
+
+    public string ServiceName { get; }
+
+    public int MaxAttempts { get; }
+
+    public TimeSpan AttemptTimeout { get; }
+
+    public TimeSpan BaseDelay { get; }
+
+    public TimeSpan MaxDelay { get; }
+
+    public TimeProvider TimeProvider { get; }
+
+    public RateLimiter Limiter { get; }
+
+    /// <summary>
+    /// A token bucket that holds <paramref name="requestsPerSecond"/> on average and lets through a burst of at
+    /// most one second's worth. Tokens come back in small steps (about every 10 ms or more) so that waiting
+    /// requests leave evenly rather than in one lump each second.
+    /// </summary>
+    public static TokenBucketRateLimiterOptions CreateRateLimiterOptions(int requestsPerSecond)
+    {
+        var rate = Math.Max(1, requestsPerSecond);
+        // tokensPerPeriod / period == rate exactly, with the period no shorter than 10 ms.
+        var tokensPerPeriod = (int)Math.Ceiling(rate / 100.0);
+        return new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = rate,
+            TokensPerPeriod = tokensPerPeriod,
+            ReplenishmentPeriod = TimeSpan.FromTicks(TimeSpan.TicksPerSecond * tokensPerPeriod / rate),
+            AutoReplenishment = true,
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        };
+    }
+
+    /// <summary>Waits for one permit of the service's rate; every attempt, retries included, takes one.</summary>
+    public async ValueTask WaitForPermitAsync(CancellationToken cancellationToken)
+    {
+        using var lease = await Limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+        if (!lease.IsAcquired)
+        {
+            throw new InvalidOperationException($"The AWS {ServiceName} rate limiter refused a request (its queue is full).");
+        }
+    }
+
+    /// <summary>
+    /// The wait after the <paramref name="failedAttempt"/>-th attempt failed (1-based): a uniformly random
+    /// duration in [0, min(<see cref="MaxDelay"/>, <see cref="BaseDelay"/> × 2^(n-1))) ("full jitter").
+    /// </summary>
+    public TimeSpan BackoffDelay(int failedAttempt)
+    {
+        var ceiling = BackoffCeiling(failedAttempt);
+        var fraction = Math.Clamp(_random(), 0.0, 1.0);
+        return TimeSpan.FromTicks((long)(ceiling.Ticks * fraction));
+    }
+
+    /// <summary>The upper bound of <see cref="BackoffDelay"/> for the <paramref name="failedAttempt"/>-th failure.</summary>
+    public TimeSpan BackoffCeiling(int failedAttempt)
+    {
+        var exponent = Math.Clamp(failedAttempt - 1, 0, 62);
+        var ticks = Math.Min(MaxDelay.Ticks, BaseDelay.Ticks * Math.Pow(2, exponent));
+        return TimeSpan.FromTicks((long)ticks);
+    }
+
+    /// <summary>Why <paramref name="response"/> should be retried, or null when it is final (success or a client error).</summary>
+    public static string? RetryReason(HttpResponseMessage response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var status = (int)response.StatusCode;
+        var code = AwsErrorResponse.ErrorCodeFromHeaders(response);
+        var transient = response.StatusCode is HttpStatusCode.TooManyRequests
+            or HttpStatusCode.InternalServerError
+            or HttpStatusCode.BadGateway
+            or HttpStatusCode.ServiceUnavailable
+            or HttpStatusCode.GatewayTimeout;
+        if (!transient && (status < 400 || code is null || !ThrottlingCodes.Contains(code)))
+        {
+            return null;
+        }
+
+        return code is null ? $"HTTP {status}" : $"HTTP {status} {code}";
+    }
+
+    /// <summary>Whether an exception from the transport is worth another attempt (a dropped or refused connection).</summary>
+    public static bool IsTransient(Exception exception) => exception switch
+    {
+        HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError } => false,
+        HttpRequestException { InnerException: AuthenticationException } => false,
+        HttpRequestException => true,
+        IOException => true,
+        _ => false,
+    };
+
+    public void Dispose()
+    {
+        if (_ownsLimiter)
+        {
+            Limiter.Dispose();
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Net;
+
+namespace Batchkeeper.Daemon.Aws;
+
+/// <summary>AWS Batch answered a request with an error.</summary>
+/// <remarks>
+/// <see cref="ErrorCode"/> is the service's code, e.g. <c>ClientException</c> (a bad request: unknown queue or
+/// job definition, invalid parameters; never retried), <c>ServerException</c> or <c>TooManyRequestsException</c>
+/// (both already retried before this is thrown), or <c>Http{status}</c> when the answer carried no code (a
+/// proxy or load balancer answered).
+/// </remarks>
+public sealed class BatchServiceException : Exception
+{
+    public BatchServiceException()
+        : this("Unknown", HttpStatusCode.InternalServerError, "Unknown error.", null)
+    {
+    }
+
+    public BatchServiceException(string message)
+        : this("Unknown", HttpStatusCode.InternalServerError, message, null)
+    {
+    }
+
+    public BatchServiceException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        ErrorCode = "Unknown";
+        StatusCode = HttpStatusCode.InternalServerError;
+        ServiceMessage = message;
+    }
+
+    public BatchServiceException(string errorCode, HttpStatusCode statusCode, string serviceMessage, string? requestId)
+        : base(Format(errorCode, statusCode, serviceMessage, requestId))
+    {
+        ErrorCode = errorCode;
+        StatusCode = statusCode;
+        ServiceMessage = serviceMessage;
+        RequestId = requestId;
+    }
+
+    /// <summary>The code from <c>x-amzn-ErrorType</c> (the part before <c>:</c>), e.g. <c>ClientException</c>.</summary>
+    public string ErrorCode { get; }
+
+    /// <summary>The HTTP status of the answer.</summary>
+    public HttpStatusCode StatusCode { get; }
+
+    /// <summary>The service's own message (the body's <c>message</c>), without the code and request id.</summary>
+    public string ServiceMessage { get; }
+
+    /// <summary>The <c>x-amzn-RequestId</c> of the answer, for AWS support; null when there was none.</summary>
+    public string? RequestId { get; }
+
+    /// <summary>Whether the service asked the client to slow down.</summary>
+    public bool IsThrottling => StatusCode == HttpStatusCode.TooManyRequests || ErrorCode == "TooManyRequestsException";
+
+    /// <summary>Whether the request itself was at fault (4xx other than throttling): sending it again will not help.</summary>
+    public bool IsClientError => (int)StatusCode is >= 400 and < 500 && !IsThrottling;
+
+    internal static BatchServiceException FromResponse(HttpResponseMessage response, ReadOnlySpan<byte> body)
+    {
+        var error = AwsErrorResponse.Parse(response, body);
+        return new BatchServiceException(error.Code, response.StatusCode, error.Message, error.RequestId);
+    }
+
+    private static string Format(string errorCode, HttpStatusCode statusCode, string serviceMessage, string? requestId) =>
+        requestId is null
+            ? $"AWS Batch {errorCode} (HTTP {(int)statusCode}): {serviceMessage}"
+            : $"AWS Batch {errorCode} (HTTP {(int)statusCode}): {serviceMessage} (request id {requestId})";
+}

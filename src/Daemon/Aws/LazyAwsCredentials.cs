@@ -1,0 +1,72 @@
+using Amazon.Runtime;
+using Amazon.Runtime.Credentials;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Batchkeeper.Daemon.Aws;
+
+/// <summary>
+/// Credentials from the SDK's default chain (environment variables, <c>AWS_PROFILE</c> and <c>~/.aws</c>,
+/// SSO, web identity, ECS, EC2 instance metadata), looked up on first use rather than at start-up, so a
+/// daemon on the local backend never needs AWS credentials.
+/// </summary>
+/// <remarks>
+/// Only the credentials <em>source</em> is cached, never the keys: every signature asks it for current
+/// keys, and the SDK's refreshing sources (SSO, assume-role, web identity, ECS, instance metadata) renew
+/// them before they expire. A failed lookup is not cached, so the next request looks again.
+/// </remarks>
+internal sealed class LazyAwsCredentials : AWSCredentials, IDisposable
+{
+    private readonly Func<Task<AWSCredentials>> _resolve;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile AWSCredentials? _source;
+
+    public LazyAwsCredentials(ILogger? logger = null)
+        : this(() => DefaultAWSCredentialsIdentityResolver.GetCredentialsAsync(null), logger)
+    {
+    }
+
+    internal LazyAwsCredentials(Func<Task<AWSCredentials>> resolve, ILogger? logger = null)
+    {
+        _resolve = resolve;
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    public override ImmutableCredentials GetCredentials() =>
+        GetSourceAsync().GetAwaiter().GetResult().GetCredentials();
+
+    public override async Task<ImmutableCredentials> GetCredentialsAsync()
+    {
+        var source = await GetSourceAsync().ConfigureAwait(false);
+        return await source.GetCredentialsAsync().ConfigureAwait(false);
+    }
+
+    // The source is not disposed: the SDK's default chain may hand the same instance to other clients.
+    public void Dispose() => _gate.Dispose();
+
+    private async Task<AWSCredentials> GetSourceAsync()
+    {
+        if (_source is { } source)
+        {
+            return source;
+        }
+
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_source is null)
+            {
+                var resolved = await _resolve().ConfigureAwait(false);
+                AwsLog.CredentialsResolved(_logger, resolved.GetType().Name);
+                _source = resolved;
+            }
+
+            return _source;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}
