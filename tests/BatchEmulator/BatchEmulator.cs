@@ -53,6 +53,9 @@ public sealed class BatchEmulator : IAsyncDisposable
     /// <summary>A snapshot of the Batch API requests received so far, in order of arrival.</summary>
     public IReadOnlyList<RecordedRequest> Requests => _log.Snapshot();
 
+    /// <summary>Batch API requests received and not yet answered (e.g. stalled ones).</summary>
+    public int RequestsInFlight => _log.InFlight;
+
     /// <summary>A snapshot of every job, in order of submission (hidden ones too).</summary>
     public IReadOnlyList<EmulatedJob> Jobs => _store.Snapshot();
 

@@ -15,7 +15,7 @@ internal static class ControlEndpoints
     {
         var control = app.MapGroup("/_emulator");
 
-        control.MapGet("/health", context => WriteAsync(context, new { status = "ok", jobs = emulator.Jobs.Count }));
+        control.MapGet("/health", context => WriteAsync(context, new { status = "ok", jobs = emulator.Jobs.Count, requestsInFlight = emulator.RequestsInFlight }));
 
         control.MapGet("/jobs", context =>
         {

@@ -89,6 +89,9 @@ public sealed record EmulatedJob
     /// <summary>Finished attempts, oldest first.</summary>
     public IReadOnlyList<EmulatedAttempt> Attempts { get; init; } = [];
 
+    /// <summary>Every status the job entered, with the time, oldest first (a Batch retry shows RUNNABLE again).</summary>
+    public IReadOnlyList<EmulatedTransition> History { get; init; } = [];
+
     /// <summary>Whether DescribeJobs and ListJobs can see it yet.</summary>
     public bool Visible { get; init; }
 
@@ -105,6 +108,9 @@ public sealed record EmulatedAttempt(
     string? ContainerReason,
     string? StatusReason,
     string? LogStreamName);
+
+/// <summary>A job's entry into a status.</summary>
+public sealed record EmulatedTransition(string Status, DateTimeOffset At);
 
 /// <summary>One request to the Batch API as the emulator received it.</summary>
 public sealed record RecordedRequest

@@ -58,6 +58,9 @@ internal sealed record AttemptRecord(
 internal sealed class JobRecord
 {
     public required string Id { get; init; }
+
+    /// <summary>Order of submission: ListJobs' tie-break between jobs created in the same millisecond.</summary>
+    public required long Sequence { get; init; }
     public required string Arn { get; init; }
     public required string Name { get; init; }
     public required QueueRecord Queue { get; init; }
@@ -103,4 +106,5 @@ internal sealed class JobRecord
     public bool IsCancelled { get; set; }
     public bool IsTerminated { get; set; }
     public List<AttemptRecord> Attempts { get; } = [];
+    public List<EmulatedTransition> History { get; } = [];
 }

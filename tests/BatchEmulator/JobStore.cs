@@ -30,6 +30,7 @@ internal sealed partial class JobStore
     private readonly Dictionary<string, QueueRecord> _queues = new(StringComparer.Ordinal);
     private readonly List<DefinitionRecord> _definitions = [];
     private readonly HashSet<Task> _finishing = [];
+    private long _sequence;
     private TaskCompletionSource _changed = NewSignal();
 
     public JobStore(BatchEmulatorOptions options, EmulatorFaults faults, OutputFinisher? finisher, ILogger logger)
@@ -142,6 +143,7 @@ internal sealed partial class JobStore
             job = new JobRecord
             {
                 Id = id2,
+                Sequence = ++_sequence,
                 Arn = $"arn:aws:batch:{_options.Region}:{_options.AccountId}:job/{id2}",
                 Name = name,
                 Queue = queue,
@@ -167,6 +169,7 @@ internal sealed partial class JobStore
                 SchedulingPriority = request.SchedulingPriorityOverride,
                 Outputs = ParseOutputs(environment),
             };
+            job.History.Add(new EmulatedTransition(JobStatus.Submitted, now));
             _byId[job.Id] = job;
             _all.Add(job);
             _active.Add(job);
@@ -569,6 +572,7 @@ internal sealed partial class JobStore
         Log.JobMoved(_logger, job.Id, job.Name, job.Status, status);
         job.Status = status;
         job.StateEnteredAt = now;
+        job.History.Add(new EmulatedTransition(status, now));
     }
 
     private void FinishLocked(JobRecord job, string status, string? statusReason, DateTimeOffset now)
@@ -730,7 +734,7 @@ internal sealed partial class JobStore
         }
 
         var pageSize = Math.Min(request.MaxResults ?? limit, limit);
-        var after = request.NextToken is null ? ((long Ms, string Id)?)null : DecodeListToken(request.NextToken);
+        var after = request.NextToken is null ? ((long Ms, long Sequence)?)null : DecodeListToken(request.NextToken);
 
         lock (_gate)
         {
@@ -743,7 +747,7 @@ internal sealed partial class JobStore
             var ordered = _all
                 .Where(j => j.Queue.Name == queueName && j.VisibleAt <= now && match(j))
                 .OrderByDescending(j => j.CreatedAtMs)
-                .ThenByDescending(j => j.Id, StringComparer.Ordinal)
+                .ThenByDescending(j => j.Sequence)
                 .SkipWhile(j => after is { } a && !IsAfter(j, a))
                 .Take(pageSize + 1)
                 .ToList();
@@ -757,23 +761,24 @@ internal sealed partial class JobStore
     }
 
     /// <summary>Whether <paramref name="job"/> comes after the page key in newest-first order.</summary>
-    private static bool IsAfter(JobRecord job, (long Ms, string Id) key) =>
-        job.CreatedAtMs < key.Ms || job.CreatedAtMs == key.Ms && string.CompareOrdinal(job.Id, key.Id) < 0;
+    private static bool IsAfter(JobRecord job, (long Ms, long Sequence) key) =>
+        job.CreatedAtMs < key.Ms || job.CreatedAtMs == key.Ms && job.Sequence < key.Sequence;
 
     private static string EncodeListToken(JobRecord last) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"list1|{last.CreatedAtMs}|{last.Id}"));
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"list1|{last.CreatedAtMs}|{last.Sequence}"));
 
-    private static (long Ms, string Id) DecodeListToken(string token)
+    private static (long Ms, long Sequence) DecodeListToken(string token)
     {
         try
         {
             var parts = Encoding.UTF8.GetString(Convert.FromBase64String(token)).Split('|');
-            if (parts is ["list1", var ms, var id])
+            if (parts is ["list1", var ms, var sequence])
             {
-                return (long.Parse(ms, NumberStyles.None, CultureInfo.InvariantCulture), id);
+                return (long.Parse(ms, NumberStyles.None, CultureInfo.InvariantCulture),
+                        long.Parse(sequence, NumberStyles.None, CultureInfo.InvariantCulture));
             }
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or OverflowException)
         {
             // answered below
         }
@@ -926,7 +931,7 @@ internal sealed partial class JobStore
                     ? int.Parse(offset, NumberStyles.None, CultureInfo.InvariantCulture)
                     : throw BatchErrorException.Client("Invalid nextToken.");
             }
-            catch (FormatException)
+            catch (Exception e) when (e is FormatException or OverflowException)
             {
                 throw BatchErrorException.Client("Invalid nextToken.");
             }
@@ -1104,5 +1109,6 @@ internal sealed partial class JobStore
         IsTerminated = job.IsTerminated,
         Attempts = [.. job.Attempts.Select(a => new EmulatedAttempt(a.StartedAt, a.StoppedAt, a.ExitCode, a.ContainerReason, a.StatusReason, a.LogStreamName))],
         Visible = job.VisibleAt <= now,
+        History = [.. job.History],
     };
 }

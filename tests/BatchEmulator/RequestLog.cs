@@ -6,8 +6,16 @@ internal sealed class RequestLog(int capacity)
     private readonly object _gate = new();
     private readonly LinkedList<RecordedRequest> _entries = new();
     private long _sequence;
+    private int _inFlight;
 
-    public long NextSequence() => Interlocked.Increment(ref _sequence);
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>A request arrived: its sequence number. <see cref="Add"/> ends it.</summary>
+    public long Begin()
+    {
+        Interlocked.Increment(ref _inFlight);
+        return Interlocked.Increment(ref _sequence);
+    }
 
     public void Add(RecordedRequest request)
     {
@@ -19,6 +27,8 @@ internal sealed class RequestLog(int capacity)
                 _entries.RemoveFirst();
             }
         }
+
+        Interlocked.Decrement(ref _inFlight);
     }
 
     public IReadOnlyList<RecordedRequest> Snapshot()

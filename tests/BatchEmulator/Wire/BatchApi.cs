@@ -16,22 +16,22 @@ internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog
     {
         var started = Stopwatch.GetTimestamp();
         var received = time.GetUtcNow();
-        var sequence = log.NextSequence();
+        var sequence = log.Begin();
         var segment = context.Request.RouteValues["operation"] as string ?? "";
         var operation = BatchOperations.FromPathSegment(segment);
         var authorization = context.Request.Headers.Authorization.ToString();
-        string body;
-        using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
-        {
-            body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
-        }
-
+        var body = "";
         var statusCode = 0;
         string? errorType = null;
         string? fault = null;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         try
         {
+            using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
+            {
+                body = await reader.ReadToEndAsync(cancel.Token).ConfigureAwait(false);
+            }
+
             if (operation is null)
             {
                 (statusCode, errorType) = await WriteErrorAsync(
