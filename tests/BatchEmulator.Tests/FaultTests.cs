@@ -62,7 +62,7 @@ public sealed class FaultTests
     }
 
     [Fact]
-    public async Task Stall_BeforeProcessing_DropsTheRequest_WhileStallAfterProcessing_CarriesItOut()
+    public async Task Stall_BeforeProcessing_DropsAnAbandonedRequest_WhileStallAfterProcessing_CarriesItOut()
     {
         await using var emulator = await BatchEmulator.StartAsync();
         using var http = new BatchHttp(emulator.BaseAddress);
@@ -78,6 +78,26 @@ public sealed class FaultTests
         Assert.Equal(["stalled-after"], emulator.Jobs.Select(j => j.JobName));
         Assert.All(emulator.RequestsFor("SubmitJob"), r => Assert.Equal(0, r.StatusCode)); // nobody got an answer
         Assert.Equal(["StallBefore", "StallAfter"], emulator.RequestsFor("SubmitJob").Select(r => r.Fault));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Stall_ForAPatientClient_DelaysTheAnswer_AndTheWorkOnlyWhenBeforeProcessing(bool afterProcessing)
+    {
+        var stall = TimeSpan.FromSeconds(1);
+        await using var emulator = await BatchEmulator.StartAsync(new BatchEmulatorOptions
+        {
+            Faults = new FaultSettings { StallRate = 1, StallDuration = stall, StallAfterProcessing = afterProcessing },
+        });
+        using var http = new BatchHttp(emulator.BaseAddress);
+
+        var id = await http.SubmitAsync("patient");
+
+        var request = Assert.Single(emulator.RequestsFor("SubmitJob"));
+        var created = emulator.GetJob(id)!.CreatedAt;
+        Assert.True(request.Duration >= stall - TimeSpan.FromMilliseconds(20), $"answered after {request.Duration}");
+        Assert.Equal(afterProcessing, created < request.ReceivedAt + stall - TimeSpan.FromMilliseconds(20)); // created before the stall ended?
     }
 
     [Fact]

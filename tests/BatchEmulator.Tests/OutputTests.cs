@@ -30,7 +30,8 @@ public sealed class OutputTests
         {
             using var stored = await s3.GetObjectAsync("outputs", key);
             using var reader = new StreamReader(stored.ResponseStream);
-            Assert.Contains(id, await reader.ReadToEndAsync(), StringComparison.Ordinal); // the real body, not chunk framing
+            // Exactly the body, not wrapped in aws-chunked framing (s3rver's trap).
+            Assert.Equal($"written by the Batch emulator for job writes-two ({id}), attempt 1\n", await reader.ReadToEndAsync());
         }
     }
 
