@@ -206,6 +206,24 @@ public sealed class ApiTests
         Assert.Contains("MaxRunningJobs", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task InProcessWaits_ReturnTheMatchingSnapshot_OrTimeOut()
+    {
+        await using var emulator = await BatchEmulator.StartAsync();
+        emulator.Faults.AddJobRule(new JobFaultRule { NamePrefix = "stays-", Fail = false, RunDuration = TimeSpan.FromMinutes(1) });
+        using var http = new BatchHttp(emulator.BaseAddress);
+        var quick = await http.SubmitAsync("quick");
+        var stays = await http.SubmitAsync("stays-running");
+
+        var final = await emulator.WaitForFinalAsync(quick, TimeSpan.FromSeconds(15));
+        var running = await emulator.WaitForJobAsync(stays, j => j.Status == "RUNNING", TimeSpan.FromSeconds(15));
+        var timedOut = await Assert.ThrowsAsync<TimeoutException>(() => emulator.WaitForFinalAsync(stays, TimeSpan.FromMilliseconds(300)));
+
+        Assert.Equal("SUCCEEDED", final.Status);
+        Assert.NotNull(running.StartedAt);
+        Assert.Contains("00:00:00.3", timedOut.Message, StringComparison.Ordinal);
+    }
+
     private static async Task<List<JsonElement>> ListAsync(BatchHttp http, object request)
     {
         var response = await http.CallAsync("ListJobs", request);
