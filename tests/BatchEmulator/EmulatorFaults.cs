@@ -120,7 +120,10 @@ public sealed class JobFaultRule
     /// <summary>Whether a matched attempt fails. Default true; false with <see cref="RunDuration"/> only slows it.</summary>
     public bool Fail { get; init; } = true;
 
-    /// <summary>Container exit code of the failure. Default: 1, unless <see cref="StatusReason"/> alone is given (then none).</summary>
+    /// <summary>
+    /// Container exit code of the failure. Default: 1, except none when <see cref="StatusReason"/> is given
+    /// without <see cref="ContainerReason"/> (an instance or Spot loss) or when <see cref="FailsToStart"/>.
+    /// </summary>
     public int? ExitCode { get; init; }
 
     /// <summary>Container reason, e.g. <c>OutOfMemoryError: Container killed due to memory usage</c>.</summary>

@@ -139,12 +139,12 @@ internal sealed partial class JobStore
             var environment = Merge(definition.Environment, overrideEnvironment);
             var resources = Merge(definition.Resources, overrideResources);
             var command = (overrides?.Command ?? [.. definition.Command]).Select(a => Substitute(a, parameters)).ToList();
-            var id2 = Guid.NewGuid().ToString();
+            var jobId = Guid.NewGuid().ToString();
             job = new JobRecord
             {
-                Id = id2,
+                Id = jobId,
                 Sequence = ++_sequence,
-                Arn = $"arn:aws:batch:{_options.Region}:{_options.AccountId}:job/{id2}",
+                Arn = $"arn:aws:batch:{_options.Region}:{_options.AccountId}:job/{jobId}",
                 Name = name,
                 Queue = queue,
                 Definition = definition,

@@ -79,9 +79,14 @@ internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog
             statusCode = 200;
             await WriteAsync(context, 200, response, null).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            statusCode = 0; // the client (or the emulator) went away first
+            statusCode = 0; // the client went away first
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested && !context.Response.HasStarted)
+        {
+            (statusCode, errorType) = await WriteErrorAsync(
+                context, BatchErrorException.Server("The emulator is stopping.")).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Whatever goes wrong inside is answered as Batch's ServerException.
         catch (Exception e) when (!context.Response.HasStarted)
