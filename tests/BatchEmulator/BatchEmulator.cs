@@ -1,0 +1,222 @@
+using System.Net;
+using Batchkeeper.BatchEmulator.Wire;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Batchkeeper.BatchEmulator;
+
+/// <summary>
+/// An AWS Batch API emulator on 127.0.0.1: the real rest-json wire format, Batch's job state
+/// machine in real time, fault injection, and a log of the requests it received.
+/// <code>
+/// await using var emu = await BatchEmulator.StartAsync(new BatchEmulatorOptions { Strict = true, JobQueues = { new() { Name = "q" } } });
+/// // point a Batch client at emu.BaseAddress; assert on emu.Requests and emu.Jobs
+/// </code>
+/// </summary>
+public sealed class BatchEmulator : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly JobStore _store;
+    private readonly RequestLog _log;
+    private readonly OutputFinisher? _finisher;
+    private readonly CancellationTokenSource _stopping;
+    private Task _ticker = Task.CompletedTask;
+    private int _disposed;
+
+    private BatchEmulator(
+        BatchEmulatorOptions options, WebApplication app, EmulatorFaults faults, JobStore store, RequestLog log,
+        OutputFinisher? finisher, CancellationTokenSource stopping)
+    {
+        Options = options;
+        _app = app;
+        Faults = faults;
+        _store = store;
+        _log = log;
+        _finisher = finisher;
+        _stopping = stopping;
+    }
+
+    /// <summary>Where the emulator listens, e.g. <c>http://127.0.0.1:40123/</c>.</summary>
+    public Uri BaseAddress { get; private set; } = null!;
+
+    /// <summary>The options it was started with (changing them afterwards has no effect).</summary>
+    public BatchEmulatorOptions Options { get; }
+
+    /// <summary>The faults in force; thread-safe, change them at any time.</summary>
+    public EmulatorFaults Faults { get; }
+
+    /// <summary>A snapshot of the Batch API requests received so far, in order of arrival.</summary>
+    public IReadOnlyList<RecordedRequest> Requests => _log.Snapshot();
+
+    /// <summary>Batch API requests received and not yet answered (e.g. stalled ones).</summary>
+    public int RequestsInFlight => _log.InFlight;
+
+    /// <summary>A snapshot of every job, in order of submission (hidden ones too).</summary>
+    public IReadOnlyList<EmulatedJob> Jobs => _store.Snapshot();
+
+    /// <summary>Starts an emulator and returns once it accepts connections.</summary>
+    /// <exception cref="ArgumentException">The options are not usable; the message lists every problem.</exception>
+    public static async Task<BatchEmulator> StartAsync(BatchEmulatorOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new BatchEmulatorOptions();
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid emulator options: " + string.Join(" ", problems), nameof(options));
+        }
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(BatchEmulator).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            EnvironmentName = Environments.Production,
+        });
+
+        // Hermetic: no appsettings, no ASPNETCORE_URLS or Kestrel settings from the environment.
+        builder.Configuration.Sources.Clear();
+        builder.Logging.ClearProviders();
+        options.ConfigureLogging?.Invoke(builder.Logging);
+        builder.Services.AddSingleton<IHostLifetime, NoSignalsLifetime>();
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(IPAddress.Loopback, options.Port);
+        });
+
+        var app = builder.Build();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Batchkeeper.BatchEmulator");
+        var stopping = new CancellationTokenSource();
+        var faults = new EmulatorFaults(options.Faults);
+        var finisher = OutputFinisher.Create(options, logger, stopping.Token);
+        var store = new JobStore(options, faults, finisher, logger);
+        var log = new RequestLog(options.MaxRecordedRequests);
+        var emulator = new BatchEmulator(options, app, faults, store, log, finisher, stopping);
+
+        var api = new BatchApi(store, faults, log, options.TimeProvider, logger, stopping.Token);
+        app.MapPost("/v1/{operation}", api.HandleAsync);
+        ControlEndpoints.Map(app, emulator);
+
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await emulator.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        emulator.BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+        emulator._ticker = Task.Run(() => emulator.TickAsync(logger), CancellationToken.None);
+        Log.Listening(logger, emulator.BaseAddress);
+        return emulator;
+    }
+
+    private async Task TickAsync(ILogger logger)
+    {
+        using var timer = new PeriodicTimer(Options.TickInterval, Options.TimeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    _store.Tick();
+                }
+#pragma warning disable CA1031 // One bad tick must not stop the state machine; it is logged.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    Log.TickFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // stopped
+        }
+    }
+
+    /// <summary>The requests of one operation (e.g. <see cref="BatchOperations.SubmitJob"/>), in order of arrival.</summary>
+    public IReadOnlyList<RecordedRequest> RequestsFor(string operation) =>
+        [.. _log.Snapshot().Where(r => string.Equals(r.Operation, operation, StringComparison.OrdinalIgnoreCase))];
+
+    /// <summary>A snapshot of one job by id or ARN, or null.</summary>
+    public EmulatedJob? GetJob(string jobIdOrArn) => _store.Snapshot(jobIdOrArn);
+
+    /// <summary>
+    /// Waits until <paramref name="condition"/> holds for the jobs (checked after every change).
+    /// Throws <see cref="TimeoutException"/> at the deadline.
+    /// </summary>
+    public Task WaitUntilAsync(Func<IReadOnlyList<EmulatedJob>, bool> condition, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _store.WaitUntilAsync(condition, timeout, cancellationToken);
+
+    /// <summary>Waits until the job exists and <paramref name="condition"/> holds for it; returns that snapshot.</summary>
+    public async Task<EmulatedJob> WaitForJobAsync(
+        string jobIdOrArn, Func<EmulatedJob, bool> condition, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        EmulatedJob? seen = null;
+        await _store.WaitUntilAsync(
+            _ => (seen = _store.Snapshot(jobIdOrArn)) is { } job && condition(job), timeout, cancellationToken).ConfigureAwait(false);
+        return seen!;
+    }
+
+    /// <summary>Waits until the job is SUCCEEDED or FAILED; returns that snapshot.</summary>
+    public Task<EmulatedJob> WaitForFinalAsync(string jobIdOrArn, TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        WaitForJobAsync(jobIdOrArn, j => j.IsFinal, timeout, cancellationToken);
+
+    /// <summary>Empties the request log.</summary>
+    public void ClearRequests() => _log.Clear();
+
+    /// <summary>Forgets every job (and the per-name attempt counters).</summary>
+    public void ClearJobs() => _store.Clear();
+
+    /// <summary>Forgets jobs and requests and removes every fault.</summary>
+    public void Reset()
+    {
+        _store.Clear();
+        _log.Clear();
+        Faults.Reset();
+    }
+
+    /// <summary>Stops listening, stops the state machine and releases everything.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _ticker.ConfigureAwait(false);
+        try
+        {
+            await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException)
+        {
+            // never started
+        }
+
+        await _store.DrainAsync().WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _finisher?.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>The host ignores Ctrl-C and SIGTERM: the test or Program decides when to stop.</summary>
+    private sealed class NoSignalsLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

@@ -1,0 +1,37 @@
+namespace Batchkeeper.BatchEmulator;
+
+/// <summary>The Batch operations the emulator serves, keyed by the lower-case path segment of <c>/v1/…</c>.</summary>
+public static class BatchOperations
+{
+    /// <summary>SubmitJob.</summary>
+    public const string SubmitJob = nameof(SubmitJob);
+
+    /// <summary>DescribeJobs.</summary>
+    public const string DescribeJobs = nameof(DescribeJobs);
+
+    /// <summary>ListJobs.</summary>
+    public const string ListJobs = nameof(ListJobs);
+
+    /// <summary>TerminateJob.</summary>
+    public const string TerminateJob = nameof(TerminateJob);
+
+    /// <summary>CancelJob.</summary>
+    public const string CancelJob = nameof(CancelJob);
+
+    /// <summary>DescribeJobQueues.</summary>
+    public const string DescribeJobQueues = nameof(DescribeJobQueues);
+
+    /// <summary>DescribeJobDefinitions.</summary>
+    public const string DescribeJobDefinitions = nameof(DescribeJobDefinitions);
+
+    /// <summary>Every operation served.</summary>
+    public static IReadOnlyList<string> All { get; } =
+        [SubmitJob, DescribeJobs, ListJobs, TerminateJob, CancelJob, DescribeJobQueues, DescribeJobDefinitions];
+
+    /// <summary>Whether <paramref name="operation"/> (any case) is served.</summary>
+    public static bool IsKnown(string operation) => All.Contains(operation, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The operation for a request path segment such as <c>submitjob</c>, or null.</summary>
+    public static string? FromPathSegment(string segment) =>
+        All.FirstOrDefault(o => string.Equals(o, segment, StringComparison.OrdinalIgnoreCase));
+}
