@@ -17,6 +17,14 @@ namespace Batchkeeper.Daemon.Aws;
 /// </remarks>
 internal sealed class AwsResilienceHandler : DelegatingHandler
 {
+    /// <summary>
+    /// Marks a request that must not run twice (SubmitJob: Batch has no idempotency token). It is retried only
+    /// when the service certainly did not act on it: throttled (429 or a throttling code) or the connection was
+    /// never made. A 5xx, a timeout or a connection dropped after sending is reported at once instead; the
+    /// reconciler then finds the job by name in its next pass if Batch did create it.
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<bool> NotIdempotent = new("Batchkeeper.NotIdempotent");
+
     private readonly AwsResiliencePolicy _policy;
     private readonly ILogger _logger;
 
@@ -37,6 +45,7 @@ internal sealed class AwsResilienceHandler : DelegatingHandler
 
         // Only the path reaches logs: a query string could carry a presigned signature.
         var path = request.RequestUri?.AbsolutePath ?? "";
+        var notIdempotent = request.Options.TryGetValue(NotIdempotent, out var flag) && flag;
         for (var attempt = 1; ; attempt++)
         {
             await _policy.WaitForPermitAsync(cancellationToken).ConfigureAwait(false);
@@ -46,6 +55,7 @@ internal sealed class AwsResilienceHandler : DelegatingHandler
             using (var attemptToken = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, attemptTimeout.Token))
             {
                 var lastAttempt = attempt >= _policy.MaxAttempts;
+                var mayRepeat = !notIdempotent;
                 HttpResponseMessage? response = null;
                 try
                 {
@@ -57,7 +67,7 @@ internal sealed class AwsResilienceHandler : DelegatingHandler
                         return response;
                     }
 
-                    if (lastAttempt)
+                    if (lastAttempt || (notIdempotent && !AwsResiliencePolicy.IsThrottled(response)))
                     {
                         AwsLog.GivingUp(_logger, _policy.ServiceName, request.Method.Method, path, attempt, reason);
                         return response;
@@ -70,7 +80,7 @@ internal sealed class AwsResilienceHandler : DelegatingHandler
                 {
                     response?.Dispose();
                     failure = $"no complete response within {_policy.AttemptTimeout.TotalSeconds:0.###} s";
-                    if (lastAttempt)
+                    if (lastAttempt || !mayRepeat)
                     {
                         AwsLog.GivingUp(_logger, _policy.ServiceName, request.Method.Method, path, attempt, failure);
                         throw new TimeoutException(
@@ -83,7 +93,7 @@ internal sealed class AwsResilienceHandler : DelegatingHandler
                 {
                     response?.Dispose();
                     failure = $"{e.GetType().Name}: {e.Message}";
-                    if (lastAttempt)
+                    if (lastAttempt || (notIdempotent && !AwsResiliencePolicy.NeverSent(e)))
                     {
                         AwsLog.GivingUp(_logger, _policy.ServiceName, request.Method.Method, path, attempt, failure);
                         throw;

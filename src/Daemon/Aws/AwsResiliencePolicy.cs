@@ -131,6 +131,18 @@ internal sealed class AwsResiliencePolicy : IDisposable
         return code is null ? $"HTTP {status}" : $"HTTP {status} {code}";
     }
 
+    /// <summary>Whether a response says the request was refused for its rate, so certainly not acted on.</summary>
+    public static bool IsThrottled(HttpResponseMessage response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var code = AwsErrorResponse.ErrorCodeFromHeaders(response);
+        return response.StatusCode == HttpStatusCode.TooManyRequests || (code is not null && ThrottlingCodes.Contains(code));
+    }
+
+    /// <summary>Whether a transport failure happened before the request could reach the service (no connection).</summary>
+    public static bool NeverSent(Exception exception) =>
+        exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
+
     /// <summary>Whether an exception from the transport is worth another attempt (a dropped or refused connection).</summary>
     public static bool IsTransient(Exception exception) => exception switch
     {

@@ -54,8 +54,9 @@ public sealed class BatchClient : IBatchClient, IDisposable
     internal static BatchClient Create(AwsOptions options, AwsClientSeams seams, ILoggerFactory? loggerFactory = null) =>
         new(AwsServiceConnection.Create(ServiceName, ServiceName, options.BatchServiceUrl, options, loggerFactory, seams));
 
+    /// <remarks>Not retried unless throttled or never sent: see <see cref="AwsResilienceHandler.NotIdempotent"/>.</remarks>
     public Task<SubmitJobResponse> SubmitJobAsync(SubmitJobRequest request, CancellationToken cancellationToken = default) =>
-        InvokeAsync("v1/submitjob", request, BatchJsonContext.Default.SubmitJobRequest, BatchJsonContext.Default.SubmitJobResponse, cancellationToken);
+        InvokeAsync("v1/submitjob", request, BatchJsonContext.Default.SubmitJobRequest, BatchJsonContext.Default.SubmitJobResponse, cancellationToken, notIdempotent: true);
 
     public Task<DescribeJobsResponse> DescribeJobsAsync(DescribeJobsRequest request, CancellationToken cancellationToken = default) =>
         InvokeAsync("v1/describejobs", request, BatchJsonContext.Default.DescribeJobsRequest, BatchJsonContext.Default.DescribeJobsResponse, cancellationToken);
@@ -112,11 +113,16 @@ public sealed class BatchClient : IBatchClient, IDisposable
         TRequest request,
         JsonTypeInfo<TRequest> requestType,
         JsonTypeInfo<TResponse> responseType,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        bool notIdempotent = false)
         where TRequest : class
     {
         ArgumentNullException.ThrowIfNull(request);
         using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(ServiceUrl, requestUri));
+        if (notIdempotent)
+        {
+            message.Options.Set(AwsResilienceHandler.NotIdempotent, true);
+        }
         var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, requestType));
         // Exactly "application/json": no charset parameter, as the official clients send it.
         content.Headers.ContentType = JsonMediaType;

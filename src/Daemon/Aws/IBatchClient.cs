@@ -9,7 +9,10 @@ namespace Batchkeeper.Daemon.Aws;
 /// </summary>
 public interface IBatchClient
 {
-    /// <summary>Submits one job. A retried submission after a dropped connection may create the job twice; find duplicates by name.</summary>
+    /// <summary>
+    /// Submits one job. It is retried only when throttled or when no connection was made, never after a 5xx, a
+    /// timeout or a dropped connection, because Batch could have created the job: the caller finds it by name.
+    /// </summary>
     Task<SubmitJobResponse> SubmitJobAsync(SubmitJobRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Describes up to 100 jobs. Jobs Batch does not know (yet: DescribeJobs may miss a job just submitted) are left out.</summary>

@@ -1,0 +1,69 @@
+using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Tests.Aws.Fakes;
+
+namespace Batchkeeper.Daemon.Tests.Aws;
+
+/// <summary>
+/// SubmitJob is not idempotent: the client repeats it only when Batch certainly did not act on it,
+/// so one slot never gets two jobs from the client's own retries.
+/// </summary>
+public sealed class SubmitJobRetryTests
+{
+    private static readonly SubmitJobRequest Request = new() { JobName = "bk-wf-a-s1-0123456789", JobQueue = "q", JobDefinition = "d:1" };
+    private const string Created = """{"jobName":"bk-wf-a-s1-0123456789","jobId":"j1"}""";
+
+    [Fact]
+    public async Task Throttled_IsRetried()
+    {
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.AwsError(429, "TooManyRequestsException", "slow down"), ServerReply.Ok(Created));
+        using var client = TestClients.Batch(server.BaseUri);
+
+        var response = await client.SubmitJobAsync(Request);
+
+        Assert.Equal("j1", response.JobId);
+        Assert.Equal(2, server.RequestCount);
+    }
+
+    [Fact]
+    public async Task ServerError_IsNotRetried_BecauseTheJobMayExist()
+    {
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.AwsError(500, "ServerException", "oops"), ServerReply.Ok(Created));
+        using var client = TestClients.Batch(server.BaseUri);
+
+        var error = await Assert.ThrowsAsync<BatchServiceException>(() => client.SubmitJobAsync(Request));
+
+        Assert.Equal("ServerException", error.ErrorCode);
+        Assert.Equal(1, server.RequestCount);
+    }
+
+    [Fact]
+    public async Task DroppedConnection_IsNotRetried()
+    {
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.Drop, ServerReply.Ok(Created));
+        using var client = TestClients.Batch(server.BaseUri);
+
+        await Assert.ThrowsAsync<HttpRequestException>(() => client.SubmitJobAsync(Request));
+
+        Assert.Equal(1, server.RequestCount);
+    }
+
+    [Fact]
+    public async Task StalledResponse_TimesOutOnce_WithoutASecondSubmission()
+    {
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.Stall, ServerReply.Ok(Created));
+        using var client = TestClients.Batch(server.BaseUri, o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+
+        await Assert.ThrowsAsync<TimeoutException>(() => client.SubmitJobAsync(Request));
+
+        Assert.Equal(1, server.RequestCount);
+    }
+
+    [Fact]
+    public void OnlyFailuresBeforeSending_CountAsNeverSent()
+    {
+        Assert.True(AwsResiliencePolicy.NeverSent(new HttpRequestException(HttpRequestError.ConnectionError, "refused")));
+        Assert.True(AwsResiliencePolicy.NeverSent(new HttpRequestException(HttpRequestError.NameResolutionError, "no such host")));
+        Assert.False(AwsResiliencePolicy.NeverSent(new HttpRequestException(HttpRequestError.ResponseEnded, "dropped")));
+        Assert.False(AwsResiliencePolicy.NeverSent(new IOException("reset by peer")));
+    }
+}
