@@ -188,7 +188,7 @@ public sealed class WorkflowReconciler(
         // so that the grace period for its outputs does run out.
         record.StoppedAt = detail.StoppedAt ?? (detail.Status.IsActive() ? null : record.StoppedAt ?? pass.Now);
         record.SubmittedAt ??= detail.CreatedAt;
-        record.State = detail.Status switch
+        record.State = record.State == SlotState.Complete ? SlotState.Complete : detail.Status switch
         {
             JobStatus.Running => SlotState.Running,
             JobStatus.Succeeded => SlotState.Verifying,
@@ -657,9 +657,14 @@ public sealed class WorkflowReconciler(
 
         public void CountSubmission() => Interlocked.Increment(ref _submitted);
 
+        /// <summary>
+        /// Slots whose job is worth describing: every one not complete, and, once, a slot that completed while its
+        /// job was last seen active, so that its final status, times and log stream are recorded.
+        /// </summary>
         public int[] WithActiveJob() =>
             Enumerable.Range(0, Records.Length)
-                .Where(i => Slots[i].Spec is not null && Records[i].JobId is not null && Records[i].State != SlotState.Complete)
+                .Where(i => Slots[i].Spec is not null && Records[i].JobId is not null
+                            && (Records[i].State != SlotState.Complete || Records[i].BatchStatus is null || JobStatuses.Parse(Records[i].BatchStatus!).IsActive()))
                 .ToArray();
 
         public IEnumerable<IReadOnlyList<int>> Chains()

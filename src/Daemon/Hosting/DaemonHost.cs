@@ -1,5 +1,6 @@
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Reconciliation;
+using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Local;
 using Batchkeeper.Daemon.Logging;
 using Batchkeeper.Daemon.Outputs;
@@ -24,7 +25,8 @@ public static class DaemonHost
     /// The host for <c>batchkeeper run</c>. Configuration comes from <c>appsettings.json</c> in the working
     /// directory, then <c>Batchkeeper__…</c> environment variables, then <paramref name="overrides"/>.
     /// </summary>
-    public static IHost Build(string[] args, IDictionary<string, string?>? overrides = null, bool console = true)
+    /// <param name="configureServices">Applied last: tests use it to give fixed credentials.</param>
+    public static IHost Build(string[] args, IDictionary<string, string?>? overrides = null, bool console = true, Action<IServiceCollection>? configureServices = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -43,23 +45,31 @@ public static class DaemonHost
         builder.Logging.AddSerilog(logger, dispose: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        AddBatchkeeper(builder.Services);
+        AddBatchkeeper(builder.Services, settings.Backend);
+        configureServices?.Invoke(builder.Services);
         return builder.Build();
     }
 
-    /// <summary>Registers the daemon's services.</summary>
-    public static IServiceCollection AddBatchkeeper(IServiceCollection services)
+    /// <summary>Registers the daemon's services, with the backend named in the configuration.</summary>
+    public static IServiceCollection AddBatchkeeper(IServiceCollection services, BackendKind backend)
     {
         services.AddOptions<BatchkeeperOptions>().BindConfiguration(BatchkeeperOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BatchkeeperOptions>, BatchkeeperOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddHostedService<StartupLog>();
 
-        services.AddSingleton<LocalJobBackend>();
-        services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<LocalJobBackend>());
-        services.AddHostedService(sp => sp.GetRequiredService<LocalJobBackend>());
         services.AddSingleton<LocalOutputStore>();
-        services.AddSingleton<IOutputStore>(sp => new RoutingOutputStore(sp.GetRequiredService<LocalOutputStore>()));
+        if (backend == BackendKind.Aws)
+        {
+            services.AddAwsBackend();
+        }
+        else
+        {
+            services.AddSingleton<LocalJobBackend>();
+            services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<LocalJobBackend>());
+            services.AddHostedService(sp => sp.GetRequiredService<LocalJobBackend>());
+            services.AddSingleton<IOutputStore>(sp => new RoutingOutputStore(sp.GetRequiredService<LocalOutputStore>()));
+        }
 
         services.AddSingleton(sp =>
         {

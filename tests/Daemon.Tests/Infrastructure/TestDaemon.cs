@@ -27,7 +27,7 @@ public sealed class TestDaemon : IAsyncDisposable
 
     public string WorkDirectory => Path.Combine(Root, "work");
 
-    public static async Task<TestDaemon> StartAsync(string root, IDictionary<string, string?>? settings = null)
+    public static async Task<TestDaemon> StartAsync(string root, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configureServices = null)
     {
         var overrides = new Dictionary<string, string?>
         {
@@ -46,7 +46,7 @@ public sealed class TestDaemon : IAsyncDisposable
             overrides[key] = value;
         }
 
-        var host = DaemonHost.Build([], overrides, console: false);
+        var host = DaemonHost.Build([], overrides, console: false, configureServices);
         await host.StartAsync();
         var daemon = new TestDaemon(host, root);
         await daemon.Host.Services.GetRequiredService<ProjectsWatcher>().FirstScanDone.WaitAsync(TimeSpan.FromSeconds(30));
