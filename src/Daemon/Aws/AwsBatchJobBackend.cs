@@ -89,7 +89,8 @@ public sealed class AwsBatchJobBackend : IJobBackend
 
     public async Task<IReadOnlyList<Port.JobSummary>> ListByNamePrefixAsync(string queue, string namePrefix, CancellationToken cancellationToken)
     {
-        var request = new ListJobsRequest { JobQueue = queue, Filters = [KeyValuesPair.JobName(namePrefix + "*")], MaxResults = 1000 };
+        // With a filter, Batch returns at most 100 jobs a page.
+        var request = new ListJobsRequest { JobQueue = queue, Filters = [KeyValuesPair.JobName(namePrefix + "*")], MaxResults = 100 };
         var jobs = new List<Port.JobSummary>();
         await foreach (var job in _client.ListAllJobsAsync(request, cancellationToken))
         {
@@ -149,24 +150,15 @@ internal sealed class DescribeBatcher(Func<IReadOnlyList<string>, CancellationTo
         }
 
         var done = new TaskCompletionSource<IReadOnlyList<Port.JobDetail>>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var flushNow = false;
         lock (_gate)
         {
+            // Every request waits out the window, so the ids of all of them are cut into as few calls as possible.
             _waiting.Add((jobIds, done));
-            if (_waiting.Sum(w => w.Ids.Count) >= AwsBatchJobBackend.DescribeLimit)
-            {
-                flushNow = true;
-            }
-            else if (!_flushScheduled)
+            if (!_flushScheduled)
             {
                 _flushScheduled = true;
                 _ = FlushLaterAsync();
             }
-        }
-
-        if (flushNow)
-        {
-            _ = FlushAsync();
         }
 
         return await done.Task.WaitAsync(cancellationToken);

@@ -170,25 +170,30 @@ public sealed class WorkflowReconcilerTests
     }
 
     [Fact]
-    public async Task Reconcile_DoesNotDescribeCompleteSlots()
+    public async Task Reconcile_DescribesACompletedSlotOnceForItsFinalState_ThenNever()
     {
         var h = new ReconcilerHarness();
         await h.PassAsync();
         h.Backend.Succeed("job-1");
+        h.Backend.Job("job-1").LogStream = "align/default/1";
         h.MakeOutputs("s1", "align");
 
         await h.PassAsync();
 
-        Assert.Equal(["job-2"], Assert.Single(h.Backend.DescribeCalls));
-        Assert.Equal(SlotState.Complete, h.Slot("s1", "align").State);
+        // job-1 was last seen SUBMITTED: one more look records how it ended.
+        Assert.Equal(["job-1", "job-2"], Assert.Single(h.Backend.DescribeCalls).Order());
+        var align = h.Slot("s1", "align");
+        Assert.Equal(SlotState.Complete, align.State);
+        Assert.Equal(("SUCCEEDED", "align/default/1"), (align.BatchStatus, align.LogStream));
 
         h.Backend.Succeed("job-2");
         h.MakeOutputs("s1", "call");
         await h.PassAsync();
-        await h.PassAsync();
+        Assert.Equal(["job-2"], h.Backend.DescribeCalls[1]);
 
-        Assert.Single(h.Backend.DescribeCalls);
-        Assert.Equal(SlotState.Complete, h.Slot("s1", "call").State);
+        await h.PassAsync();
+        await h.PassAsync();
+        Assert.Equal(2, h.Backend.DescribeCalls.Count);
     }
 
     [Fact]
