@@ -12,11 +12,14 @@ public static class FailureClassifier
     /// <summary>The start of the status reason Batchkeeper gives jobs it terminates for <c>cancel: true</c>.</summary>
     public const string CancelledReasonPrefix = "Cancelled by batchkeeper";
 
+    /// <summary>The start of the status reason Batchkeeper gives jobs it terminates for being stuck RUNNABLE.</summary>
+    public const string StuckReasonPrefix = "Stuck RUNNABLE, terminated by batchkeeper";
+
     private static readonly string[] InterruptedPrefixes = ["Host EC2", "Your Spot Task was interrupted", "Host interrupted"];
 
     private static readonly string[] MisconfiguredMarkers =
     [
-        "CannotPullContainerError", "MISCONFIGURATION:", "CannotCreateContainerError", "CannotInspectContainerError",
+        "CannotPullContainerError", "MISCONFIGURATION:", StuckReasonPrefix, "CannotCreateContainerError", "CannotInspectContainerError",
         "Job definition not found", "JobQueue not found", "does not exist", "ResourceInitializationError",
     ];
 

@@ -52,6 +52,14 @@ internal static partial class Log
         Message = "Job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} is unknown to the backend {Age} after submission: taken as lost.")]
     public static partial void Lost(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, TimeSpan age);
 
+    [LoggerMessage(EventId = 112, Level = LogLevel.Information,
+        Message = "Retry requested for {Project}/{Workflow} sample {Sample} analysis {Analysis} (last job {JobId}): the slot gets a fresh budget of {MaxAttempts} attempts.")]
+    public static partial void RetryApplied(ILogger logger, string project, string workflow, string sample, string analysis, string jobId, int maxAttempts);
+
+    [LoggerMessage(EventId = 113, Level = LogLevel.Warning,
+        Message = "Job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} has been RUNNABLE for {Waited}: {Reason}{Action}")]
+    public static partial void Stuck(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, TimeSpan waited, string reason, string action);
+
     [LoggerMessage(EventId = 111, Level = LogLevel.Debug,
         Message = "Reconciled {Project}/{Workflow}: {Complete}/{Total} complete, {Running} running, {Queued} queued, {Failed} failed, {Submitted} submitted this pass.")]
     public static partial void PassDone(ILogger logger, string project, string workflow, int complete, int total, int running, int queued, int failed, int submitted);

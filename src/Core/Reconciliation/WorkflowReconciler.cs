@@ -27,10 +27,13 @@ public sealed class WorkflowReconciler(
     public string BackendName => backend.Name;
 
     /// <summary>Reconciles <paramref name="plan"/> once and returns the snapshot to write.</summary>
-    public async Task<WorkflowSnapshot> ReconcileAsync(WorkflowPlan plan, WorkflowSnapshot? previous, CancellationToken cancellationToken)
+    /// <param name="retries">Retry requests not yet consumed; those already applied (by id) are skipped.</param>
+    public async Task<WorkflowSnapshot> ReconcileAsync(
+        WorkflowPlan plan, WorkflowSnapshot? previous, CancellationToken cancellationToken, IReadOnlyList<RetryRequest>? retries = null)
     {
         var pass = new Pass(plan, clock.GetUtcNow());
         CarryOver(pass, previous);
+        ApplyRetries(pass, previous, retries ?? []);
         await CheckOutputsAsync(pass, cancellationToken);
         await RefreshJobsAsync(pass, pass.WithActiveJob(), cancellationToken);
 
@@ -103,6 +106,36 @@ public sealed class WorkflowReconciler(
         }
     }
 
+    /// <summary>Gives the permanently failed slots a request names a fresh budget: attempts and interruptions start again.</summary>
+    private void ApplyRetries(Pass pass, WorkflowSnapshot? previous, IReadOnlyList<RetryRequest> retries)
+    {
+        var applied = previous?.AppliedRequests ?? [];
+        pass.AppliedRequests.AddRange(applied);
+        foreach (var request in retries.Where(r => !applied.Contains(r.Id)))
+        {
+            for (var i = 0; i < pass.Records.Length; i++)
+            {
+                var record = pass.Records[i];
+                if (record.State != SlotState.FailedPermanently || pass.Slots[i].Spec is null || !request.Matches(record.Sample, record.Analysis))
+                {
+                    continue;
+                }
+
+                // Memory raised after out-of-memory failures is kept: starting low again would waste attempts.
+                record.State = SlotState.Waiting;
+                record.Attempt = 0;
+                record.Interruptions = 0;
+                record.FailureClass = null;
+                record.NextAttemptAt = null;
+                record.Message = $"retry requested at {request.RequestedAt:O}";
+                Log.RetryApplied(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis,
+                    record.History.LastOrDefault()?.JobId ?? "-", pass.Slots[i].Spec!.Retry.MaxAttempts);
+            }
+
+            pass.AppliedRequests.Add(request.Id);
+        }
+    }
+
     /// <summary>Steps 1–2: one batched existence check for every output of every valid slot.</summary>
     private async Task CheckOutputsAsync(Pass pass, CancellationToken cancellationToken)
     {
@@ -156,6 +189,7 @@ public sealed class WorkflowReconciler(
             if (details.TryGetValue(record.JobId!, out var detail))
             {
                 Apply(pass, record, detail);
+                await CheckStuckAsync(pass, record, detail, cancellationToken);
                 Settle(pass, pass.Slots[i].Spec!, record, detail);
             }
             else if (record.SubmittedAt is { } submitted && pass.Now - submitted > _options.LostJobAfter)
@@ -169,6 +203,34 @@ public sealed class WorkflowReconciler(
         }
     }
 
+    /// <summary>
+    /// A job that waits RUNNABLE with a MISCONFIGURATION or CAPACITY reason may never start (no compute environment
+    /// can run it). After <see cref="ReconcilerOptions.StuckRunnableAfter"/> it is flagged, and terminated if configured.
+    /// </summary>
+    private async Task CheckStuckAsync(Pass pass, SlotRecord record, JobDetail detail, CancellationToken cancellationToken)
+    {
+        record.Stuck = false;
+        var reason = detail.StatusReason ?? "";
+        if (detail.Status != JobStatus.Runnable || record.RunnableSince is not { } since
+            || !(reason.StartsWith("MISCONFIGURATION:", StringComparison.Ordinal) || reason.StartsWith("CAPACITY:", StringComparison.Ordinal))
+            || pass.Now - since < _options.StuckRunnableAfter)
+        {
+            return;
+        }
+
+        var waited = TimeSpan.FromSeconds(Math.Round((pass.Now - since).TotalSeconds));
+        record.Stuck = true;
+        record.Message = $"stuck RUNNABLE for {waited}: {reason}";
+        if (_options.TerminateStuckJobs)
+        {
+            await backend.TerminateAsync(detail.JobId, $"{FailureClassifier.StuckReasonPrefix} after {waited}: {reason}", cancellationToken);
+            record.Message += "; terminated, it will be reported as misconfigured";
+        }
+
+        Log.Stuck(_logger, detail.JobId, pass.Project, pass.Workflow, record.Sample, record.Analysis, waited, reason,
+            _options.TerminateStuckJobs ? "; terminated." : ".");
+    }
+
     /// <summary>Copies what the backend says of a job into the slot and its history.</summary>
     private void Apply(Pass pass, SlotRecord record, JobDetail detail)
     {
@@ -179,6 +241,7 @@ public sealed class WorkflowReconciler(
         }
 
         record.BatchStatus = wire;
+        record.RunnableSince = detail.Status == JobStatus.Runnable ? record.RunnableSince ?? pass.Now : null;
         record.StatusReason = detail.StatusReason;
         record.ContainerReason = detail.ContainerReason;
         record.ExitCode = detail.ExitCode;
@@ -624,6 +687,7 @@ public sealed class WorkflowReconciler(
             ReconciledAt = pass.Now,
             Slots = [.. pass.Records],
             Errors = pass.Errors.Select(e => new SnapshotError(pass.Now, e)).ToList(),
+            AppliedRequests = pass.AppliedRequests.TakeLast(100).ToList(),
             DefinitionSha256 = previous?.DefinitionSha256,
         };
         snapshot.Summary = SnapshotSummary.Of(snapshot.Slots);
@@ -643,6 +707,7 @@ public sealed class WorkflowReconciler(
         public DateTimeOffset Now { get; } = now;
         public IReadOnlyList<PlannedSlot> Slots => Plan.Slots;
         public SlotRecord[] Records { get; } = new SlotRecord[plan.Slots.Count];
+        public List<string> AppliedRequests { get; } = [];
         public string Project => Plan.Location.Project;
         public string Workflow => Plan.WorkflowName;
         public bool SubmissionsHalted => _halted;

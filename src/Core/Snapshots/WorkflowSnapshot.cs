@@ -79,6 +79,9 @@ public sealed class WorkflowSnapshot
     public SnapshotSummary Summary { get; set; } = new();
     public List<SnapshotError> Errors { get; set; } = [];
     public List<string> Notes { get; set; } = [];
+
+    /// <summary>Ids of the retry requests already applied (the newest 100), so none is applied twice.</summary>
+    public List<string> AppliedRequests { get; set; } = [];
     public List<SlotRecord> Slots { get; set; } = [];
 }
 
@@ -161,6 +164,12 @@ public sealed class SlotRecord
     public DateTimeOffset? StartedAt { get; set; }
     public DateTimeOffset? StoppedAt { get; set; }
     public DateTimeOffset? NextAttemptAt { get; set; }
+
+    /// <summary>When the current job was first seen RUNNABLE (cleared when it moves on).</summary>
+    public DateTimeOffset? RunnableSince { get; set; }
+
+    /// <summary>The job has waited RUNNABLE with a MISCONFIGURATION or CAPACITY reason for too long.</summary>
+    public bool Stuck { get; set; }
     public List<AttemptRecord> History { get; set; } = [];
 }
 

@@ -42,6 +42,12 @@ public sealed class BatchkeeperOptions
     /// <summary>How long a SUCCEEDED job's outputs may take to appear. Default 1 minute.</summary>
     public TimeSpan OutputGracePeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>A job RUNNABLE this long with a MISCONFIGURATION or CAPACITY reason is flagged stuck. Default 30 minutes.</summary>
+    public TimeSpan StuckRunnableAfter { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>Whether stuck jobs are terminated (and their slots reported misconfigured). Default false.</summary>
+    public bool TerminateStuckJobs { get; set; }
+
     /// <summary>Directory for the rolling log files. Default <c>logs</c>.</summary>
     public string LogDirectory { get; set; } = "logs";
 

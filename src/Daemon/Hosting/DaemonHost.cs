@@ -74,7 +74,12 @@ public static class DaemonHost
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value;
-            return new ReconcilerOptions { OutputGracePeriod = options.OutputGracePeriod };
+            return new ReconcilerOptions
+            {
+                OutputGracePeriod = options.OutputGracePeriod,
+                StuckRunnableAfter = options.StuckRunnableAfter,
+                TerminateStuckJobs = options.TerminateStuckJobs,
+            };
         });
         services.AddSingleton<WorkflowReconciler>();
         services.AddSingleton<DashboardWriter>();

@@ -111,6 +111,7 @@ public sealed class WorkflowPassRunner(
         ReportErrorsOnce(state, project, file, errors);
 
         WorkflowSnapshot snapshot;
+        byte[]? retryContent = null;
         if (loaded is null)
         {
             snapshot = Unusable(state.Snapshot, project, file, now);
@@ -119,14 +120,25 @@ public sealed class WorkflowPassRunner(
         {
             var location = new WorkflowLocation(project, file, Path.GetDirectoryName(path)!);
             var plan = WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, options.Value.Retry.ToLimits());
+            IReadOnlyList<RetryRequest> retries = [];
             try
             {
-                snapshot = await reconciler.ReconcileAsync(plan, state.Snapshot, cancellationToken);
+                (retries, retryContent) = RetryRequests.Read(path);
+            }
+            catch (InputException e)
+            {
+                errors.AddRange(e.Errors.Select(error => error.ToString()));
+            }
+
+            try
+            {
+                snapshot = await reconciler.ReconcileAsync(plan, state.Snapshot, cancellationToken, retries);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // A backend error fails the pass for this workflow only: keep the last known states.
                 Log.PassFailed(logger, project, file, e.Message, e);
+                retryContent = null; // not applied: keep the requests for the next pass
                 snapshot = Unusable(state.Snapshot, project, file, now);
                 snapshot.Workflow = loaded.Workflow.Name;
                 errors.Add($"reconcile failed, states are as last seen: {e.Message}");
@@ -139,13 +151,21 @@ public sealed class WorkflowPassRunner(
         snapshot.Errors.AddRange(errors.Select(message => new SnapshotError(now, message)));
         snapshot.ReconciledAt = now;
         snapshot.NextReconcileAt = now + options.Value.ReconcileInterval;
+        var saved = false;
         try
         {
             await SnapshotStore.SaveAsync(path, snapshot, cancellationToken);
+            saved = true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.SnapshotWriteFailed(logger, project, file, e.Message);
+        }
+
+        if (retryContent is not null && saved)
+        {
+            // Applied and remembered in the snapshot just written: the request file has served.
+            RetryRequests.Consume(path, retryContent);
         }
 
         state.Snapshot = snapshot;

@@ -123,6 +123,14 @@ public sealed class ProjectsWatcher(
                 await SafelyAsync(path, () => scheduler.RemoveAsync(path, cancellationToken));
             }
         }
+        else if (WorkflowFiles.IsRetryRequest(Root, path) && File.Exists(path))
+        {
+            var workflow = Reconciliation.RetryRequests.WorkflowFor(path);
+            if (_known.ContainsKey(workflow))
+            {
+                await SafelyAsync(workflow, () => scheduler.AddOrTriggerAsync(workflow, cancellationToken));
+            }
+        }
         else if (WorkflowFiles.IsMetadata(Root, path))
         {
             var project = Path.GetDirectoryName(path)!;

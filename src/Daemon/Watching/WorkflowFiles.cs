@@ -19,6 +19,7 @@ public static class WorkflowFiles
         }
 
         return !name.EndsWith(Snapshots.SnapshotStore.Suffix, StringComparison.Ordinal)
+               && !name.EndsWith(Reconciliation.RetryRequests.Suffix, StringComparison.Ordinal)
                && name != "metadata.json"
                && name != Dashboard;
     }
@@ -29,6 +30,10 @@ public static class WorkflowFiles
     /// </summary>
     public static bool IsMetadata(string root, string path) =>
         IsInProjectFolder(root, path, out var name) && (name == "metadata.json" || name.EndsWith(".csv", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A retry request file, <c>&lt;name&gt;.retry.json</c>: a change runs a pass of its workflow.</summary>
+    public static bool IsRetryRequest(string root, string path) =>
+        IsInProjectFolder(root, path, out var name) && name.EndsWith(Reconciliation.RetryRequests.Suffix, StringComparison.Ordinal);
 
     /// <summary>Every workflow file under <paramref name="root"/>, found by listing the folders.</summary>
     public static IEnumerable<string> Scan(string root)

@@ -1,0 +1,95 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Batchkeeper.Core.Reconciliation;
+using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Daemon.Snapshots;
+
+namespace Batchkeeper.Daemon.Reconciliation;
+
+/// <summary>
+/// Retry requests for a workflow <c>&lt;name&gt;.json</c> live in <c>&lt;name&gt;.retry.json</c> beside it:
+/// <c>{"requests": [{"id": "…", "sample": "s1", "analysis": null, "requested_at": "…"}]}</c>. <c>batchkeeper retry</c>
+/// (or a person) adds to it; the daemon applies each request once and removes the file when it has not changed since.
+/// </summary>
+public static class RetryRequests
+{
+    public const string Suffix = ".retry.json";
+
+    public sealed record Entry(
+        [property: JsonPropertyName("id")] string Id,
+        [property: JsonPropertyName("sample")] string? Sample,
+        [property: JsonPropertyName("analysis")] string? Analysis,
+        [property: JsonPropertyName("requested_at")] DateTimeOffset RequestedAt);
+
+    public sealed record File([property: JsonPropertyName("requests")] List<Entry> Requests);
+
+    public static string PathFor(string workflowPath) =>
+        Path.Combine(Path.GetDirectoryName(workflowPath)!, Path.GetFileNameWithoutExtension(workflowPath) + Suffix);
+
+    /// <summary>The workflow file a request file belongs to.</summary>
+    public static string WorkflowFor(string requestPath) =>
+        Path.Combine(Path.GetDirectoryName(requestPath)!, Path.GetFileName(requestPath)[..^Suffix.Length] + ".json");
+
+    /// <summary>Reads the pending requests and the bytes they came from (to delete the file only if unchanged).</summary>
+    /// <exception cref="Core.Workflows.InputException">The file is not a valid request file.</exception>
+    public static (IReadOnlyList<RetryRequest> Requests, byte[]? Content) Read(string workflowPath)
+    {
+        var path = PathFor(workflowPath);
+        byte[] content;
+        try
+        {
+            content = System.IO.File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return ([], null);
+        }
+
+        try
+        {
+            var file = JsonSerializer.Deserialize<File>(content, SnapshotJson.Options);
+            var requests = (file?.Requests ?? []).Select(r => new RetryRequest(r.Id, r.Sample, r.Analysis, r.RequestedAt)).ToArray();
+            if (requests.Any(r => string.IsNullOrWhiteSpace(r.Id)))
+            {
+                throw new JsonException("every request needs an id");
+            }
+
+            return (requests, content);
+        }
+        catch (JsonException e)
+        {
+            throw new Core.Workflows.InputException([new Core.Workflows.InputError(Path.GetFileName(path), "requests",
+                $"expected {{\"requests\": [{{\"id\": \"…\", \"sample\": null, \"analysis\": null, \"requested_at\": \"…\"}}]}}: {e.Message}")]);
+        }
+    }
+
+    /// <summary>Adds a request (as <c>batchkeeper retry</c> does), atomically.</summary>
+    public static async Task<RetryRequest> AddAsync(string workflowPath, string? sample, string? analysis, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var path = PathFor(workflowPath);
+        var existing = System.IO.File.Exists(path)
+            ? JsonSerializer.Deserialize<File>(await System.IO.File.ReadAllBytesAsync(path, cancellationToken), SnapshotJson.Options)?.Requests ?? []
+            : [];
+        var entry = new Entry(Guid.NewGuid().ToString("N"), sample, analysis, now);
+        existing.Add(entry);
+        await AtomicFile.WriteAsync(path, JsonSerializer.SerializeToUtf8Bytes(new File(existing), SnapshotJson.Options), cancellationToken);
+        return new RetryRequest(entry.Id, sample, analysis, now);
+    }
+
+    /// <summary>Removes the request file once its requests are applied, unless someone added to it meanwhile.</summary>
+    public static void Consume(string workflowPath, byte[] content)
+    {
+        var path = PathFor(workflowPath);
+        try
+        {
+            if (System.IO.File.ReadAllBytes(path).AsSpan().SequenceEqual(content))
+            {
+                System.IO.File.Delete(path);
+            }
+        }
+        catch (IOException)
+        {
+            // Gone already, or busy: its ids are remembered in the snapshot, so nothing is applied twice.
+        }
+    }
+}
