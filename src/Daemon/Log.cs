@@ -47,6 +47,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "Scheduling {Path} failed: {Error}")]
     public static partial void ScheduleFailed(ILogger logger, string path, string error, Exception exception);
 
+    [LoggerMessage(EventId = 50, Level = LogLevel.Information, Message = "Told systemd the daemon is ready.")]
+    public static partial void SystemdReady(ILogger logger);
+
+    [LoggerMessage(EventId = 51, Level = LogLevel.Error, Message = "The reconcile loop looks hung ({Problem}): the systemd watchdog is no longer fed, so systemd will restart the service.")]
+    public static partial void LoopHung(ILogger logger, string problem);
+
+    [LoggerMessage(EventId = 52, Level = LogLevel.Information, Message = "The reconcile loop is alive again: feeding the systemd watchdog.")]
+    public static partial void LoopRecovered(ILogger logger);
+
     [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} started: {Command} (log {LogPath}).")]
     public static partial void LocalJobStarted(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, string command, string logPath);
 

@@ -28,10 +28,16 @@ public sealed class WorkflowReconciler(
 
     /// <summary>Reconciles <paramref name="plan"/> once and returns the snapshot to write.</summary>
     /// <param name="retries">Retry requests not yet consumed; those already applied (by id) are skipped.</param>
+    /// <param name="stopSubmitting">
+    /// Once cancelled (the daemon is stopping), the pass submits nothing more but still finishes and returns its
+    /// snapshot, so that what it did submit is recorded.
+    /// </param>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "stopSubmitting is a signal, not the pass's cancellation; the existing (plan, previous, token) calls stay as they are.")]
     public async Task<WorkflowSnapshot> ReconcileAsync(
-        WorkflowPlan plan, WorkflowSnapshot? previous, CancellationToken cancellationToken, IReadOnlyList<RetryRequest>? retries = null)
+        WorkflowPlan plan, WorkflowSnapshot? previous, CancellationToken cancellationToken,
+        IReadOnlyList<RetryRequest>? retries = null, CancellationToken stopSubmitting = default)
     {
-        var pass = new Pass(plan, clock.GetUtcNow());
+        var pass = new Pass(plan, clock.GetUtcNow(), stopSubmitting);
         CarryOver(pass, previous);
         ApplyRetries(pass, previous, retries ?? []);
         await CheckOutputsAsync(pass, cancellationToken);
@@ -697,7 +703,7 @@ public sealed class WorkflowReconciler(
     }
 
     /// <summary>The working state of one pass.</summary>
-    private sealed class Pass(WorkflowPlan plan, DateTimeOffset now)
+    private sealed class Pass(WorkflowPlan plan, DateTimeOffset now, CancellationToken stopSubmitting)
     {
         private readonly ConcurrentQueue<string> _errors = new();
         private int _submitted;
@@ -710,7 +716,7 @@ public sealed class WorkflowReconciler(
         public List<string> AppliedRequests { get; } = [];
         public string Project => Plan.Location.Project;
         public string Workflow => Plan.WorkflowName;
-        public bool SubmissionsHalted => _halted;
+        public bool SubmissionsHalted => _halted || stopSubmitting.IsCancellationRequested;
         public int Submitted => _submitted;
         public IEnumerable<string> Errors => _errors;
 

@@ -48,6 +48,12 @@ public sealed class BatchkeeperOptions
     /// <summary>Whether stuck jobs are terminated (and their slots reported misconfigured). Default false.</summary>
     public bool TerminateStuckJobs { get; set; }
 
+    /// <summary>
+    /// A pass running longer than this means the reconcile loop is hung: the systemd watchdog is no longer fed
+    /// and systemd restarts the service. Default 15 minutes.
+    /// </summary>
+    public TimeSpan PassStallAfter { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>Directory for the rolling log files. Default <c>logs</c>.</summary>
     public string LogDirectory { get; set; } = "logs";
 

@@ -7,6 +7,7 @@ using Batchkeeper.Daemon.Outputs;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Scheduling;
 using Batchkeeper.Daemon.Snapshots;
+using Batchkeeper.Daemon.Systemd;
 using Batchkeeper.Daemon.Watching;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,7 +24,7 @@ public static class DaemonHost
 {
     /// <summary>
     /// The host for <c>batchkeeper run</c>. Configuration comes from <c>appsettings.json</c> in the working
-    /// directory, then <c>Batchkeeper__…</c> environment variables, then <paramref name="overrides"/>.
+    /// directory (or <c>DOTNET_CONTENTROOT</c>), then <c>Batchkeeper__…</c> environment variables, then <paramref name="overrides"/>.
     /// </summary>
     /// <param name="configureServices">Applied last: tests use it to give fixed credentials.</param>
     public static IHost Build(string[] args, IDictionary<string, string?>? overrides = null, bool console = true, Action<IServiceCollection>? configureServices = null)
@@ -31,7 +32,9 @@ public static class DaemonHost
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = args,
-            ContentRootPath = Directory.GetCurrentDirectory(),
+            // appsettings.json is read from DOTNET_CONTENTROOT when set (the systemd unit: /etc/batchkeeper),
+            // else from the working directory (the repository root for `dotnet run`).
+            ContentRootPath = Environment.GetEnvironmentVariable("DOTNET_CONTENTROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory(),
             DisableDefaults = false,
         });
         if (overrides is not null)
@@ -93,9 +96,19 @@ public static class DaemonHost
 
         services.AddSingleton<ProjectsWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<ProjectsWatcher>());
+
+        services.AddSingleton(sp => new LoopHealth(sp.GetRequiredService<TimeProvider>())
+        {
+            PassStallAfter = sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.PassStallAfter,
+            WatcherStallAfter = Max(TimeSpan.FromMinutes(2), sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.RescanInterval * 4),
+        });
+        services.AddSingleton<SystemdNotifier>();
+        services.AddHostedService<SystemdService>();
         services.AddHostedService<JobEventTrigger>();
         return services;
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>Says once, at start, what the daemon is about to do.</summary>
     private sealed class StartupLog(IOptions<BatchkeeperOptions> options, ILogger<StartupLog> logger) : IHostedService

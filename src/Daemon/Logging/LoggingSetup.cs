@@ -1,18 +1,25 @@
 using Microsoft.Extensions.Configuration;
 using Serilog;
+using Serilog.Core;
 using Serilog.Events;
 
 namespace Batchkeeper.Daemon.Logging;
 
-/// <summary>Serilog: one line per event to the console and to a daily rolling file kept 14 days.</summary>
+/// <summary>
+/// Serilog: one line per event to the console and to a daily rolling file kept 14 days. Under systemd
+/// (<c>JOURNAL_STREAM</c> set) console lines start with the syslog level (<c>&lt;6&gt;</c> info, <c>&lt;4&gt;</c> warning,
+/// <c>&lt;3&gt;</c> error) and carry no timestamp of their own, so journald files them right; the file is unchanged.
+/// </summary>
 public static class LoggingSetup
 {
     public const string FileTemplate = "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}";
     public const string ConsoleTemplate = "{Timestamp:HH:mm:ss} [{Level:u3}] {Message:lj}{NewLine}{Exception}";
+    public const string JournalTemplate = "<{SyslogLevel}>{Message:lj}{NewLine}{Exception}";
 
     /// <summary>Builds the logger from the <c>Serilog</c> section (minimum level and overrides) and the log directory.</summary>
-    public static Serilog.Core.Logger Create(IConfiguration configuration, string logDirectory, bool console = true)
+    public static Logger Create(IConfiguration configuration, string logDirectory, bool console = true, bool? journal = null)
     {
+        var underJournal = journal ?? !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM"));
         var config = new LoggerConfiguration()
             .MinimumLevel.Information()
             .MinimumLevel.Override("Quartz", LogEventLevel.Warning)
@@ -20,6 +27,7 @@ public static class LoggingSetup
             .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext()
+            .Enrich.With<SyslogLevelEnricher>()
             .WriteTo.File(
                 Path.Combine(logDirectory, "batchkeeper-.log"),
                 outputTemplate: FileTemplate,
@@ -30,9 +38,28 @@ public static class LoggingSetup
                 formatProvider: System.Globalization.CultureInfo.InvariantCulture);
         if (console)
         {
-            config = config.WriteTo.Console(outputTemplate: ConsoleTemplate, formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+            config = config.WriteTo.Console(
+                outputTemplate: underJournal ? JournalTemplate : ConsoleTemplate,
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return config.CreateLogger();
+    }
+
+    /// <summary>Adds <c>SyslogLevel</c>: the sd-daemon(3) priority of the event's level.</summary>
+    internal sealed class SyslogLevelEnricher : ILogEventEnricher
+    {
+        private static readonly LogEventProperty[] Levels =
+        [
+            new("SyslogLevel", new ScalarValue(7)), // Verbose: debug
+            new("SyslogLevel", new ScalarValue(7)), // Debug
+            new("SyslogLevel", new ScalarValue(6)), // Information: info
+            new("SyslogLevel", new ScalarValue(4)), // Warning
+            new("SyslogLevel", new ScalarValue(3)), // Error: err
+            new("SyslogLevel", new ScalarValue(2)), // Fatal: crit
+        ];
+
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory) =>
+            logEvent.AddPropertyIfAbsent(Levels[(int)logEvent.Level]);
     }
 }

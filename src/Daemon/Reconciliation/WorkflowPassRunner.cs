@@ -31,6 +31,8 @@ public enum PassOutcome
 public sealed class WorkflowPassRunner(
     WorkflowReconciler reconciler,
     DashboardWriter dashboard,
+    Systemd.LoopHealth health,
+    Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     TimeProvider clock,
     IOptions<BatchkeeperOptions> options,
     ILogger<WorkflowPassRunner> logger)
@@ -47,6 +49,12 @@ public sealed class WorkflowPassRunner(
         public string? LastProgress { get; set; }
     }
 
+    /// <summary>Raised after every pass that wrote a snapshot.</summary>
+    public event Action? PassCompleted;
+
+    /// <summary>The last snapshot of every managed workflow.</summary>
+    public IReadOnlyList<WorkflowSnapshot> All() => _states.Values.Select(s => s.Snapshot).OfType<WorkflowSnapshot>().ToArray();
+
     /// <summary>The last snapshot of a workflow, as written.</summary>
     public WorkflowSnapshot? Current(string path) => _states.TryGetValue(path, out var state) ? state.Snapshot : null;
 
@@ -59,6 +67,18 @@ public sealed class WorkflowPassRunner(
 
     /// <summary>One pass over the workflow file at <paramref name="path"/>.</summary>
     public async Task<PassOutcome> RunAsync(string path, CancellationToken cancellationToken)
+    {
+        using var running = health.PassStarted(path);
+        var outcome = await RunCoreAsync(path, cancellationToken);
+        if (outcome == PassOutcome.Done)
+        {
+            PassCompleted?.Invoke();
+        }
+
+        return outcome;
+    }
+
+    private async Task<PassOutcome> RunCoreAsync(string path, CancellationToken cancellationToken)
     {
         var state = _states.GetOrAdd(path, _ => new WorkflowState());
         var project = WorkflowFiles.ProjectOf(path);
@@ -132,7 +152,8 @@ public sealed class WorkflowPassRunner(
 
             try
             {
-                snapshot = await reconciler.ReconcileAsync(plan, state.Snapshot, cancellationToken, retries);
+                // When the daemon is asked to stop, the pass in flight submits nothing more but still writes its snapshot.
+                snapshot = await reconciler.ReconcileAsync(plan, state.Snapshot, cancellationToken, retries, lifetime.ApplicationStopping);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {

@@ -13,6 +13,7 @@ namespace Batchkeeper.Daemon.Watching;
 /// </summary>
 public sealed class ProjectsWatcher(
     WorkflowScheduler scheduler,
+    Systemd.LoopHealth health,
     IOptions<BatchkeeperOptions> options,
     TimeProvider clock,
     ILogger<ProjectsWatcher> logger) : BackgroundService
@@ -60,6 +61,7 @@ public sealed class ProjectsWatcher(
         {
             while (!stoppingToken.IsCancellationRequested)
             {
+                health.Beat();
                 var now = clock.GetUtcNow();
                 var wakeAt = _pending.Count > 0 ? Min(_pending.Values.Min(), nextRescan) : nextRescan;
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);

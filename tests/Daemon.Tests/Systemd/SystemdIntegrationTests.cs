@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using Batchkeeper.BatchEmulator;
+using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Daemon.Tests.Infrastructure;
+using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
+
+namespace Batchkeeper.Daemon.Tests.Systemd;
+
+/// <summary>The real executable under a pretend systemd: the notify socket, the watchdog, journald lines, SIGTERM.</summary>
+public sealed class SystemdIntegrationTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private Dictionary<string, string> Environment(string notifySocket) => new()
+    {
+        ["NOTIFY_SOCKET"] = notifySocket,
+        ["Batchkeeper__ProjectsDirectory"] = _folder.Combine("projects"),
+        ["Batchkeeper__LogDirectory"] = _folder.Combine("logs"),
+        ["Batchkeeper__Local__WorkDirectory"] = _folder.Combine("work"),
+        ["Batchkeeper__ReconcileInterval"] = "00:00:02",
+        ["Batchkeeper__RescanInterval"] = "00:00:01",
+    };
+
+    private string ReadLog() =>
+        !Directory.Exists(_folder.Combine("logs")) ? "" : string.Concat(Directory.GetFiles(_folder.Combine("logs")).Select(path =>
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            return new StreamReader(stream).ReadToEnd();
+        }));
+
+    [Fact]
+    public async Task UnderSystemd_SendsReadyStatusWatchdog_LogsForJournald_AndStopsCleanlyOnSigterm()
+    {
+        using var systemd = new NotifyListener(_folder.Path);
+        var project = Demo.CreateProject(_folder.Combine("projects"), "study", ("a", 2), ("b", 3));
+        Demo.Drop(Path.Combine(project, "wordcount.json"), Demo.Workflow);
+        var environment = Environment(systemd.SocketPath);
+        environment["WATCHDOG_USEC"] = "1000000";
+        environment["JOURNAL_STREAM"] = "8:12345";
+
+        await using var daemon = DaemonProcess.Start(_folder.Path, environment, "run");
+        await systemd.WaitForAsync(m => m.Any(x => x.StartsWith("READY=1", StringComparison.Ordinal)), "READY=1");
+        await systemd.WaitForAsync(m => m.Any(x => x.Contains("STATUS=1 workflows, 4/4 slots complete", StringComparison.Ordinal)), "STATUS with the converged counts");
+        await systemd.WaitForAsync(_ => systemd.Count("WATCHDOG=1") >= 3, "watchdog pings at half of WATCHDOG_USEC");
+
+        // journald: the syslog level first, no timestamp of the daemon's own; the file keeps its timestamps.
+        var info = daemon.Stdout.First(l => l.Contains("Batchkeeper", StringComparison.Ordinal) && l.Contains("started", StringComparison.Ordinal));
+        Assert.StartsWith("<6>Batchkeeper ", info, StringComparison.Ordinal);
+        Assert.All(daemon.Stdout.Where(l => l.Length > 0 && l[0] == '<'), l => Assert.Matches("^<[2-7]>", l));
+        Assert.Matches(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d\d:\d\d \[INF\] Batchkeeper", ReadLog().Split('\n').First(l => l.Contains("started", StringComparison.Ordinal)));
+
+        daemon.Terminate();
+        Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+        Assert.Contains(systemd.Messages, m => m.StartsWith("STOPPING=1", StringComparison.Ordinal));
+        var snapshot = await TestDaemon.ReadSnapshotAsync(Path.Combine(project, "wordcount.json"));
+        Assert.NotNull(snapshot);
+        Assert.Equal(4, snapshot.Summary.Complete);
+    }
+
+    [Fact]
+    public async Task AbstractNotifySocket_IsUnderstood()
+    {
+        using var systemd = new NotifyListener(_folder.Path, abstractName: true);
+        await using var daemon = DaemonProcess.Start(_folder.Path, Environment(systemd.SocketPath), "run");
+        await systemd.WaitForAsync(m => m.Any(x => x.StartsWith("READY=1", StringComparison.Ordinal)), "READY=1 on an abstract socket");
+        Assert.Equal(0, systemd.Count("WATCHDOG=1"));
+
+        daemon.Terminate();
+        Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+    }
+
+    [Fact]
+    public async Task NotUnderSystemd_ConsoleLinesHaveTimestampsAndNoLevelPrefix()
+    {
+        var environment = Environment("");
+        environment.Remove("NOTIFY_SOCKET");
+        await using var daemon = DaemonProcess.Start(_folder.Path, environment, "run");
+        await Eventually.WaitAsync(() => daemon.Stdout.Any(l => l.Contains("First scan done", StringComparison.Ordinal)), "the daemon starts");
+        Assert.Matches(@"^\d\d:\d\d:\d\d \[INF\] First scan done", daemon.Stdout.First(l => l.Contains("First scan done", StringComparison.Ordinal)));
+        daemon.Terminate();
+        Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+    }
+
+    [Fact]
+    public async Task HungPass_StopsTheWatchdogPings()
+    {
+        // Batch accepts the SubmitJob but never answers: the pass hangs far past PassStallAfter.
+        var options = new BatchEmulatorOptions
+        {
+            Faults = new FaultSettings { StallRate = 1.0, StallDuration = TimeSpan.FromMinutes(5), Operations = [BatchOperations.SubmitJob] },
+        };
+        await using var emulator = await Emulator.StartAsync(options);
+        using var systemd = new NotifyListener(_folder.Path);
+        var project = Demo.CreateProject(_folder.Combine("projects"), "study", ("a", 2));
+        Demo.Drop(Path.Combine(project, "wordcount.json"), Demo.Workflow);
+        var environment = Environment(systemd.SocketPath);
+        environment["WATCHDOG_USEC"] = "400000";
+        environment["Batchkeeper__PassStallAfter"] = "00:00:02";
+        environment["Batchkeeper__Backend"] = "Aws";
+        environment["Batchkeeper__Aws__Region"] = "us-east-1";
+        environment["Batchkeeper__Aws__BatchServiceUrl"] = emulator.BaseAddress.ToString();
+        environment["Batchkeeper__Aws__AttemptTimeout"] = "00:05:00";
+        environment["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
+        environment["AWS_SECRET_ACCESS_KEY"] = "secret";
+
+        await using var daemon = DaemonProcess.Start(_folder.Path, environment, "run");
+        await systemd.WaitForAsync(_ => systemd.Count("WATCHDOG=1") >= 2, "pings while the loop is healthy");
+        await Eventually.WaitAsync(() => ReadLog().Contains("The reconcile loop looks hung", StringComparison.Ordinal), "the daemon notices its hung pass");
+
+        // From now on systemd must hear nothing: watch for ten ping intervals.
+        var pings = systemd.Count("WATCHDOG=1");
+        var watched = Stopwatch.StartNew();
+        while (watched.Elapsed < TimeSpan.FromSeconds(2))
+        {
+            Assert.Equal(pings, systemd.Count("WATCHDOG=1"));
+            await Task.Delay(100);
+        }
+
+        Assert.Contains("the pass of", ReadLog(), StringComparison.Ordinal);
+        Assert.Contains("wordcount.json has run for", ReadLog(), StringComparison.Ordinal);
+    }
+}
