@@ -184,10 +184,5 @@ public sealed class AwsEndToEndTests(S3rverFixture s3) : IClassFixture<S3rverFix
         Assert.Equal(2, emulator.Jobs.Count);
     }
 
-    private static string ReadLog(TestDaemon daemon) =>
-        string.Concat(Directory.GetFiles(daemon.LogDirectory, "batchkeeper-*.log").Select(path =>
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            return new StreamReader(stream).ReadToEnd();
-        }));
+    private static string ReadLog(TestDaemon daemon) => LogFiles.Read(daemon.LogDirectory);
 }

@@ -169,20 +169,7 @@ public sealed class DaemonEndToEndTests : IDisposable
         Assert.Contains("'first'", second.Message, StringComparison.Ordinal);
     }
 
-    private static string ReadLog(TestDaemon daemon)
-    {
-        if (!Directory.Exists(daemon.LogDirectory))
-        {
-            return "";
-        }
-
-        return string.Concat(Directory.GetFiles(daemon.LogDirectory, "batchkeeper-*.log").Select(path =>
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            using var reader = new StreamReader(stream);
-            return reader.ReadToEnd();
-        }));
-    }
+    private static string ReadLog(TestDaemon daemon) => LogFiles.Read(daemon.LogDirectory);
 
     private static async Task<string> ReadLogAsync(TestDaemon daemon)
     {

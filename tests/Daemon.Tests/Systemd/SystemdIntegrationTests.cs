@@ -23,12 +23,7 @@ public sealed class SystemdIntegrationTests : IDisposable
         ["Batchkeeper__RescanInterval"] = "00:00:01",
     };
 
-    private string ReadLog() =>
-        !Directory.Exists(_folder.Combine("logs")) ? "" : string.Concat(Directory.GetFiles(_folder.Combine("logs")).Select(path =>
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            return new StreamReader(stream).ReadToEnd();
-        }));
+    private string ReadLog() => LogFiles.Read(_folder.Combine("logs"));
 
     [Fact]
     public async Task UnderSystemd_SendsReadyStatusWatchdog_LogsForJournald_AndStopsCleanlyOnSigterm()
