@@ -13,9 +13,14 @@ public sealed class AwsFaultTests(S3rverFixture s3) : IClassFixture<S3rverFixtur
 {
     private readonly TempFolder _folder = new();
 
+    // The s3rver is shared by the class: every test writes under its own prefix.
+    private readonly string _prefix = Guid.NewGuid().ToString("N")[..8];
+
     public void Dispose() => _folder.Dispose();
 
-    private const string Workflow = """
+    private string Workflow => Template.Replace("faults/", _prefix + "/", StringComparison.Ordinal);
+
+    private const string Template = """
         {
           "workflow_name": "faulty",
           "analyses": [
