@@ -95,6 +95,13 @@ public sealed class FakeJobBackend(TimeProvider clock) : IJobBackend
             job.StoppedAt = clock.GetUtcNow();
         });
 
+    /// <summary>Leaves a job RUNNABLE with a status reason, as Batch does when no compute environment can run it.</summary>
+    public void SetRunnable(string jobId, string? statusReason) => Update(jobId, job =>
+    {
+        job.Status = JobStatus.Runnable;
+        job.StatusReason = statusReason;
+    });
+
     public void Hide(string jobId, bool hidden = true) => Update(jobId, job => job.HiddenFromDescribe = hidden);
 
     public Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
