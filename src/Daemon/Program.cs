@@ -1,25 +1,121 @@
 using System.CommandLine;
+using Batchkeeper.Daemon.Cli;
 using Batchkeeper.Daemon.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 
 namespace Batchkeeper.Daemon;
 
-/// <summary>The <c>batchkeeper</c> executable.</summary>
+/// <summary>The <c>batchkeeper</c> executable: the daemon (<c>run</c>, the default) and the commands around it.</summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        var projects = new Option<string?>("--projects") { Description = "The projects folder (default: Batchkeeper:ProjectsDirectory, 'projects').", Recursive = true };
+        var workflow = new Argument<string>("workflow") { Description = "A workflow file, e.g. projects/demo/wordcount.json." };
         var root = new RootCommand("Batchkeeper keeps per-sample batch jobs converged on AWS Batch or the local machine.");
+        root.Options.Add(projects);
+
+        CliCommands Commands(ParseResult parse) =>
+            new(Console.Out, Console.Error, Console.In, LoadConfiguration(), parse.GetValue(projects));
+
         var run = new Command("run", "Run the daemon (the default).");
-        run.SetAction(async (_, cancellationToken) => await RunDaemonAsync(cancellationToken));
+        run.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), token));
+        root.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), token));
         root.Subcommands.Add(run);
-        root.SetAction(async (_, cancellationToken) => await RunDaemonAsync(cancellationToken));
-        return await root.Parse(args).InvokeAsync();
+
+        var show = new Option<int>("--show") { Description = "How many slots to print.", DefaultValueFactory = _ => 5 };
+        var validate = new Command("validate", "Parse a workflow and expand every slot; exit 0 only when it is valid.") { workflow, show };
+        validate.SetAction((parse, token) => Commands(parse).ValidateAsync(parse.GetValue(workflow)!, parse.GetValue(show), token));
+        root.Subcommands.Add(validate);
+
+        var json = new Option<bool>("--json") { Description = "Print the snapshot as JSON." };
+        var watch = new Option<bool>("--watch") { Description = "Refresh every 2 seconds until interrupted." };
+        var status = new Command("status", "The state of a workflow's slots, from its snapshot; exit 1 when slots failed.") { workflow, json, watch };
+        status.SetAction(async (parse, token) =>
+        {
+            var commands = Commands(parse);
+            var path = parse.GetValue(workflow)!;
+            if (!parse.GetValue(watch))
+            {
+                return await commands.StatusAsync(path, parse.GetValue(json), token);
+            }
+
+            try
+            {
+                while (true)
+                {
+                    Console.WriteLine($"--- {DateTimeOffset.Now:HH:mm:ss}");
+                    await commands.StatusAsync(path, parse.GetValue(json), token);
+                    await Task.Delay(TimeSpan.FromSeconds(2), token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return ExitCodes.Ok;
+            }
+        });
+        root.Subcommands.Add(status);
+
+        var dashboard = new Command("dashboard", "One row per workflow across all projects; exit 1 when a snapshot is stale.");
+        dashboard.SetAction((parse, token) => Commands(parse).DashboardAsync(token));
+        root.Subcommands.Add(dashboard);
+
+        var sample = new Option<string?>("--sample") { Description = "Only this sample." };
+        var analysis = new Option<string?>("--analysis") { Description = "Only this analysis." };
+        var retry = new Command("retry", "Give permanently failed slots a fresh budget (the daemon applies it on its next pass).") { workflow, sample, analysis };
+        retry.SetAction((parse, token) => Commands(parse).RetryAsync(parse.GetValue(workflow)!, parse.GetValue(sample), parse.GetValue(analysis), token));
+        root.Subcommands.Add(retry);
+
+        var yes = new Option<bool>("--yes") { Description = "Do not ask for confirmation." };
+        var cancel = new Command("cancel", "Set cancel: true in a workflow: its active jobs are terminated, nothing more is submitted.") { workflow, yes };
+        cancel.SetAction((parse, token) => Commands(parse).CancelAsync(parse.GetValue(workflow)!, parse.GetValue(yes), token));
+        root.Subcommands.Add(cancel);
+
+        var project = new Argument<string>("project") { Description = "The project (a folder under the projects root)." };
+        var metadata = new Option<string>("--metadata") { Description = "The CSV of samples.", Required = true };
+        var sampleColumn = new Option<string>("--sample-col") { Description = "The column naming samples.", DefaultValueFactory = _ => "sample_name" };
+        var fileColumn = new Option<string?>("--file-col") { Description = "The column naming each sample's file (becomes file_name)." };
+        var import = new Command("import", "Create a project folder with metadata.json from a CSV of samples.") { project, metadata, sampleColumn, fileColumn };
+        import.SetAction((parse, token) => Commands(parse).ImportAsync(parse.GetValue(project)!, parse.GetValue(metadata)!, parse.GetValue(sampleColumn)!, parse.GetValue(fileColumn), token));
+        root.Subcommands.Add(import);
+
+        var definition = new Option<string>("--definition") { Description = "The workflow definition to install.", Required = true };
+        var force = new Option<bool>("--force") { Description = "Replace an existing workflow file." };
+        var create = new Command("create", "Validate a definition against a project's samples and write <project>/<workflow_name>.json.") { project, definition, force };
+        create.SetAction((parse, token) => Commands(parse).CreateAsync(parse.GetValue(project)!, parse.GetValue(definition)!, parse.GetValue(force), token));
+        root.Subcommands.Add(create);
+
+        var requiredSample = new Option<string>("--sample") { Description = "The sample.", Required = true };
+        var follow = new Option<bool>("--follow") { Description = "Keep printing while the job runs." };
+        var logs = new Command("logs", "A slot's job output.") { workflow, requiredSample, analysis, follow };
+        logs.SetAction((parse, token) => Commands(parse).LogsAsync(parse.GetValue(workflow)!, parse.GetValue(requiredSample)!, parse.GetValue(analysis), parse.GetValue(follow), token));
+        root.Subcommands.Add(logs);
+
+        var queueName = new Argument<string>("name") { Description = "The Batch job queue." };
+        var queue = new Command("queue", "Job counts per status in a Batch queue.") { queueName };
+        queue.SetAction((parse, token) => Commands(parse).QueueAsync(parse.GetValue(queueName)!, token));
+        root.Subcommands.Add(queue);
+
+        // The daemon handles SIGTERM itself (the host stops gracefully, within its own timeout): System.CommandLine must
+        // not cut that short with its own termination timeout.
+        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
-    private static async Task<int> RunDaemonAsync(CancellationToken cancellationToken)
+    /// <summary>The same configuration the daemon reads: appsettings.json (working directory or DOTNET_CONTENTROOT), then the environment.</summary>
+    private static IConfiguration LoadConfiguration()
     {
-        using var host = DaemonHost.Build([]);
+        var folder = Environment.GetEnvironmentVariable("DOTNET_CONTENTROOT") is { Length: > 0 } root ? root : Directory.GetCurrentDirectory();
+        return new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(folder, "appsettings.json"), optional: true)
+            .AddEnvironmentVariables()
+            .Build();
+    }
+
+    private static async Task<int> RunDaemonAsync(string? projects, CancellationToken cancellationToken)
+    {
+        var overrides = projects is null ? null : new Dictionary<string, string?> { ["Batchkeeper:ProjectsDirectory"] = projects };
+        using var host = DaemonHost.Build([], overrides);
         await host.RunAsync(cancellationToken);
         return 0;
     }

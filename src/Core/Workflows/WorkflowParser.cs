@@ -25,6 +25,9 @@ public static partial class WorkflowParser
     [GeneratedRegex("^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")]
     internal static partial Regex SafeName();
 
+    /// <summary>Whether <paramref name="name"/> may name a workflow, analysis or project.</summary>
+    public static bool IsSafeName(string name) => SafeName().IsMatch(name);
+
     /// <summary>Parses <paramref name="text"/>, the content of <paramref name="fileName"/> in project <paramref name="projectName"/>.</summary>
     /// <exception cref="InputException">The file cannot be used; every problem found is listed.</exception>
     public static Workflow Parse(string text, string fileName, string projectName)

@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using Batchkeeper.Daemon.Tests.Infrastructure;
+
+namespace Batchkeeper.Daemon.Tests.Cli;
+
+/// <summary>The commands as a user runs them: the real executable, real files, stdout, stderr and exit codes.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private string Projects => _folder.Combine("projects");
+
+    private async Task<(int Code, string Out, string Err)> RunWithInputAsync(string? stdin, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = _folder.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        start.ArgumentList.Add(DaemonProcess.Dll);
+        start.ArgumentList.Add("--projects");
+        start.ArgumentList.Add(Projects);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteLineAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
+    }
+
+    private Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => RunWithInputAsync(null, args);
+
+    [Fact]
+    public async Task Validate_PrintsTheSlots_OrEveryErrorWithFileAndField()
+    {
+        var project = Demo.CreateProject(Projects, "study", ("a", 1), ("b", 2));
+        var good = Path.Combine(project, "wordcount.json");
+        Demo.Drop(good, Demo.Workflow);
+        var (code, output, err0) = await RunAsync("validate", good, "--show", "1");
+        Assert.True(code == 0, output + err0);
+        Assert.Contains("workflow wordcount: 2 samples × 2 analyses = 4 slots, 0 invalid", output, StringComparison.Ordinal);
+        Assert.Contains("slot a / count: job bk-wordcount-count-a-", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("slot a / report", output, StringComparison.Ordinal);
+
+        var bad = Path.Combine(project, "bad.json");
+        Demo.Drop(bad, """{ "workflow_name": "bad", "analyses": [ { "job_definition": "d:1", "outputs": ["o/{nope}"] } ] }""");
+        (code, _, var error) = await RunAsync("validate", bad);
+        Assert.Equal(1, code);
+        Assert.Contains("bad.json: analyses[0].queue: required", error, StringComparison.Ordinal);
+
+        var placeholder = Path.Combine(project, "placeholder.json");
+        Demo.Drop(placeholder, """{ "workflow_name": "p", "analyses": [ { "job_definition": "d:1", "queue": "q", "outputs": ["o/{nope}"] } ] }""");
+        (code, _, error) = await RunAsync("validate", placeholder);
+        Assert.Equal(1, code);
+        Assert.Contains("slot a / d: placeholder.json: analyses[0].outputs[0]: unknown placeholder {nope}", error, StringComparison.Ordinal);
+
+        (code, _, error) = await RunAsync("validate", Path.Combine(project, "missing.json"));
+        Assert.Equal(2, code);
+        Assert.Contains("no such file", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Status_Dashboard_Logs_FromWhatTheDaemonWrote()
+    {
+        var workflow = Path.Combine(Projects, "study", "failing.json");
+        await using (var daemon = await TestDaemon.StartAsync(_folder.Path))
+        {
+            Demo.CreateProject(daemon.Projects, "study", ("a", 1));
+            Demo.Drop(workflow, """
+                { "workflow_name": "failing", "analyses": [
+                  { "name": "one", "job_definition": "d:1", "queue": "local", "retry": { "max_attempts": 1 },
+                    "command": ["sh", "-c", "echo going wrong; exit 5"], "outputs": ["out/{sample_name}"] } ] }
+                """);
+            await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Failed == 1, "the slot fails for good");
+        }
+
+        var (code, output, _) = await RunAsync("status", workflow);
+        Assert.Equal(1, code);
+        Assert.Contains("total 1  complete 0", output, StringComparison.Ordinal);
+        Assert.Matches(@"failed_permanently +a / one +attempt 1/1 +failed on all 1 attempts; last: Essential container in task exited; exit code 5", output);
+
+        (code, output, _) = await RunAsync("status", workflow, "--json");
+        Assert.Equal(0, code);
+        Assert.Contains("\"schema\": \"batchkeeper.status/1\"", output, StringComparison.Ordinal);
+
+        (code, output, _) = await RunAsync("logs", workflow, "--sample", "a");
+        Assert.Equal(0, code);
+        Assert.Equal("going wrong", output.Trim());
+
+        (code, _, var error) = await RunAsync("logs", workflow, "--sample", "zz");
+        Assert.Equal(2, code);
+        Assert.Contains("no slot for sample 'zz'", error, StringComparison.Ordinal);
+
+        // The daemon is stopped: its snapshot will go stale. A fresh one is not stale yet.
+        (code, output, _) = await RunAsync("dashboard");
+        Assert.Contains("study/failing.json", output, StringComparison.Ordinal);
+        Assert.Matches(@"study/failing.json +0/1 +0 +0 +1 +0", output);
+
+        (code, _, error) = await RunAsync("status", Path.Combine(Projects, "study", "never.json"));
+        Assert.Equal(1, code);
+        Assert.Contains("no snapshot yet", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Retry_WritesARequest_AndCancelAsksThenKeepsTheFileAsItWas()
+    {
+        var project = Demo.CreateProject(Projects, "study", ("a", 1));
+        var workflow = Path.Combine(project, "wordcount.json");
+        Demo.Drop(workflow, Demo.Workflow);
+
+        var (code, output, _) = await RunAsync("retry", workflow, "--sample", "a");
+        Assert.Equal(0, code);
+        Assert.Contains("retry requested", output, StringComparison.Ordinal);
+        var request = File.ReadAllText(Path.Combine(project, "wordcount.retry.json"));
+        Assert.Contains("\"sample\": \"a\"", request, StringComparison.Ordinal);
+
+        (code, output, _) = await RunWithInputAsync("n", "cancel", workflow);
+        Assert.Equal(1, code);
+        Assert.Contains("not cancelled", output, StringComparison.Ordinal);
+        Assert.Equal(Demo.Workflow, File.ReadAllText(workflow));
+
+        (code, _, _) = await RunAsync("cancel", workflow, "--yes");
+        Assert.Equal(0, code);
+        var cancelled = File.ReadAllText(workflow);
+        Assert.Contains("\"cancel\": true,", cancelled, StringComparison.Ordinal);
+        Assert.Contains("# two analyses per sample, as local processes", cancelled, StringComparison.Ordinal);
+        Assert.Equal(Demo.Workflow, cancelled.Replace("\n  \"cancel\": true,", "", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Import_And_Create_WithTheirErrors()
+    {
+        var csv = _folder.Combine("samples.csv");
+        await File.WriteAllTextAsync(csv, "id,path,site\nx1,x1.fq,A\nx2,x2.fq,B\n");
+        var (code, output, error) = await RunAsync("import", "study", "--metadata", csv, "--sample-col", "id", "--file-col", "path");
+        Assert.True(code == 0, error);
+        Assert.Contains("project study: 2 samples", output, StringComparison.Ordinal);
+        var metadata = File.ReadAllText(Path.Combine(Projects, "study", "metadata.json"));
+        Assert.Contains("\"sample_name\": \"x1\"", metadata, StringComparison.Ordinal);
+        Assert.Contains("\"file_name\": \"x2.fq\"", metadata, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(csv, "name\nx\n");
+        (code, _, error) = await RunAsync("import", "other", "--metadata", csv);
+        Assert.Equal(2, code);
+        Assert.Contains("samples.csv: header: no 'sample_name' column; the columns are: name", error, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(csv, "sample_name\nx\nx\n");
+        (code, _, error) = await RunAsync("import", "other", "--metadata", csv);
+        Assert.Equal(2, code);
+        Assert.Contains("duplicate sample 'x'", error, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(csv, "");
+        (code, _, error) = await RunAsync("import", "other", "--metadata", csv);
+        Assert.Equal(2, code);
+        Assert.Contains("samples.csv: is empty", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(Projects, "other")));
+
+        var definition = _folder.Combine("definition.json");
+        await File.WriteAllTextAsync(definition, """{ "workflow_name": "align", "analyses": [ { "job_definition": "bwa:3", "queue": "q", "command": ["bwa", "{file_name}"], "outputs": ["s3://b/{sample_name}.bam"] } ] }""");
+        (code, output, error) = await RunAsync("create", "study", "--definition", definition);
+        Assert.True(code == 0, error);
+        Assert.Contains("2 slots", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(Projects, "study", "align.json")));
+
+        (code, _, error) = await RunAsync("create", "study", "--definition", definition);
+        Assert.Equal(2, code);
+        Assert.Contains("exists; use --force", error, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(definition, """{ "workflow_name": "broken", "analyses": [ { "job_definition": "bwa:3", "queue": "q", "outputs": ["s3://b/{nope}"] } ] }""");
+        (code, _, error) = await RunAsync("create", "study", "--definition", definition);
+        Assert.Equal(1, code);
+        Assert.Contains("unknown placeholder {nope}", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Projects, "study", "broken.json")));
+    }
+}
