@@ -25,8 +25,9 @@ public static class Program
         root.Subcommands.Add(run);
 
         var show = new Option<int>("--show") { Description = "How many slots to print.", DefaultValueFactory = _ => 5 };
-        var validate = new Command("validate", "Parse a workflow and expand every slot; exit 0 only when it is valid.") { workflow, show };
-        validate.SetAction((parse, token) => Commands(parse).ValidateAsync(parse.GetValue(workflow)!, parse.GetValue(show), token));
+        var checkAws = new Option<bool>("--aws") { Description = "Also check that every queue and job definition exists on AWS Batch." };
+        var validate = new Command("validate", "Parse a workflow and expand every slot; exit 0 only when it is valid.") { workflow, show, checkAws };
+        validate.SetAction((parse, token) => Commands(parse).ValidateAsync(parse.GetValue(workflow)!, parse.GetValue(show), parse.GetValue(checkAws), token));
         root.Subcommands.Add(validate);
 
         var json = new Option<bool>("--json") { Description = "Print the snapshot as JSON." };

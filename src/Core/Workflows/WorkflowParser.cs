@@ -282,6 +282,9 @@ public static partial class WorkflowParser
         return new Analysis(name, jobDefinition, queue, description, outputs, parameters, command, environment, vcpus, memory, retry, timeout, tags);
     }
 
+    /// <summary>The name of a job definition reference, without revision or ARN prefix.</summary>
+    public static string DefinitionNameOf(string jobDefinition) => DefinitionName(jobDefinition) ?? jobDefinition;
+
     /// <summary><c>famli:14</c> and <c>arn:…:job-definition/famli:14</c> both give <c>famli</c>.</summary>
     internal static string? DefinitionName(string? jobDefinition)
     {

@@ -51,7 +51,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
     }
 
     /// <summary><c>validate</c>: parses and expands every slot; prints the first slots and every error.</summary>
-    public async Task<int> ValidateAsync(string workflowPath, int show, CancellationToken cancellationToken)
+    public async Task<int> ValidateAsync(string workflowPath, int show, bool aws, CancellationToken cancellationToken)
     {
         var path = Path.GetFullPath(workflowPath);
         if (!Exists(path, out var code))
@@ -102,7 +102,53 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
             error.WriteLine($"slot {slot.Sample} / {slot.Analysis}: {slot.Error}");
         }
 
-        return invalid.Length == 0 ? ExitCodes.Ok : ExitCodes.NotOk;
+        var missing = aws ? await CheckOnBatchAsync(plan, cancellationToken) : 0;
+        return invalid.Length == 0 && missing == 0 ? ExitCodes.Ok : ExitCodes.NotOk;
+    }
+
+    /// <summary><c>validate --aws</c>: every queue must exist and be ENABLED, every job definition must exist and be ACTIVE.</summary>
+    private async Task<int> CheckOnBatchAsync(WorkflowPlan plan, CancellationToken cancellationToken)
+    {
+        var options = configuration.GetSection("Batchkeeper:Aws").Get<AwsOptions>() ?? new AwsOptions();
+        using var client = new BatchClient(options);
+        var specs = plan.Slots.Where(s => s.Spec is not null).Select(s => s.Spec!).ToArray();
+        var problems = 0;
+
+        var queues = specs.Select(s => s.Queue).Distinct(StringComparer.Ordinal).ToArray();
+        var found = (await client.DescribeJobQueuesAsync(new DescribeJobQueuesRequest { JobQueues = queues }, cancellationToken)).JobQueues;
+        foreach (var queue in queues)
+        {
+            var detail = found.FirstOrDefault(q => q.JobQueueName == queue || q.JobQueueArn == queue);
+            if (detail is null)
+            {
+                error.WriteLine($"queue {queue}: not found on AWS Batch ({client.Region})");
+                problems++;
+            }
+            else
+            {
+                output.WriteLine($"queue {queue}: {detail.State}");
+                problems += detail.State == "ENABLED" ? 0 : 1;
+            }
+        }
+
+        foreach (var definition in specs.Select(s => s.JobDefinition).Distinct(StringComparer.Ordinal))
+        {
+            var name = WorkflowParser.DefinitionNameOf(definition);
+            var revisions = (await client.DescribeJobDefinitionsAsync(new DescribeJobDefinitionsRequest { JobDefinitionName = name }, cancellationToken)).JobDefinitions;
+            var revision = definition.Contains(':', StringComparison.Ordinal) ? definition[(definition.LastIndexOf(':') + 1)..] : null;
+            var match = revisions.Where(d => d.Status != "INACTIVE" && (revision is null || d.Revision.ToString(CultureInfo.InvariantCulture) == revision)).ToArray();
+            if (match.Length == 0)
+            {
+                error.WriteLine($"job definition {definition}: not found on AWS Batch ({client.Region})");
+                problems++;
+            }
+            else
+            {
+                output.WriteLine($"job definition {definition}: found");
+            }
+        }
+
+        return problems;
     }
 
     /// <summary><c>status</c>: counts per state, then the slots that need attention, from the snapshot.</summary>
