@@ -37,7 +37,7 @@ public sealed class WorkflowReconciler(
         WorkflowPlan plan, WorkflowSnapshot? previous, CancellationToken cancellationToken,
         IReadOnlyList<RetryRequest>? retries = null, CancellationToken stopSubmitting = default)
     {
-        var pass = new Pass(plan, clock.GetUtcNow(), stopSubmitting);
+        var pass = new Pass(plan, clock.GetUtcNow(), stopSubmitting) { PreviousReconciledAt = previous?.ReconciledAt };
         CarryOver(pass, previous);
         ApplyRetries(pass, previous, retries ?? []);
         await CheckOutputsAsync(pass, cancellationToken);
@@ -470,10 +470,11 @@ public sealed class WorkflowReconciler(
             }
 
             // A job no snapshot recorded is adopted when it is active, when it succeeded, or when it was created
-            // after the slot's last recorded submission: one submitted just before a crash. An old finished job
-            // of the same name (a spec changed and changed back) is not taken for a new failure.
+            // after the slot's last recorded submission (or, for a slot never submitted, after the last snapshot
+            // was written): one submitted just before a crash, even if it failed since. An old finished job of
+            // the same name (a spec changed and changed back) is not taken for a new failure.
             var known = record.History.Select(h => h.JobId).ToHashSet(StringComparer.Ordinal);
-            var lastSubmission = record.History.Select(h => h.SubmittedAt).Max();
+            var lastSubmission = record.History.Select(h => h.SubmittedAt).Max() ?? pass.PreviousReconciledAt;
             var unseen = jobs.Where(j => !known.Contains(j.JobId))
                 .Where(j => j.Status.IsActive() || j.Status == JobStatus.Succeeded || (lastSubmission is { } last && j.CreatedAt > last))
                 .OrderByDescending(j => j.Status.IsActive())
@@ -711,6 +712,9 @@ public sealed class WorkflowReconciler(
 
         public WorkflowPlan Plan { get; } = plan;
         public DateTimeOffset Now { get; } = now;
+
+        /// <summary>When the snapshot this pass starts from was reconciled; null when there is none.</summary>
+        public DateTimeOffset? PreviousReconciledAt { get; init; }
         public IReadOnlyList<PlannedSlot> Slots => Plan.Slots;
         public SlotRecord[] Records { get; } = new SlotRecord[plan.Slots.Count];
         public List<string> AppliedRequests { get; } = [];

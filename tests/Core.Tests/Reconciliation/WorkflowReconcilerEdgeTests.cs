@@ -52,6 +52,31 @@ public sealed class WorkflowReconcilerEdgeTests
     }
 
     [Fact]
+    public async Task Reconcile_FirstJobOfASlotSubmittedJustBeforeACrash_IsAdoptedEvenWhenItFailedMeanwhile()
+    {
+        // Found by the SIGKILL trials: the first job of a new sample was submitted, the daemon died before its
+        // snapshot, the job failed; the next start submitted the same attempt again instead of adopting it.
+        var h = new ReconcilerHarness(OneStep(), Samples("s1"));
+        await h.PassAsync();
+        var before = Copy(h.Snapshot!);
+        h.Load(OneStep(), Samples("s1", "s2"));
+        h.Clock.Advance(TimeSpan.FromMinutes(1));
+        await h.PassAsync();
+        Assert.Equal("job-2", h.Slot("s2", "align").JobId);
+
+        h.Backend.Fail("job-2", "Essential container in task exited", exitCode: 1);
+        h.Snapshot = before;
+        h.Clock.Advance(TimeSpan.FromMinutes(1));
+        await h.PassAsync();
+
+        var slot = h.Slot("s2", "align");
+        Assert.Equal(2, h.Backend.SubmitCalls.Count);
+        Assert.Equal(["job-2"], slot.History.Select(a => a.JobId));
+        Assert.Equal(SlotState.Retrying, slot.State);
+        Assert.Equal(2, slot.Attempt);
+    }
+
+    [Fact]
     public async Task Reconcile_SucceededJobWithoutStopTime_StillRunsOutOfGrace()
     {
         var h = new ReconcilerHarness(OneStep(), options: new() { SubmitParallelism = 1, OutputGracePeriod = TimeSpan.FromMinutes(1) });
