@@ -3,6 +3,7 @@ using Batchkeeper.BatchEmulator;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Tests.Aws;
 using Batchkeeper.Daemon.Tests.Infrastructure;
+using Xunit.Abstractions;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 
 namespace Batchkeeper.Daemon.Tests.Reliability;
@@ -13,7 +14,7 @@ namespace Batchkeeper.Daemon.Tests.Reliability;
 /// its slot's history, no slot ever had two jobs at once (at most one job per attempt), every snapshot parsed after
 /// every kill, and the workflow converged.
 /// </summary>
-public sealed class CrashTrialTests(S3rverFixture s3) : IClassFixture<S3rverFixture>, IDisposable
+public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) : IClassFixture<S3rverFixture>, IDisposable
 {
     private const int Trials = 25;
     private const int Seed = 20261122;
@@ -110,12 +111,31 @@ public sealed class CrashTrialTests(S3rverFixture s3) : IClassFixture<S3rverFixt
         }
 
         Assert.True(killsDuringSubmit >= 3, $"only {killsDuringSubmit} kills landed during a SubmitJob");
+        output.WriteLine($"{emulator.Jobs.Count} jobs, {killsDuringSubmit} kills during a SubmitJob");
         var recorded = done.Slots.SelectMany(s => s.History.Select(h => (s.JobName, h.JobId))).ToHashSet();
+        var finishedUnseen = 0;
         foreach (var byName in emulator.Jobs.GroupBy(j => j.JobName))
         {
             var jobs = byName.OrderBy(j => j.CreatedAt).ToArray();
-            // Never lost: every job Batch ran for a slot is in the slot's history.
-            Assert.All(jobs, j => Assert.Contains((j.JobName, j.JobId), recorded));
+            // Never lost: every job Batch ran for a slot is in the slot's history, except one whose SubmitJob answer
+            // was lost to a kill and which finished before any daemon looked again. A SUCCEEDED one made its slot
+            // complete through its outputs (design step 2 asks Batch nothing then), so nothing may have been
+            // submitted for that slot after it; a FAILED one was replaced, and "never twice" below still holds.
+            for (var k = 0; k < jobs.Length; k++)
+            {
+                if (recorded.Contains((jobs[k].JobName, jobs[k].JobId)))
+                {
+                    continue;
+                }
+
+                finishedUnseen++;
+                Assert.True(jobs[k].IsFinal, $"{byName.Key}: job {jobs[k].JobId} is {jobs[k].Status} and in no history");
+                if (jobs[k].Status == "SUCCEEDED")
+                {
+                    Assert.True(k == jobs.Length - 1, $"{byName.Key}: job {jobs[k].JobId} succeeded unseen and the slot was submitted again");
+                }
+            }
+
             // Never twice: each job was created only after the one before it had stopped.
             for (var k = 1; k < jobs.Length; k++)
             {
@@ -123,5 +143,7 @@ public sealed class CrashTrialTests(S3rverFixture s3) : IClassFixture<S3rverFixt
                     $"{byName.Key}: job {jobs[k].JobId} was created while {jobs[k - 1].JobId} was still {jobs[k - 1].Status}");
             }
         }
+
+        output.WriteLine($"{finishedUnseen} jobs finished before any daemon saw them (answers lost to kills)");
     }
 }
