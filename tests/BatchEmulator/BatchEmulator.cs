@@ -59,6 +59,9 @@ public sealed class BatchEmulator : IAsyncDisposable
     /// <summary>A snapshot of every job, in order of submission (hidden ones too).</summary>
     public IReadOnlyList<EmulatedJob> Jobs => _store.Snapshot();
 
+    /// <summary>The jobs' CloudWatch Logs streams, served by GetLogEvents at <c>POST /</c> of <see cref="BaseAddress"/>.</summary>
+    public EmulatedLogs Logs { get; private init; } = null!;
+
     /// <summary>Starts an emulator and returns once it accepts connections.</summary>
     /// <exception cref="ArgumentException">The options are not usable; the message lists every problem.</exception>
     public static async Task<BatchEmulator> StartAsync(BatchEmulatorOptions? options = null, CancellationToken cancellationToken = default)
@@ -94,12 +97,14 @@ public sealed class BatchEmulator : IAsyncDisposable
         var stopping = new CancellationTokenSource();
         var faults = new EmulatorFaults(options.Faults);
         var finisher = OutputFinisher.Create(options, logger, stopping.Token);
-        var store = new JobStore(options, faults, finisher, logger);
+        var logs = new EmulatedLogs();
+        var store = new JobStore(options, faults, finisher, logs, logger);
         var log = new RequestLog(options.MaxRecordedRequests);
-        var emulator = new BatchEmulator(options, app, faults, store, log, finisher, stopping);
+        var emulator = new BatchEmulator(options, app, faults, store, log, finisher, stopping) { Logs = logs };
 
         var api = new BatchApi(store, faults, log, options.TimeProvider, logger, stopping.Token);
         app.MapPost("/v1/{operation}", api.HandleAsync);
+        app.MapPost("/", new LogsApi(logs, options, log, options.TimeProvider).HandleAsync);
         ControlEndpoints.Map(app, emulator);
 
         try
@@ -184,6 +189,7 @@ public sealed class BatchEmulator : IAsyncDisposable
     {
         _store.Clear();
         _log.Clear();
+        Logs.Clear();
         Faults.Reset();
     }
 

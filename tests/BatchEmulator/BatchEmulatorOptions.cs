@@ -88,6 +88,12 @@ public sealed class BatchEmulatorOptions
     /// </summary>
     public Func<EmulatedJob, CancellationToken, Task>? OnSucceeded { get; set; }
 
+    /// <summary>The CloudWatch Logs group the jobs' streams live in (GetLogEvents on another group: not found). Default <c>/aws/batch/job</c>, Batch's.</summary>
+    public string LogGroup { get; set; } = "/aws/batch/job";
+
+    /// <summary>Most events GetLogEvents returns in one page (the service's own cap is 10 000). Small values make tests page.</summary>
+    public int LogEventsPageSize { get; set; } = 10_000;
+
     /// <summary>Faults in force from the start (they can be changed later). Default none.</summary>
     public FaultSettings? Faults { get; set; }
 
@@ -106,6 +112,11 @@ public sealed class BatchEmulatorOptions
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
+        if (LogEventsPageSize is < 1 or > 10_000)
+        {
+            problems.Add($"LogEventsPageSize must be between 1 and 10000 (it is {LogEventsPageSize}).");
+        }
+
         if (Port is < 0 or > 65535)
         {
             problems.Add($"Port must be 0..65535 (got {Port}).");

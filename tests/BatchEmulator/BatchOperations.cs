@@ -35,3 +35,10 @@ public static class BatchOperations
     public static string? FromPathSegment(string segment) =>
         All.FirstOrDefault(o => string.Equals(o, segment, StringComparison.OrdinalIgnoreCase));
 }
+
+/// <summary>The CloudWatch Logs operations the emulator serves (at <c>POST /</c>, by <c>X-Amz-Target</c>).</summary>
+public static class LogsOperations
+{
+    /// <summary>GetLogEvents.</summary>
+    public const string GetLogEvents = nameof(GetLogEvents);
+}

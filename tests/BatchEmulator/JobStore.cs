@@ -23,6 +23,7 @@ internal sealed partial class JobStore
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly OutputFinisher? _finisher;
+    private readonly EmulatedLogs _logs;
     private readonly Dictionary<string, JobRecord> _byId = new(StringComparer.Ordinal);
     private readonly List<JobRecord> _all = [];
     private readonly List<JobRecord> _active = [];
@@ -33,8 +34,9 @@ internal sealed partial class JobStore
     private long _sequence;
     private TaskCompletionSource _changed = NewSignal();
 
-    public JobStore(BatchEmulatorOptions options, EmulatorFaults faults, OutputFinisher? finisher, ILogger logger)
+    public JobStore(BatchEmulatorOptions options, EmulatorFaults faults, OutputFinisher? finisher, EmulatedLogs logs, ILogger logger)
     {
+        _logs = logs;
         _options = options;
         _faults = faults;
         _finisher = finisher;
@@ -465,6 +467,7 @@ internal sealed partial class JobStore
                             job.StartedAt = now;
                             var taskArn = job.TaskArn ?? "";
                             job.LogStreamName = $"{job.Definition.Name}/default/{taskArn[(taskArn.LastIndexOf('/') + 1)..]}";
+                            _logs.Append(job.LogStreamName, $"{job.Name} attempt {job.AttemptCount}: {string.Join(' ', job.Command)}", now);
                             MoveLocked(job, JobStatus.Running, now);
                         }
 
@@ -586,6 +589,11 @@ internal sealed partial class JobStore
 
     private void SucceedLocked(JobRecord job, DateTimeOffset now)
     {
+        if (job.LogStreamName is { } stream)
+        {
+            _logs.Append(stream, "exit code 0", now);
+        }
+
         job.ExitCode = 0;
         job.ContainerReason = null;
         job.Attempts.Add(new AttemptRecord(job.StartedAt, now, 0, null, ContainerExited, job.LogStreamName, job.TaskArn));
@@ -596,6 +604,11 @@ internal sealed partial class JobStore
     {
         var attempt = new AttemptRecord(job.StartedAt, now, exitCode, reason, statusReason, job.LogStreamName, job.TaskArn);
         job.Attempts.Add(attempt);
+        if (job.LogStreamName is { } stream)
+        {
+            _logs.Append(stream, $"exit code {exitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"}{(reason is null ? "" : ": " + reason)}", now);
+        }
+
         if (ShouldRetry(job, attempt))
         {
             // Batch's own retry: back to RUNNABLE; the current-attempt fields start afresh.
