@@ -15,9 +15,14 @@ public static class Program
         var workflow = new Argument<string>("workflow") { Description = "A workflow file, e.g. projects/demo/wordcount.json." };
         var root = new RootCommand("Batchkeeper keeps per-sample batch jobs converged on AWS Batch or the local machine.");
         root.Options.Add(projects);
+        var interval = new Option<double>("--interval") { Description = "Seconds between refreshes of status --watch and logs --follow.", DefaultValueFactory = _ => 2, Recursive = true };
+        root.Options.Add(interval);
 
         CliCommands Commands(ParseResult parse) =>
-            new(Console.Out, Console.Error, Console.In, LoadConfiguration(), parse.GetValue(projects));
+            new(Console.Out, Console.Error, Console.In, LoadConfiguration(), parse.GetValue(projects))
+            {
+                FollowInterval = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(interval), 0.05, 3600)),
+            };
 
         var run = new Command("run", "Run the daemon (the default).");
         run.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), token));
@@ -31,31 +36,11 @@ public static class Program
         root.Subcommands.Add(validate);
 
         var json = new Option<bool>("--json") { Description = "Print the snapshot as JSON." };
-        var watch = new Option<bool>("--watch") { Description = "Refresh every 2 seconds until interrupted." };
+        var watch = new Option<bool>("--watch") { Description = "Refresh every --interval seconds until interrupted." };
         var status = new Command("status", "The state of a workflow's slots, from its snapshot; exit 1 when slots failed.") { workflow, json, watch };
-        status.SetAction(async (parse, token) =>
-        {
-            var commands = Commands(parse);
-            var path = parse.GetValue(workflow)!;
-            if (!parse.GetValue(watch))
-            {
-                return await commands.StatusAsync(path, parse.GetValue(json), token);
-            }
-
-            try
-            {
-                while (true)
-                {
-                    Console.WriteLine($"--- {DateTimeOffset.Now:HH:mm:ss}");
-                    await commands.StatusAsync(path, parse.GetValue(json), token);
-                    await Task.Delay(TimeSpan.FromSeconds(2), token);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return ExitCodes.Ok;
-            }
-        });
+        status.SetAction((parse, token) => parse.GetValue(watch)
+            ? Commands(parse).WatchStatusAsync(parse.GetValue(workflow)!, parse.GetValue(json), token)
+            : Commands(parse).StatusAsync(parse.GetValue(workflow)!, parse.GetValue(json), token));
         root.Subcommands.Add(status);
 
         var dashboard = new Command("dashboard", "One row per workflow across all projects; exit 1 when a snapshot is stale.");
@@ -89,8 +74,10 @@ public static class Program
 
         var requiredSample = new Option<string>("--sample") { Description = "The sample.", Required = true };
         var follow = new Option<bool>("--follow") { Description = "Keep printing while the job runs." };
-        var logs = new Command("logs", "A slot's job output.") { workflow, requiredSample, analysis, follow };
-        logs.SetAction((parse, token) => Commands(parse).LogsAsync(parse.GetValue(workflow)!, parse.GetValue(requiredSample)!, parse.GetValue(analysis), parse.GetValue(follow), token));
+        var logGroup = new Option<string?>("--log-group") { Description = "The CloudWatch Logs group on AWS (default: Batchkeeper:Aws:LogGroup, /aws/batch/job)." };
+        var logs = new Command("logs", "A slot's job output: its log file locally, its CloudWatch Logs stream on AWS.") { workflow, requiredSample, analysis, follow, logGroup };
+        logs.SetAction((parse, token) => Commands(parse).LogsAsync(
+            parse.GetValue(workflow)!, parse.GetValue(requiredSample)!, parse.GetValue(analysis), parse.GetValue(follow), token, parse.GetValue(logGroup)));
         root.Subcommands.Add(logs);
 
         var queueName = new Argument<string>("name") { Description = "The Batch job queue." };
@@ -99,8 +86,11 @@ public static class Program
         root.Subcommands.Add(queue);
 
         // The daemon handles SIGTERM itself (the host stops gracefully, within its own timeout): System.CommandLine must
-        // not cut that short with its own termination timeout.
-        return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        // not cut that short with its own termination timeout. The other commands (status --watch, logs --follow) are
+        // cancelled on Ctrl+C or SIGTERM and end as they would by themselves.
+        var parsed = root.Parse(args);
+        var isDaemon = parsed.CommandResult.Command == root || parsed.CommandResult.Command == run;
+        return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = isDaemon ? null : TimeSpan.FromSeconds(2) });
     }
 
     /// <summary>The same configuration the daemon reads: appsettings.json (working directory or DOTNET_CONTENTROOT), then the environment.</summary>

@@ -35,6 +35,18 @@ public sealed class AwsOptions
     public bool S3ForcePathStyle { get; set; }
 
     /// <summary>
+    /// The CloudWatch Logs endpoint <c>batchkeeper logs</c> reads job output from, e.g. <c>http://127.0.0.1:8000</c>.
+    /// Default: <c>null</c>, meaning <c>https://logs.{region}.amazonaws.com</c>.
+    /// </summary>
+    public string? LogsServiceUrl { get; set; }
+
+    /// <summary>
+    /// The log group Batch jobs write to: Batch's default <c>/aws/batch/job</c> unless the job definitions set
+    /// <c>awslogs-group</c> in their <c>logConfiguration</c>.
+    /// </summary>
+    public string LogGroup { get; set; } = DefaultLogGroup;
+
+    /// <summary>
     /// The most requests per second sent to one AWS service, retries included; shared by every request to
     /// that service. Bursts of up to one second's worth are allowed. Default: 20. Must be at least 1.
     /// </summary>
@@ -62,6 +74,7 @@ public sealed class AwsOptions
     /// <summary>The cap on one backoff delay. Default: 20 seconds. Must not be below <see cref="RetryBaseDelay"/>.</summary>
     public TimeSpan RetryMaxDelay { get; set; } = DefaultRetryMaxDelay;
 
+    internal const string DefaultLogGroup = "/aws/batch/job";
     internal const int DefaultMaxRequestsPerSecond = 20;
     internal const int DefaultMaxAttempts = 5;
     internal static readonly TimeSpan DefaultAttemptTimeout = TimeSpan.FromSeconds(30);
@@ -85,6 +98,11 @@ internal sealed class AwsOptionsValidator : IValidateOptions<AwsOptions>
 
         CheckUrl(options.BatchServiceUrl, nameof(AwsOptions.BatchServiceUrl), problems);
         CheckUrl(options.S3ServiceUrl, nameof(AwsOptions.S3ServiceUrl), problems);
+        CheckUrl(options.LogsServiceUrl, nameof(AwsOptions.LogsServiceUrl), problems);
+        if (string.IsNullOrWhiteSpace(options.LogGroup))
+        {
+            problems.Add($"{section}:LogGroup must not be empty (Batch's default is {AwsOptions.DefaultLogGroup}).");
+        }
 
         if (options.MaxRequestsPerSecond < 1)
         {

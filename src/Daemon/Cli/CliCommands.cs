@@ -102,15 +102,43 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
             error.WriteLine($"slot {slot.Sample} / {slot.Analysis}: {slot.Error}");
         }
 
-        var missing = aws ? await CheckOnBatchAsync(plan, cancellationToken) : 0;
+        var missing = 0;
+        if (aws)
+        {
+            try
+            {
+                missing = await CheckOnBatchAsync(plan, cancellationToken);
+            }
+            catch (Exception e) when (AwsFailure(e) is { } failure)
+            {
+                return Fail(failure.Code, failure.Message);
+            }
+        }
+
         return invalid.Length == 0 && missing == 0 ? ExitCodes.Ok : ExitCodes.NotOk;
     }
+
+    private AwsOptions AwsSettings => configuration.GetSection(AwsOptions.SectionName).Get<AwsOptions>() ?? new AwsOptions();
+
+    /// <summary>
+    /// What to tell the user when a call to AWS could not be made or was refused, and the exit code; null for anything
+    /// else (a bug, which should show its stack trace). Configuration and credential problems are the user's to fix (2);
+    /// an unreachable or failing service is reported as not OK (1).
+    /// </summary>
+    private static (int Code, string Message)? AwsFailure(Exception exception) => exception switch
+    {
+        AwsConfigurationException => (ExitCodes.Usage, exception.Message),
+        Amazon.Runtime.AmazonClientException => (ExitCodes.Usage, $"AWS credentials: {exception.Message}"),
+        BatchServiceException { IsClientError: true } => (ExitCodes.Usage, exception.Message),
+        BatchServiceException or CloudWatchLogsException => (ExitCodes.NotOk, exception.Message),
+        HttpRequestException or TimeoutException => (ExitCodes.NotOk, $"cannot reach AWS: {exception.Message}"),
+        _ => null,
+    };
 
     /// <summary><c>validate --aws</c>: every queue must exist and be ENABLED, every job definition must exist and be ACTIVE.</summary>
     private async Task<int> CheckOnBatchAsync(WorkflowPlan plan, CancellationToken cancellationToken)
     {
-        var options = configuration.GetSection("Batchkeeper:Aws").Get<AwsOptions>() ?? new AwsOptions();
-        using var client = new BatchClient(options);
+        using var client = new BatchClient(AwsSettings);
         var specs = plan.Slots.Where(s => s.Spec is not null).Select(s => s.Spec!).ToArray();
         var problems = 0;
 
@@ -149,6 +177,25 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         }
 
         return problems;
+    }
+
+    /// <summary><c>status --watch</c>: the status again every <see cref="FollowInterval"/>, until interrupted (then exit 0).</summary>
+    public async Task<int> WatchStatusAsync(string workflowPath, bool json, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await output.WriteLineAsync($"--- {DateTimeOffset.Now:HH:mm:ss}");
+                await StatusAsync(workflowPath, json, cancellationToken);
+                await output.FlushAsync(cancellationToken);
+                await Task.Delay(FollowInterval, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return ExitCodes.Ok;
+        }
     }
 
     /// <summary><c>status</c>: counts per state, then the slots that need attention, from the snapshot.</summary>
@@ -406,7 +453,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
     }
 
     /// <summary><c>logs</c>: the slot's job output; locally its log file.</summary>
-    public async Task<int> LogsAsync(string workflowPath, string sample, string? analysis, bool follow, CancellationToken cancellationToken)
+    public async Task<int> LogsAsync(string workflowPath, string sample, string? analysis, bool follow, CancellationToken cancellationToken, string? logGroup = null)
     {
         var path = Path.GetFullPath(workflowPath);
         var snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
@@ -435,7 +482,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
 
         if (snapshot.Backend != "Local")
         {
-            return Fail(ExitCodes.NotOk, $"log stream {stream} is in CloudWatch Logs (group /aws/batch/job); reading it from here is not built yet: aws logs get-log-events --log-group-name /aws/batch/job --log-stream-name {stream}");
+            return await AwsLogsAsync(path, slot, stream, follow, logGroup, cancellationToken);
         }
 
         long position = 0;
@@ -451,27 +498,100 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
                 position = file.Position;
             }
 
-            if (!follow)
+            if (!follow || !await IsStillRunningAsync(path, slot, cancellationToken))
             {
                 return ExitCodes.Ok;
             }
 
-            var current = await SnapshotStore.LoadAsync(path, cancellationToken);
-            var now = current?.Slots.FirstOrDefault(s => s.Sample == sample && s.Analysis == slot.Analysis);
-            if (now is null || now.State is not (SlotState.Queued or SlotState.Running))
-            {
-                return ExitCodes.Ok;
-            }
-
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            await Task.Delay(FollowInterval, cancellationToken);
         }
+    }
+
+    /// <summary>How often <c>logs --follow</c> and <c>status --watch</c> look again.</summary>
+    public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// <c>logs</c> on AWS: every page of the slot's CloudWatch Logs stream (GetLogEvents, oldest first); with
+    /// <c>--follow</c>, reads on from the last page's token while the job is active, then once more for the last lines.
+    /// </summary>
+    private async Task<int> AwsLogsAsync(string path, SlotRecord slot, string stream, bool follow, string? logGroup, CancellationToken cancellationToken)
+    {
+        var settings = AwsSettings;
+        var group = logGroup ?? settings.LogGroup;
+        try
+        {
+            using var client = new CloudWatchLogsClient(settings);
+            string? token = null;
+            var last = false;
+            while (true)
+            {
+                try
+                {
+                    await foreach (var page in client.ReadPagesAsync(group, stream, token, cancellationToken))
+                    {
+                        foreach (var line in page.Events)
+                        {
+                            await output.WriteLineAsync(line.Message);
+                        }
+
+                        token = page.NextForwardToken ?? token;
+                    }
+
+                    await output.FlushAsync(cancellationToken);
+                }
+                catch (CloudWatchLogsException e) when (e.ErrorCode == "ResourceNotFoundException" && (!follow || last))
+                {
+                    return Fail(ExitCodes.NotOk,
+                        $"log stream {stream} in log group {group}: {e.ServiceMessage} (a job definition that sends its logs elsewhere needs --log-group)");
+                }
+                catch (CloudWatchLogsException e) when (e.ErrorCode == "ResourceNotFoundException")
+                {
+                    // Following a job that has not written anything yet: its stream appears with its first line.
+                }
+
+                if (!follow || last)
+                {
+                    return ExitCodes.Ok;
+                }
+
+                // One more read after the job stops: the lines it wrote last may have arrived since.
+                last = !await IsStillRunningAsync(path, slot, cancellationToken);
+                if (!last)
+                {
+                    await Task.Delay(FollowInterval, cancellationToken);
+                }
+            }
+        }
+        catch (Exception e) when (AwsFailure(e) is { } failure)
+        {
+            return Fail(failure.Code, failure.Message);
+        }
+    }
+
+    /// <summary>Whether the slot's job is still queued or running, by the workflow's current snapshot.</summary>
+    private static async Task<bool> IsStillRunningAsync(string path, SlotRecord slot, CancellationToken cancellationToken)
+    {
+        var current = await SnapshotStore.LoadAsync(path, cancellationToken);
+        var now = current?.Slots.FirstOrDefault(s => s.Sample == slot.Sample && s.Analysis == slot.Analysis);
+        return now is { State: SlotState.Queued or SlotState.Running };
     }
 
     /// <summary><c>queue</c>: job counts per status in a Batch queue (every page of ListJobs per status).</summary>
     public async Task<int> QueueAsync(string queue, CancellationToken cancellationToken)
     {
-        var options = configuration.GetSection("Batchkeeper:Aws").Get<AwsOptions>() ?? new AwsOptions();
-        using var client = new BatchClient(options);
+        try
+        {
+            return await CountQueueAsync(queue, cancellationToken);
+        }
+        catch (Exception e) when (AwsFailure(e) is { } failure)
+        {
+            return Fail(failure.Code, $"queue {queue}: {failure.Message}");
+        }
+    }
+
+    private async Task<int> CountQueueAsync(string queue, CancellationToken cancellationToken)
+    {
+        using var client = new BatchClient(AwsSettings);
         output.WriteLine($"queue {queue}");
         foreach (var status in Aws.JobStatus.All)
         {

@@ -56,7 +56,15 @@ public sealed class DaemonProcess : IAsyncDisposable
 
         foreach (var (name, value) in environment)
         {
-            start.Environment[name] = value;
+            // An empty value removes the variable: the way to say "not set at all" (e.g. no AWS credentials).
+            if (value.Length == 0)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
         }
 
         return new DaemonProcess(Process.Start(start)!);

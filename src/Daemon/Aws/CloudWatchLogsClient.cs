@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+
+namespace Batchkeeper.Daemon.Aws;
+
+/// <summary>
+/// The one CloudWatch Logs call Batchkeeper needs, <c>GetLogEvents</c>, over the service's JSON 1.1 protocol
+/// (<c>POST /</c>, <c>X-Amz-Target: Logs_20140328.GetLogEvents</c>, <c>Content-Type: application/x-amz-json-1.1</c>),
+/// through the same <see cref="AwsServiceConnection"/> as the Batch client: rate limit, retries, SigV4.
+/// AWSSDK.CloudWatchLogs is not served here, hence by hand.
+/// </summary>
+public sealed class CloudWatchLogsClient : IDisposable
+{
+    /// <summary>The SigV4 service name and endpoint prefix of CloudWatch Logs.</summary>
+    public const string ServiceName = "logs";
+
+    /// <summary>The <c>X-Amz-Target</c> of GetLogEvents: the model's target prefix and the operation.</summary>
+    public const string GetLogEventsTarget = "Logs_20140328.GetLogEvents";
+
+    private static readonly MediaTypeHeaderValue JsonMediaType = new("application/x-amz-json-1.1");
+
+    private readonly HttpClient _http;
+    private readonly AwsServiceConnection? _owned;
+
+    /// <exception cref="AwsConfigurationException">No region is configured, or a region or URL is malformed.</exception>
+    public CloudWatchLogsClient(AwsOptions options, ILoggerFactory? loggerFactory = null)
+        : this(AwsServiceConnection.Create(ServiceName, ServiceName, options?.LogsServiceUrl, options ?? throw new ArgumentNullException(nameof(options)), loggerFactory))
+    {
+    }
+
+    private CloudWatchLogsClient(AwsServiceConnection connection)
+    {
+        _owned = connection;
+        _http = connection.Http;
+        ServiceUrl = connection.ServiceUrl;
+    }
+
+    /// <summary>The endpoint requests go to, ending in <c>/</c>.</summary>
+    public Uri ServiceUrl { get; }
+
+    /// <summary>One page of a stream's events.</summary>
+    /// <exception cref="CloudWatchLogsException">The service answered with an error (after retries where they apply).</exception>
+    public async Task<GetLogEventsResponse> GetLogEventsAsync(GetLogEventsRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        using var message = new HttpRequestMessage(HttpMethod.Post, ServiceUrl);
+        message.Headers.Add("X-Amz-Target", GetLogEventsTarget);
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, LogsJsonContext.Default.GetLogEventsRequest));
+        content.Headers.ContentType = JsonMediaType;
+        message.Content = content;
+
+        using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var error = AwsErrorResponse.Parse(response, body);
+            throw new CloudWatchLogsException(error.Code, response.StatusCode, error.Message);
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(body.Length == 0 ? "{}"u8 : body, LogsJsonContext.Default.GetLogEventsResponse)
+                ?? throw new JsonException("The body is the JSON literal null.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"CloudWatch Logs answered GetLogEvents with a body that is not a valid response: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Every page of a stream from <paramref name="startToken"/> (null: from the start) on, oldest first. Paging stops
+    /// when the service hands back the token it was given: that is how GetLogEvents says "no more for now". The last
+    /// page's <see cref="GetLogEventsResponse.NextForwardToken"/> is where a later read (<c>--follow</c>) resumes.
+    /// </summary>
+    public async IAsyncEnumerable<GetLogEventsResponse> ReadPagesAsync(
+        string logGroup,
+        string logStream,
+        string? startToken,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var token = startToken;
+        while (true)
+        {
+            var page = await GetLogEventsAsync(
+                new GetLogEventsRequest { LogGroupName = logGroup, LogStreamName = logStream, NextToken = token, StartFromHead = token is null ? true : null },
+                cancellationToken).ConfigureAwait(false);
+            yield return page;
+            if (page.NextForwardToken is null || page.NextForwardToken == token)
+            {
+                yield break;
+            }
+
+            token = page.NextForwardToken;
+        }
+    }
+
+    public void Dispose() => _owned?.Dispose();
+}
+
+/// <summary>CloudWatch Logs answered with an error, e.g. <c>ResourceNotFoundException</c> for a stream that does not exist.</summary>
+public sealed class CloudWatchLogsException : Exception
+{
+    public CloudWatchLogsException()
+        : this("Unknown", HttpStatusCode.InternalServerError, "Unknown error.")
+    {
+    }
+
+    public CloudWatchLogsException(string message)
+        : this("Unknown", HttpStatusCode.InternalServerError, message)
+    {
+    }
+
+    public CloudWatchLogsException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        ErrorCode = "Unknown";
+        ServiceMessage = message;
+    }
+
+    public CloudWatchLogsException(string errorCode, HttpStatusCode statusCode, string serviceMessage)
+        : base($"CloudWatch Logs {errorCode} (HTTP {(int)statusCode}): {serviceMessage}")
+    {
+        ErrorCode = errorCode;
+        StatusCode = statusCode;
+        ServiceMessage = serviceMessage;
+    }
+
+    /// <summary>The service's code (the body's <c>__type</c> or <c>x-amzn-ErrorType</c>), e.g. <c>ResourceNotFoundException</c>.</summary>
+    public string ErrorCode { get; }
+
+    public HttpStatusCode StatusCode { get; }
+
+    public string ServiceMessage { get; }
+}
+
+/// <summary>The model shape <c>GetLogEventsRequest</c> (logs-2014-03-28), the members Batchkeeper sends.</summary>
+public sealed record GetLogEventsRequest
+{
+    public required string LogGroupName { get; init; }
+
+    public required string LogStreamName { get; init; }
+
+    public string? NextToken { get; init; }
+
+    /// <summary>Only meaningful without a token: true reads from the oldest event (the service's default is the newest).</summary>
+    public bool? StartFromHead { get; init; }
+
+    /// <summary>At most this many events per page (1–10,000; the service's default is as many as fit in 1 MB).</summary>
+    public int? Limit { get; init; }
+}
+
+/// <summary>The model shape <c>GetLogEventsResponse</c>.</summary>
+public sealed record GetLogEventsResponse
+{
+    private readonly IReadOnlyList<OutputLogEvent> _events = [];
+
+    public IReadOnlyList<OutputLogEvent> Events { get => _events; init => _events = value ?? []; }
+
+    public string? NextForwardToken { get; init; }
+
+    public string? NextBackwardToken { get; init; }
+}
+
+/// <summary>The model shape <c>OutputLogEvent</c>; timestamps are epoch milliseconds.</summary>
+public sealed record OutputLogEvent
+{
+    public long? Timestamp { get; init; }
+
+    public string? Message { get; init; }
+
+    public long? IngestionTime { get; init; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    PropertyNameCaseInsensitive = false)]
+[JsonSerializable(typeof(GetLogEventsRequest))]
+[JsonSerializable(typeof(GetLogEventsResponse))]
+internal sealed partial class LogsJsonContext : JsonSerializerContext;
