@@ -25,6 +25,40 @@ internal sealed record AwsErrorResponse(string Code, string Message, string? Req
     }
 
     /// <summary>
+    /// The error code of an error response: the <c>x-amzn-ErrorType</c> header, else (JSON 1.1 services such as
+    /// CloudWatch Logs may put it only there) the <c>__type</c> of a body already buffered. Null for a success or
+    /// when neither says.
+    /// </summary>
+    public static string? ErrorCodeOf(HttpResponseMessage response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        if ((int)response.StatusCode < 400)
+        {
+            return null;
+        }
+
+        if (ErrorCodeFromHeaders(response) is { } fromHeader)
+        {
+            return fromHeader;
+        }
+
+        try
+        {
+            // Buffered by the caller (AwsResilienceHandler loads every response): this copies memory and completes at
+            // once, it does not wait on the network.
+            var body = response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult();
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object && StringProperty(document.RootElement, "__type", "code", "Code") is { } code
+                ? SanitizeCode(code)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Reads code, message and request id from an error response: the code from <c>x-amzn-ErrorType</c>,
     /// else the body's <c>__type</c> or <c>code</c>; the message from the body's <c>message</c> or <c>Message</c>;
     /// the request id from <c>x-amzn-RequestId</c>.

@@ -117,7 +117,7 @@ internal sealed class AwsResiliencePolicy : IDisposable
     {
         ArgumentNullException.ThrowIfNull(response);
         var status = (int)response.StatusCode;
-        var code = AwsErrorResponse.ErrorCodeFromHeaders(response);
+        var code = AwsErrorResponse.ErrorCodeOf(response);
         var transient = response.StatusCode is HttpStatusCode.TooManyRequests
             or HttpStatusCode.InternalServerError
             or HttpStatusCode.BadGateway
@@ -135,7 +135,7 @@ internal sealed class AwsResiliencePolicy : IDisposable
     public static bool IsThrottled(HttpResponseMessage response)
     {
         ArgumentNullException.ThrowIfNull(response);
-        var code = AwsErrorResponse.ErrorCodeFromHeaders(response);
+        var code = AwsErrorResponse.ErrorCodeOf(response);
         return response.StatusCode == HttpStatusCode.TooManyRequests || (code is not null && ThrottlingCodes.Contains(code));
     }
 

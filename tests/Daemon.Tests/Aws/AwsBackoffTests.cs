@@ -72,6 +72,20 @@ public sealed class AwsBackoffTests
         Assert.Equal(retried, AwsResiliencePolicy.RetryReason(response) is not null);
     }
 
+    [Theory]
+    [InlineData("""{"__type":"ThrottlingException","message":"Rate exceeded"}""", true)]
+    [InlineData("""{"__type":"com.amazonaws.logs#ThrottlingException","message":"Rate exceeded"}""", true)]
+    [InlineData("""{"__type":"ResourceNotFoundException","message":"The specified log stream does not exist."}""", false)]
+    [InlineData("not json", false)]
+    public void RetryReason_ReadsTheCodeFromAJson11BodyWhenNoHeaderCarriesIt(string body, bool retried)
+    {
+        // CloudWatch Logs (JSON 1.1) may name the error only in the body's __type.
+        using var response = new HttpResponseMessage(System.Net.HttpStatusCode.BadRequest) { Content = new StringContent(body) };
+
+        Assert.Equal(retried, AwsResiliencePolicy.RetryReason(response) is not null);
+        Assert.Equal(retried, AwsResiliencePolicy.IsThrottled(response));
+    }
+
     [Fact]
     public void TransientExceptions_AreConnectionFailuresButNotTlsFailures()
     {
