@@ -89,8 +89,31 @@ public static class Program
         // not cut that short with its own termination timeout. The other commands (status --watch, logs --follow) are
         // cancelled on Ctrl+C or SIGTERM and end as they would by themselves.
         var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            // A usage error: exit 2 like every other one (System.CommandLine's own default is 1, which means "not ok" here).
+            foreach (var problem in parsed.Errors)
+            {
+                await Console.Error.WriteLineAsync($"batchkeeper: {problem.Message}");
+            }
+
+            await Console.Error.WriteLineAsync($"Run '{string.Join(' ', ["batchkeeper", .. CommandPath(parsed.CommandResult)])} --help' for usage.");
+            return ExitCodes.Usage;
+        }
+
         var isDaemon = parsed.CommandResult.Command == root || parsed.CommandResult.Command == run;
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = isDaemon ? null : TimeSpan.FromSeconds(2) });
+    }
+
+    private static Stack<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)
+    {
+        var names = new Stack<string>();
+        for (var current = result; current?.Parent is System.CommandLine.Parsing.CommandResult parent; current = parent)
+        {
+            names.Push(current.Command.Name);
+        }
+
+        return names;
     }
 
     /// <summary>The same configuration the daemon reads: appsettings.json (working directory or DOTNET_CONTENTROOT), then the environment.</summary>

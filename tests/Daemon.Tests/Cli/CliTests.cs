@@ -187,4 +187,22 @@ public sealed class CliTests : IDisposable
         Assert.Contains("unknown placeholder {nope}", error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(Projects, "study", "broken.json")));
     }
+
+    [Fact]
+    public async Task UsageErrors_ExitWith2_AndPointAtTheCommandsHelp()
+    {
+        var (code, output, error) = await RunAsync("status");
+        Assert.Equal(2, code);
+        Assert.Contains("batchkeeper: Required argument missing for command: 'status'", error, StringComparison.Ordinal);
+        Assert.Contains("Run 'batchkeeper status --help' for usage.", error, StringComparison.Ordinal);
+        Assert.Equal("", output);
+
+        (code, _, error) = await RunAsync("frobnicate");
+        Assert.Equal(2, code);
+        Assert.Contains("'frobnicate'", error, StringComparison.Ordinal);
+
+        (code, output, _) = await RunAsync("logs", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("--follow", output, StringComparison.Ordinal);
+    }
 }
