@@ -278,6 +278,29 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
             return code;
         }
 
+        // With a snapshot to go by, a typo'd sample or analysis is an error and a request that would match nothing is not
+        // written; without one (the daemon has not seen the file yet) the request is written as asked.
+        if (await SnapshotStore.LoadAsync(path, cancellationToken) is { } snapshot)
+        {
+            if (sample is not null && !snapshot.Slots.Any(s => s.Sample == sample))
+            {
+                return Fail(ExitCodes.Usage, $"no sample '{sample}' in {snapshot.File}");
+            }
+
+            if (analysis is not null && !snapshot.Slots.Any(s => s.Analysis == analysis))
+            {
+                return Fail(ExitCodes.Usage, $"no analysis '{analysis}' in {snapshot.File}; its analyses are: {string.Join(", ", snapshot.Slots.Select(s => s.Analysis).Distinct(StringComparer.Ordinal))}");
+            }
+
+            var failed = snapshot.Slots.Count(s => s.State == SlotState.FailedPermanently
+                && (sample is null || s.Sample == sample) && (analysis is null || s.Analysis == analysis));
+            if (failed == 0)
+            {
+                output.WriteLine($"nothing to retry: no slot for sample {sample ?? "*"}, analysis {analysis ?? "*"} has failed for good (snapshot of {Age(snapshot.ReconciledAt)} ago)");
+                return ExitCodes.Ok;
+            }
+        }
+
         var request = await RetryRequests.AddAsync(path, sample, analysis, DateTimeOffset.UtcNow, cancellationToken);
         output.WriteLine($"retry requested ({request.Id}) for sample {sample ?? "*"}, analysis {analysis ?? "*"}: the daemon gives the matching failed slots a fresh budget on its next pass ({RetryRequests.PathFor(path)})");
         return ExitCodes.Ok;

@@ -114,6 +114,20 @@ public sealed class CliTests : IDisposable
         (code, _, error) = await RunAsync("status", Path.Combine(Projects, "study", "never.json"));
         Assert.Equal(1, code);
         Assert.Contains("no snapshot yet", error, StringComparison.Ordinal);
+
+        // retry checks its arguments against the snapshot before writing a request.
+        var requests = Path.Combine(Projects, "study", "failing.retry.json");
+        (code, _, error) = await RunAsync("retry", workflow, "--sample", "typo");
+        Assert.Equal(2, code);
+        Assert.Contains("no sample 'typo' in failing.json", error, StringComparison.Ordinal);
+        (code, _, error) = await RunAsync("retry", workflow, "--analysis", "two");
+        Assert.Equal(2, code);
+        Assert.Contains("no analysis 'two' in failing.json; its analyses are: one", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(requests));
+        (code, output, _) = await RunAsync("retry", workflow, "--sample", "a");
+        Assert.Equal(0, code);
+        Assert.Contains("retry requested", output, StringComparison.Ordinal);
+        Assert.True(File.Exists(requests));
     }
 
     [Fact]
