@@ -38,9 +38,13 @@ public static class LoggingSetup
                 formatProvider: System.Globalization.CultureInfo.InvariantCulture);
         if (console)
         {
+            // Colours only on a terminal: the sink leaves redirected output (files, pipes, journald) plain by itself;
+            // NO_COLOR (no-color.org) turns them off on a terminal too.
+            var plain = underJournal || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR"));
             config = config.WriteTo.Console(
                 outputTemplate: underJournal ? JournalTemplate : ConsoleTemplate,
-                formatProvider: System.Globalization.CultureInfo.InvariantCulture);
+                formatProvider: System.Globalization.CultureInfo.InvariantCulture,
+                theme: plain ? Serilog.Sinks.SystemConsole.Themes.ConsoleTheme.None : null);
         }
 
         return config.CreateLogger();

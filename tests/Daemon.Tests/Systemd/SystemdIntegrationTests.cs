@@ -74,6 +74,7 @@ public sealed class SystemdIntegrationTests : IDisposable
         await using var daemon = DaemonProcess.Start(_folder.Path, environment, "run");
         await Eventually.WaitAsync(() => daemon.Stdout.Any(l => l.Contains("First scan done", StringComparison.Ordinal)), "the daemon starts");
         Assert.Matches(@"^\d\d:\d\d:\d\d \[INF\] First scan done", daemon.Stdout.First(l => l.Contains("First scan done", StringComparison.Ordinal)));
+        Assert.DoesNotContain(daemon.Stdout, l => l.Contains('\u001b', StringComparison.Ordinal)); // a pipe gets no colour codes
         daemon.Terminate();
         Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(45)));
     }
