@@ -210,6 +210,46 @@ public sealed class StateMachineTests
     }
 
     [Fact]
+    public async Task StuckRunnableRule_KeepsTheJobRunnableWithItsReason_UntilTheRuleGoesOrTheJobIsTerminated()
+    {
+        const string Reason = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher than that can be met by the CE(s) attached to the job queue.";
+        await using var emulator = await BatchEmulator.StartAsync();
+        using var http = new BatchHttp(emulator.BaseAddress);
+        await http.ControlAsync(HttpMethod.Post, "faults/rules", new { namePrefix = "stuck-", stuckRunnableReason = Reason });
+
+        var stuck = await http.SubmitAsync("stuck-1");
+        var terminated = await http.SubmitAsync("stuck-2");
+        var free = await http.SubmitAsync("free-1");
+        await http.WaitForStatusAsync(stuck, "RUNNABLE");
+        var freeDone = await http.WaitForFinalAsync(free);
+        var waiting = (await http.DescribeAsync(stuck))!.Value;
+        var listed = await http.CallAsync("ListJobs", new { jobQueue = "q", filters = new[] { new { name = "JOB_NAME", values = new[] { "stuck-1" } } } });
+
+        // The free job went all the way through meanwhile; the stuck one never left RUNNABLE.
+        Assert.Equal("SUCCEEDED", freeDone.Status());
+        Assert.Equal("RUNNABLE", waiting.Status());
+        Assert.Equal(Reason, waiting.Str("statusReason"));
+        Assert.False(waiting.Has("startedAt"));
+        Assert.Equal(Reason, listed.Body.GetProperty("jobSummaryList")[0].Str("statusReason"));
+        Assert.Equal(0, emulator.GetJob(stuck)!.AttemptCount);
+
+        var terminate = await http.CallAsync("TerminateJob", new { jobId = terminated, reason = "gave up waiting" });
+        var terminatedJob = await http.WaitForFinalAsync(terminated);
+        await http.ControlAsync(HttpMethod.Delete, "faults/rules");
+        var released = await http.WaitForFinalAsync(stuck);
+
+        Assert.Equal(HttpStatusCode.OK, terminate.Status);
+        Assert.Equal("FAILED", terminatedJob.Status());
+        Assert.Equal("gave up waiting", terminatedJob.Str("statusReason"));
+        Assert.False(terminatedJob.Has("startedAt"));
+        Assert.Equal("SUCCEEDED", released.Status());
+        Assert.Equal("Essential container in task exited", released.Str("statusReason"));
+        var history = emulator.GetJob(stuck)!;
+        Assert.Equal(["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"], history.History.Select(h => h.Status));
+        Assert.Equal((1, 1), (history.AttemptCount, history.NameAttempt)); // the waiting was not an attempt
+    }
+
+    [Fact]
     public async Task MaxRunningJobs_KeepsTheRestRunnable()
     {
         await using var emulator = await BatchEmulator.StartAsync(new BatchEmulatorOptions

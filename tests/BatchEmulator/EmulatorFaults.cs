@@ -139,6 +139,15 @@ public sealed class JobFaultRule
     [JsonConverter(typeof(LenientNullableTimeSpanConverter))]
     public TimeSpan? RunDuration { get; init; }
 
+    /// <summary>
+    /// Keeps a matched job RUNNABLE with this statusReason, as Batch does when no compute environment can
+    /// place it (e.g. <c>MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - …</c> or
+    /// <c>CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY - …</c>), until the rule stops matching (it is removed) or the
+    /// job is terminated or cancelled. The attempt does not start, so it is not counted; the other outcome
+    /// fields are ignored. Default null.
+    /// </summary>
+    public string? StuckRunnableReason { get; init; }
+
     /// <summary>OOM kill: exit 137 and Batch's container reason.</summary>
     public static JobFaultRule OutOfMemory(string namePrefix, int? firstAttempts = null) => new()
     {
@@ -219,6 +228,11 @@ public sealed class JobFaultRule
         if (RunDuration < TimeSpan.Zero)
         {
             problems.Add("runDuration must not be negative.");
+        }
+
+        if (StuckRunnableReason is { Length: 0 })
+        {
+            problems.Add("stuckRunnableReason must not be empty when set.");
         }
 
         return problems;
@@ -368,6 +382,11 @@ public sealed class EmulatorFaults
                     continue;
                 }
 
+                if (rule.StuckRunnableReason is { } stuck)
+                {
+                    return PlannedOutcome.Stuck(stuck);
+                }
+
                 if (!rule.Fail)
                 {
                     return new PlannedOutcome(false, null, null, null, false, rule.RunDuration);
@@ -411,7 +430,11 @@ internal readonly record struct RequestFault(RequestFaultKind Kind, TimeSpan Lat
 }
 
 internal sealed record PlannedOutcome(
-    bool Fail, int? ExitCode, string? ContainerReason, string? StatusReason, bool FailsToStart, TimeSpan? RunDuration)
+    bool Fail, int? ExitCode, string? ContainerReason, string? StatusReason, bool FailsToStart, TimeSpan? RunDuration,
+    string? StuckRunnableReason = null)
 {
     public static PlannedOutcome Success { get; } = new(false, null, null, null, false, null);
+
+    /// <summary>The attempt does not start: the job stays RUNNABLE with this statusReason.</summary>
+    public static PlannedOutcome Stuck(string reason) => new(false, null, null, null, false, null, reason);
 }

@@ -448,9 +448,24 @@ internal sealed partial class JobStore
 
                     case JobStatus.Runnable when elapsed >= _options.RunnableDuration &&
                                                  (_options.MaxRunningJobs is not { } max || busy < max):
+                        var nameAttempt = _nameAttempts.GetValueOrDefault(job.Name) + 1;
+                        var plan = _faults.DecideAttempt(job.Name, nameAttempt);
+                        if (plan.StuckRunnableReason is { } stuck)
+                        {
+                            // No compute environment takes it: it waits with Batch's reason and is not an attempt.
+                            if (job.StatusReason != stuck)
+                            {
+                                job.StatusReason = stuck;
+                                changed = true;
+                            }
+
+                            break;
+                        }
+
+                        job.StatusReason = null;
                         job.AttemptCount++;
-                        job.NameAttempt = _nameAttempts[job.Name] = _nameAttempts.GetValueOrDefault(job.Name) + 1;
-                        job.Plan = _faults.DecideAttempt(job.Name, job.NameAttempt);
+                        job.NameAttempt = _nameAttempts[job.Name] = nameAttempt;
+                        job.Plan = plan;
                         job.TaskArn = $"arn:aws:ecs:{_options.Region}:{_options.AccountId}:task/emulator/{Guid.NewGuid():N}";
                         MoveLocked(job, JobStatus.Starting, now);
                         busy++;
