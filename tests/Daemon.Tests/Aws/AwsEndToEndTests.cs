@@ -53,24 +53,7 @@ public sealed class AwsEndToEndTests(S3rverFixture s3) : IClassFixture<S3rverFix
     private async Task<(Emulator Emulator, Func<Task<TestDaemon>> Start)> SetUpAsync(FaultSettings? faults = null, Dictionary<string, string?>? extra = null)
     {
         var emulator = await Emulator.StartAsync(new BatchEmulatorOptions { S3ServiceUrl = new Uri(s3.Server.ServiceUrl), Faults = faults });
-        var settings = new Dictionary<string, string?>
-        {
-            ["Batchkeeper:Backend"] = "Aws",
-            ["Batchkeeper:ReconcileInterval"] = "00:00:01",
-            ["Batchkeeper:Aws:Region"] = "us-east-1",
-            ["Batchkeeper:Aws:BatchServiceUrl"] = emulator.BaseAddress.ToString(),
-            ["Batchkeeper:Aws:S3ServiceUrl"] = s3.Server.ServiceUrl,
-            ["Batchkeeper:Aws:S3ForcePathStyle"] = "true",
-            ["Batchkeeper:Aws:RetryBaseDelay"] = "00:00:00.050",
-            ["Batchkeeper:Aws:RetryMaxDelay"] = "00:00:00.500",
-        };
-        foreach (var (key, value) in extra ?? [])
-        {
-            settings[key] = value;
-        }
-
-        return (emulator, () => TestDaemon.StartAsync(_folder.Path, settings,
-            services => services.AddSingleton<AWSCredentials>(new BasicAWSCredentials(S3rver.AccessKey, S3rver.SecretKey))));
+        return (emulator, () => TestDaemon.StartOnAwsAsync(_folder.Path, emulator.BaseAddress, s3.Server.ServiceUrl, extra));
     }
 
     private static IEnumerable<JsonElement> SuccessfulSubmissions(Emulator emulator) =>

@@ -35,16 +35,7 @@ public sealed class FailurePolicyEndToEndTests(S3rverFixture s3) : IClassFixture
     private async Task<(Emulator Emulator, TestDaemon Daemon, string Workflow)> StartAsync(FaultSettings faults, string workflowText)
     {
         var emulator = await Emulator.StartAsync(new BatchEmulatorOptions { S3ServiceUrl = new Uri(s3.Server.ServiceUrl), Faults = faults });
-        var daemon = await TestDaemon.StartAsync(_folder.Path, new Dictionary<string, string?>
-        {
-            ["Batchkeeper:Backend"] = "Aws",
-            ["Batchkeeper:ReconcileInterval"] = "00:00:01",
-            ["Batchkeeper:Retry:Backoff"] = "00:00:00.200",
-            ["Batchkeeper:Aws:Region"] = "us-east-1",
-            ["Batchkeeper:Aws:BatchServiceUrl"] = emulator.BaseAddress.ToString(),
-            ["Batchkeeper:Aws:S3ServiceUrl"] = s3.Server.ServiceUrl,
-            ["Batchkeeper:Aws:S3ForcePathStyle"] = "true",
-        }, services => services.AddSingleton<AWSCredentials>(new BasicAWSCredentials(S3rver.AccessKey, S3rver.SecretKey)));
+        var daemon = await TestDaemon.StartOnAwsAsync(_folder.Path, emulator.BaseAddress, s3.Server.ServiceUrl);
         Demo.CreateProject(daemon.Projects, "study", ("s1", 1));
         var workflow = daemon.WorkflowPath("study", "policy.json");
         Demo.Drop(workflow, workflowText);

@@ -65,22 +65,12 @@ public sealed class StuckBlockedAndRemovedEndToEndTests(StuckBlockedAndRemovedS3
         var emulator = await Emulator.StartAsync(new BatchEmulatorOptions { S3ServiceUrl = new Uri(s3.Server.ServiceUrl), Faults = faults });
         var settings = new Dictionary<string, string?>
         {
-            ["Batchkeeper:Backend"] = "Aws",
-            ["Batchkeeper:ReconcileInterval"] = "00:00:01",
-            ["Batchkeeper:Aws:Region"] = "us-east-1",
-            ["Batchkeeper:Aws:BatchServiceUrl"] = emulator.BaseAddress.ToString(),
-            ["Batchkeeper:Aws:S3ServiceUrl"] = s3.Server.ServiceUrl,
-            ["Batchkeeper:Aws:S3ForcePathStyle"] = "true",
-            ["Batchkeeper:Aws:RetryBaseDelay"] = "00:00:00.050",
-            ["Batchkeeper:Aws:RetryMaxDelay"] = "00:00:00.500",
-            ["Batchkeeper:Retry:Backoff"] = "00:00:00.200",
             ["Batchkeeper:StuckRunnableAfter"] = StuckAfter.ToString(),
             ["Batchkeeper:TerminateStuckJobs"] = terminateStuckJobs ? "true" : "false",
         };
         try
         {
-            var daemon = await TestDaemon.StartAsync(_folder.Path, settings,
-                services => services.AddSingleton<AWSCredentials>(new BasicAWSCredentials(S3rver.AccessKey, S3rver.SecretKey)));
+            var daemon = await TestDaemon.StartOnAwsAsync(_folder.Path, emulator.BaseAddress, s3.Server.ServiceUrl, settings);
             return (emulator, daemon);
         }
         catch

@@ -36,15 +36,7 @@ public sealed class CliLogsTests(S3rverFixture s3) : IClassFixture<S3rverFixture
             RunDuration = runDuration,
             LogEventsPageSize = 2, // every read of a stream takes several pages
         });
-        var daemon = await TestDaemon.StartAsync(_folder.Path, new Dictionary<string, string?>
-        {
-            ["Batchkeeper:Backend"] = "Aws",
-            ["Batchkeeper:ReconcileInterval"] = "00:00:01",
-            ["Batchkeeper:Aws:Region"] = "us-east-1",
-            ["Batchkeeper:Aws:BatchServiceUrl"] = emulator.BaseAddress.ToString(),
-            ["Batchkeeper:Aws:S3ServiceUrl"] = s3.Server.ServiceUrl,
-            ["Batchkeeper:Aws:S3ForcePathStyle"] = "true",
-        }, services => services.AddSingleton<AWSCredentials>(new BasicAWSCredentials(S3rver.AccessKey, S3rver.SecretKey)));
+        var daemon = await TestDaemon.StartOnAwsAsync(_folder.Path, emulator.BaseAddress, s3.Server.ServiceUrl);
         var project = Demo.CreateProject(daemon.Projects, "study", ("s1", 1));
         var workflow = Path.Combine(project, "align.json");
         Demo.Drop(workflow, $$"""

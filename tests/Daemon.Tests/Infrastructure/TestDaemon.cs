@@ -53,6 +53,33 @@ public sealed class TestDaemon : IAsyncDisposable
         return daemon;
     }
 
+    /// <summary>
+    /// The daemon on the AWS backend: Batch at <paramref name="batch"/> (the emulator), S3 at <paramref name="s3"/>
+    /// (s3rver, path-style, its credentials), passes every second and short AWS retry delays; <paramref name="settings"/>
+    /// adds to or overrides these.
+    /// </summary>
+    public static Task<TestDaemon> StartOnAwsAsync(string root, Uri batch, string s3, IDictionary<string, string?>? settings = null)
+    {
+        var aws = new Dictionary<string, string?>
+        {
+            ["Batchkeeper:Backend"] = "Aws",
+            ["Batchkeeper:ReconcileInterval"] = "00:00:01",
+            ["Batchkeeper:Aws:Region"] = "us-east-1",
+            ["Batchkeeper:Aws:BatchServiceUrl"] = batch.ToString(),
+            ["Batchkeeper:Aws:S3ServiceUrl"] = s3,
+            ["Batchkeeper:Aws:S3ForcePathStyle"] = "true",
+            ["Batchkeeper:Aws:RetryBaseDelay"] = "00:00:00.050",
+            ["Batchkeeper:Aws:RetryMaxDelay"] = "00:00:00.500",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            aws[key] = value;
+        }
+
+        return StartAsync(root, aws, services => services.AddSingleton<Amazon.Runtime.AWSCredentials>(
+            new Amazon.Runtime.BasicAWSCredentials(S3rver.AccessKey, S3rver.SecretKey)));
+    }
+
     public string WorkflowPath(string project, string file) => Path.Combine(Projects, project, file);
 
     public static Task<WorkflowSnapshot?> ReadSnapshotAsync(string workflowPath) => SnapshotStore.LoadAsync(workflowPath, CancellationToken.None);
