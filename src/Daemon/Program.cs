@@ -62,8 +62,10 @@ public static class Program
         var metadata = new Option<string>("--metadata") { Description = "The CSV of samples.", Required = true };
         var sampleColumn = new Option<string>("--sample-col") { Description = "The column naming samples.", DefaultValueFactory = _ => "sample_name" };
         var fileColumn = new Option<string?>("--file-col") { Description = "The column naming each sample's file (becomes file_name)." };
-        var import = new Command("import", "Create a project folder with metadata.json from a CSV of samples.") { project, metadata, sampleColumn, fileColumn };
-        import.SetAction((parse, token) => Commands(parse).ImportAsync(parse.GetValue(project)!, parse.GetValue(metadata)!, parse.GetValue(sampleColumn)!, parse.GetValue(fileColumn), token));
+        var replace = new Option<bool>("--force") { Description = "Replace the samples of an existing project." };
+        var import = new Command("import", "Create a project folder with metadata.json from a CSV of samples.") { project, metadata, sampleColumn, fileColumn, replace };
+        import.SetAction((parse, token) => Commands(parse).ImportAsync(
+            parse.GetValue(project)!, parse.GetValue(metadata)!, parse.GetValue(sampleColumn)!, parse.GetValue(fileColumn), token, parse.GetValue(replace)));
         root.Subcommands.Add(import);
 
         var definition = new Option<string>("--definition") { Description = "The workflow definition to install.", Required = true };

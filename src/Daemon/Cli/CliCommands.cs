@@ -369,7 +369,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
     }
 
     /// <summary><c>import</c>: creates the project folder with metadata.json (and a copy of the CSV).</summary>
-    public async Task<int> ImportAsync(string project, string csvPath, string sampleColumn, string? fileColumn, CancellationToken cancellationToken)
+    public async Task<int> ImportAsync(string project, string csvPath, string sampleColumn, string? fileColumn, CancellationToken cancellationToken, bool force = false)
     {
         if (!WorkflowParser.IsSafeName(project))
         {
@@ -402,6 +402,13 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         }
 
         var folder = Path.Combine(ProjectsRoot, project);
+        var target = Path.Combine(folder, "metadata.json");
+        if (File.Exists(target) && !force)
+        {
+            // Replacing a project's samples changes every workflow of it at once (removed samples stop being managed).
+            return Fail(ExitCodes.Usage, $"{target} exists; use --force to replace the project's samples");
+        }
+
         Directory.CreateDirectory(folder);
         var records = samples.Select(s =>
         {
@@ -414,7 +421,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
             record[MetadataParser.SampleColumn] = s.Name;
             return record;
         }).ToArray();
-        await AtomicFile.WriteAsync(Path.Combine(folder, "metadata.json"), JsonSerializer.SerializeToUtf8Bytes(records, Indented), cancellationToken);
+        await AtomicFile.WriteAsync(target, JsonSerializer.SerializeToUtf8Bytes(records, Indented), cancellationToken);
         File.Copy(csvPath, Path.Combine(folder, "metadata.source.csv"), overwrite: true);
         output.WriteLine($"project {project}: {samples.Count} samples written to {Path.Combine(folder, "metadata.json")}");
         return ExitCodes.Ok;

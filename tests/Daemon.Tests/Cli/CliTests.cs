@@ -168,6 +168,13 @@ public sealed class CliTests : IDisposable
         Assert.Contains("\"sample_name\": \"x1\"", metadata, StringComparison.Ordinal);
         Assert.Contains("\"file_name\": \"x2.fq\"", metadata, StringComparison.Ordinal);
 
+        (code, _, error) = await RunAsync("import", "study", "--metadata", csv, "--sample-col", "id");
+        Assert.Equal(2, code);
+        Assert.Contains("metadata.json exists; use --force", error, StringComparison.Ordinal);
+        (code, output, _) = await RunAsync("import", "study", "--metadata", csv, "--sample-col", "id", "--file-col", "path", "--force");
+        Assert.Equal(0, code);
+        Assert.Contains("project study: 2 samples", output, StringComparison.Ordinal);
+
         await File.WriteAllTextAsync(csv, "name\nx\n");
         (code, _, error) = await RunAsync("import", "other", "--metadata", csv);
         Assert.Equal(2, code);
