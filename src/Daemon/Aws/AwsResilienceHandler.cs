@@ -96,7 +96,11 @@ internal sealed class AwsResilienceHandler : DelegatingHandler
                     if (lastAttempt || (notIdempotent && !AwsResiliencePolicy.NeverSent(e)))
                     {
                         AwsLog.GivingUp(_logger, _policy.ServiceName, request.Method.Method, path, attempt, failure);
-                        throw;
+                        // "Connection refused (127.0.0.1:443)" alone does not say which service: name it, keep the kind.
+                        throw new HttpRequestException(
+                            (e as HttpRequestException)?.HttpRequestError ?? HttpRequestError.Unknown,
+                            $"AWS {_policy.ServiceName} {request.Method} {path} failed after {attempt} attempts: {e.Message}",
+                            e);
                     }
                 }
             }

@@ -34,6 +34,20 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
 
     public async Task<IReadOnlySet<string>> FindExistingAsync(IReadOnlyCollection<OutputLocation> outputs, CancellationToken cancellationToken)
     {
+        try
+        {
+            return await FindAsync(outputs, cancellationToken);
+        }
+        catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or TimeoutException
+            || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            // The SDK's messages ("Connection refused (127.0.0.1:9000)", "Access Denied") do not say what was asked of whom.
+            throw new OutputStoreUnavailableException($"S3 could not be asked whether outputs exist ({outputs.Count(o => o.IsS3)} outputs in s3://{string.Join(", s3://", outputs.Where(o => o.IsS3).Select(o => o.Bucket).Distinct(StringComparer.Ordinal))}): {e.Message}", e);
+        }
+    }
+
+    private async Task<IReadOnlySet<string>> FindAsync(IReadOnlyCollection<OutputLocation> outputs, CancellationToken cancellationToken)
+    {
         var now = clock.GetUtcNow();
         var existing = new HashSet<string>(StringComparer.Ordinal);
         var unknown = new List<OutputLocation>();
@@ -134,5 +148,23 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
         }
 
         return first[..length];
+    }
+}
+
+/// <summary>An output store could not answer: the pass fails for its workflow and outputs are not taken for missing.</summary>
+public sealed class OutputStoreUnavailableException : Exception
+{
+    public OutputStoreUnavailableException()
+    {
+    }
+
+    public OutputStoreUnavailableException(string message)
+        : base(message)
+    {
+    }
+
+    public OutputStoreUnavailableException(string message, Exception innerException)
+        : base(message, innerException)
+    {
     }
 }

@@ -67,7 +67,9 @@ public sealed class S3OutputStoreTests
         using var client = s3rver.CreateClient();
         var store = new S3OutputStore(client, TimeProvider.System);
         var wanted = new[] { "x/1", "x/2", "x/3" }.Select(k => S3($"s3://no-such-bucket/{k}")).ToArray();
-        var error = await Assert.ThrowsAnyAsync<Amazon.S3.AmazonS3Exception>(() => store.FindExistingAsync(wanted, CancellationToken.None));
-        Assert.Contains("bucket", error.Message, StringComparison.OrdinalIgnoreCase);
+        var error = await Assert.ThrowsAsync<OutputStoreUnavailableException>(() => store.FindExistingAsync(wanted, CancellationToken.None));
+        Assert.IsAssignableFrom<Amazon.S3.AmazonS3Exception>(error.InnerException);
+        Assert.Contains("S3 could not be asked whether outputs exist (3 outputs in s3://no-such-bucket)", error.Message, StringComparison.Ordinal);
+        Assert.Contains("bucket does not exist", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 }
