@@ -59,6 +59,14 @@ public sealed class BatchEmulator : IAsyncDisposable
     /// <summary>A snapshot of every job, in order of submission (hidden ones too).</summary>
     public IReadOnlyList<EmulatedJob> Jobs => _store.Snapshot();
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _expiredSessionTokens = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// From now on, requests signed with this session token (<c>X-Amz-Security-Token</c>) are refused as Batch refuses
+    /// expired temporary credentials: HTTP 403 <c>ExpiredTokenException</c>.
+    /// </summary>
+    public void ExpireSessionToken(string token) => _expiredSessionTokens[token] = 0;
+
     /// <summary>The jobs' CloudWatch Logs streams, served by GetLogEvents at <c>POST /</c> of <see cref="BaseAddress"/>.</summary>
     public EmulatedLogs Logs { get; private init; } = null!;
 
@@ -102,7 +110,7 @@ public sealed class BatchEmulator : IAsyncDisposable
         var log = new RequestLog(options.MaxRecordedRequests);
         var emulator = new BatchEmulator(options, app, faults, store, log, finisher, stopping) { Logs = logs };
 
-        var api = new BatchApi(store, faults, log, options.TimeProvider, logger, stopping.Token);
+        var api = new BatchApi(store, faults, log, options.TimeProvider, logger, stopping.Token, emulator._expiredSessionTokens.ContainsKey);
         app.MapPost("/v1/{operation}", api.HandleAsync);
         app.MapPost("/", new LogsApi(logs, options, log, options.TimeProvider).HandleAsync);
         ControlEndpoints.Map(app, emulator);

@@ -20,23 +20,30 @@ public static class AwsBackendRegistration
     public static IServiceCollection AddAwsBackend(this IServiceCollection services)
     {
         services.AddBatchClient();
-        services.Replace(ServiceDescriptor.Singleton<IBatchClient>(provider =>
-        {
-            var options = provider.GetRequiredService<IOptions<AwsOptions>>().Value;
-            var credentials = provider.GetService<AWSCredentials>();
-            return credentials is null
-                ? new BatchClient(options, provider.GetService<ILoggerFactory>())
-                : BatchClient.Create(options, new AwsClientSeams { Credentials = credentials }, provider.GetService<ILoggerFactory>());
-        }));
+
+        // One credentials source for Batch and S3: looked up on first use and again after a failed lookup, so that
+        // credentials provided after the start (a profile file written later) are found without a restart.
+        services.TryAddSingleton(provider => new LazyAwsCredentials(provider.GetService<ILoggerFactory>()?.CreateLogger("Batchkeeper.Daemon.Aws")));
+        services.Replace(ServiceDescriptor.Singleton<IBatchClient>(provider => BatchClient.Create(
+            provider.GetRequiredService<IOptions<AwsOptions>>().Value,
+            new AwsClientSeams { Credentials = Credentials(provider) },
+            provider.GetService<ILoggerFactory>())));
         services.AddSingleton<AwsBatchJobBackend>();
         services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<AwsBatchJobBackend>());
 
         services.AddSingleton<IAmazonS3>(provider => CreateS3Client(
-            provider.GetRequiredService<IOptions<AwsOptions>>().Value, provider.GetService<AWSCredentials>()));
-        services.AddSingleton(sp => new S3OutputStore(sp.GetRequiredService<IAmazonS3>(), sp.GetRequiredService<TimeProvider>()));
+            provider.GetRequiredService<IOptions<AwsOptions>>().Value, Credentials(provider)));
+        services.AddSingleton(sp => new S3OutputStore(sp.GetRequiredService<IAmazonS3>(), sp.GetRequiredService<TimeProvider>())
+        {
+            CredentialsRejected = Credentials(sp) is LazyAwsCredentials shared ? shared.Invalidate : null,
+        });
         services.AddSingleton<IOutputStore>(sp => new RoutingOutputStore(sp.GetRequiredService<LocalOutputStore>(), sp.GetRequiredService<S3OutputStore>()));
         return services;
     }
+
+    /// <summary>Credentials registered in the container (tests register fixed ones), else the shared lazy default chain.</summary>
+    private static AWSCredentials Credentials(IServiceProvider provider) =>
+        provider.GetService<AWSCredentials>() ?? provider.GetRequiredService<LazyAwsCredentials>();
 
     /// <summary>An S3 client for the configured region and endpoint (path style for emulators such as s3rver).</summary>
     internal static AmazonS3Client CreateS3Client(AwsOptions options, AWSCredentials? credentials)

@@ -22,4 +22,8 @@ internal static partial class AwsLog
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information,
         Message = "AWS credentials found by the default chain: {CredentialsSource}.")]
     public static partial void CredentialsResolved(ILogger logger, string credentialsSource);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning,
+        Message = "AWS rejected the credentials as expired or unknown: they will be looked up again for the next request.")]
+    public static partial void CredentialsRejected(ILogger logger);
 }

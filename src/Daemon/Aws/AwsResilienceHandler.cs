@@ -34,6 +34,9 @@ internal sealed class AwsResilienceHandler : DelegatingHandler
         _logger = logger ?? NullLogger.Instance;
     }
 
+    /// <summary>Called when the service rejects the credentials as expired or unknown (the request is not retried).</summary>
+    public Action? CredentialsRejected { get; init; }
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -64,6 +67,11 @@ internal sealed class AwsResilienceHandler : DelegatingHandler
                     var reason = AwsResiliencePolicy.RetryReason(response);
                     if (reason is null)
                     {
+                        if (AwsResiliencePolicy.RejectsCredentials(response))
+                        {
+                            CredentialsRejected?.Invoke();
+                        }
+
                         return response;
                     }
 

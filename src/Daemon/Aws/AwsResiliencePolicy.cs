@@ -131,6 +131,22 @@ internal sealed class AwsResiliencePolicy : IDisposable
         return code is null ? $"HTTP {status}" : $"HTTP {status} {code}";
     }
 
+    private static readonly HashSet<string> RejectedCredentialCodes = new(StringComparer.Ordinal)
+    {
+        "ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId",
+        "InvalidAccessKeyId", "InvalidToken", "TokenRefreshRequired",
+    };
+
+    /// <summary>Whether a response says the credentials are expired or unknown (so looking them up again may help).</summary>
+    public static bool RejectsCredentials(HttpResponseMessage response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return (int)response.StatusCode is 400 or 401 or 403 && AwsErrorResponse.ErrorCodeOf(response) is { } code && RejectedCredentialCodes.Contains(code);
+    }
+
+    /// <summary>The same test for an S3 (or other SDK client) error code.</summary>
+    public static bool RejectsCredentials(string? errorCode) => errorCode is not null && RejectedCredentialCodes.Contains(errorCode);
+
     /// <summary>Whether a response says the request was refused for its rate, so certainly not acted on.</summary>
     public static bool IsThrottled(HttpResponseMessage response)
     {

@@ -106,7 +106,11 @@ internal sealed class AwsServiceConnection : IDisposable
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         };
         var signer = new SigV4SigningHandler(credentials, region.Endpoint, signingName, transport);
-        var resilience = new AwsResilienceHandler(policy, logger) { InnerHandler = signer };
+        var resilience = new AwsResilienceHandler(policy, logger)
+        {
+            InnerHandler = signer,
+            CredentialsRejected = credentials is LazyAwsCredentials shared ? shared.Invalidate : null,
+        };
 
         // Attempts have their own timeout; an overall HttpClient timeout would cut retries short.
         var http = new HttpClient(resilience, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };

@@ -27,6 +27,20 @@ internal sealed class LazyAwsCredentials : AWSCredentials, IDisposable
     {
     }
 
+    /// <summary>
+    /// Forgets the source, so that the next request looks the credentials up again: called when a service rejects them
+    /// as expired or unknown, after which rotated keys in the credentials file (or new environment of a credential
+    /// process) are found without a restart.
+    /// </summary>
+    public void Invalidate()
+    {
+        if (_source is not null)
+        {
+            _source = null;
+            AwsLog.CredentialsRejected(_logger);
+        }
+    }
+
     internal LazyAwsCredentials(Func<Task<AWSCredentials>> resolve, ILogger? logger = null)
     {
         _resolve = resolve;

@@ -32,6 +32,9 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
     /// <summary>HeadObject requests made so far.</summary>
     public long Heads => Interlocked.Read(ref _heads);
 
+    /// <summary>Called when S3 rejects the credentials as expired or unknown, so that they are looked up again.</summary>
+    public Action? CredentialsRejected { get; init; }
+
     public async Task<IReadOnlySet<string>> FindExistingAsync(IReadOnlyCollection<OutputLocation> outputs, CancellationToken cancellationToken)
     {
         try
@@ -41,6 +44,11 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
         catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or TimeoutException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
+            if (e is Amazon.Runtime.AmazonServiceException service && AwsResiliencePolicy.RejectsCredentials(service.ErrorCode))
+            {
+                CredentialsRejected?.Invoke();
+            }
+
             // The SDK's messages ("Connection refused (127.0.0.1:9000)", "Access Denied") do not say what was asked of whom.
             throw new OutputStoreUnavailableException($"S3 could not be asked whether outputs exist ({outputs.Count(o => o.IsS3)} outputs in s3://{string.Join(", s3://", outputs.Where(o => o.IsS3).Select(o => o.Bucket).Distinct(StringComparer.Ordinal))}): {e.Message}", e);
         }

@@ -10,7 +10,8 @@ namespace Batchkeeper.BatchEmulator.Wire;
 /// <c>POST /v1/{operation}</c>: Batch's rest-json protocol. Faults are applied here, and every
 /// request is recorded, whatever its outcome.
 /// </summary>
-internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog log, TimeProvider time, ILogger logger, CancellationToken stopping)
+internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog log, TimeProvider time, ILogger logger, CancellationToken stopping,
+    Func<string, bool>? isExpiredSessionToken = null)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -36,6 +37,15 @@ internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog
             {
                 (statusCode, errorType) = await WriteErrorAsync(
                     context, new BatchErrorException(404, "UnknownOperationException", $"Unknown operation {segment}.")).ConfigureAwait(false);
+                return;
+            }
+
+            if (isExpiredSessionToken is not null
+                && context.Request.Headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } token
+                && isExpiredSessionToken(token))
+            {
+                (statusCode, errorType) = await WriteErrorAsync(
+                    context, new BatchErrorException(403, "ExpiredTokenException", "The security token included in the request is expired")).ConfigureAwait(false);
                 return;
             }
 
