@@ -54,6 +54,12 @@ public sealed class BatchkeeperOptions
     /// </summary>
     public TimeSpan PassStallAfter { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// Passes (of different workflows) run at once. Passes mostly wait on Batch and S3, and the DescribeJobs calls
+    /// of passes in flight together are merged, so more at once means fewer calls. Default 16.
+    /// </summary>
+    public int PassConcurrency { get; set; } = 16;
+
     /// <summary>Directory for the rolling log files. Default <c>logs</c>.</summary>
     public string LogDirectory { get; set; } = "logs";
 
@@ -132,6 +138,11 @@ internal sealed class BatchkeeperOptionsValidator : IValidateOptions<Batchkeeper
         if (options.Retry.MaxInterruptions < 0)
         {
             problems.Add($"Batchkeeper:Retry:MaxInterruptions: expected 0 or more, got {options.Retry.MaxInterruptions}");
+        }
+
+        if (options.PassConcurrency is < 1 or > 256)
+        {
+            problems.Add($"Batchkeeper:PassConcurrency: expected 1 to 256, got {options.PassConcurrency}");
         }
 
         if (options.Local.MaxConcurrentJobs < 1)

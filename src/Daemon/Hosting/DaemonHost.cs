@@ -48,13 +48,14 @@ public static class DaemonHost
         builder.Logging.AddSerilog(logger, dispose: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        AddBatchkeeper(builder.Services, settings.Backend);
+        AddBatchkeeper(builder.Services, settings.Backend, settings.PassConcurrency);
         configureServices?.Invoke(builder.Services);
         return builder.Build();
     }
 
     /// <summary>Registers the daemon's services, with the backend named in the configuration.</summary>
-    public static IServiceCollection AddBatchkeeper(IServiceCollection services, BackendKind backend)
+    /// <param name="passConcurrency">Passes run at once (Quartz's thread pool): <see cref="BatchkeeperOptions.PassConcurrency"/>.</param>
+    public static IServiceCollection AddBatchkeeper(IServiceCollection services, BackendKind backend, int passConcurrency = 16)
     {
         services.AddOptions<BatchkeeperOptions>().BindConfiguration(BatchkeeperOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BatchkeeperOptions>, BatchkeeperOptionsValidator>();
@@ -90,12 +91,13 @@ public static class DaemonHost
         services.AddSingleton<WorkflowPassRunner>();
         services.AddSingleton<WorkflowScheduler>();
 
-        services.AddQuartz(q => q.UseDefaultThreadPool(tp => tp.MaxConcurrency = 4));
+        services.AddQuartz(q => q.UseDefaultThreadPool(tp => tp.MaxConcurrency = Math.Clamp(passConcurrency, 1, 256)));
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddTransient<ReconcileJob>();
 
         services.AddSingleton<ProjectsWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<ProjectsWatcher>());
+        services.AddHostedService<ReloadSignal>();
 
         services.AddSingleton(sp => new LoopHealth(sp.GetRequiredService<TimeProvider>())
         {

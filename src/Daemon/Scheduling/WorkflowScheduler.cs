@@ -38,17 +38,25 @@ public sealed class WorkflowScheduler(
             .WithIdentity(key)
             .UsingJobData(ReconcileJob.PathKey, path)
             .Build();
-        var trigger = TriggerBuilder.Create()
+        await scheduler.ScheduleJob(job, RepeatingTrigger(key, options.Value.ReconcileInterval), default, cancellationToken);
+        Log.WorkflowAdded(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path));
+    }
+
+    /// <summary>
+    /// A workflow's schedule: a pass now, then one every <paramref name="interval"/>. A pass that could not start on
+    /// time (every thread busy with other passes for longer than Quartz's misfire threshold, 5 s) runs as soon as a
+    /// thread is free, and the schedule goes on from there: skipping to the next interval instead would leave a newly
+    /// added workflow unreconciled for a whole interval whenever many workflows arrive at once.
+    /// </summary>
+    internal static ITrigger RepeatingTrigger(JobKey key, TimeSpan interval) =>
+        TriggerBuilder.Create()
             .ForJob(key)
             .StartNow()
             .WithSimpleSchedule(s => s
-                .WithInterval(options.Value.ReconcileInterval)
+                .WithInterval(interval)
                 .RepeatForever()
-                .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+                .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount))
             .Build();
-        await scheduler.ScheduleJob(job, trigger, default, cancellationToken);
-        Log.WorkflowAdded(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path));
-    }
 
     /// <summary>Runs a pass now if the workflow is managed; does nothing for a file that is no longer.</summary>
     public async Task TriggerIfManagedAsync(string path, CancellationToken cancellationToken)
