@@ -11,6 +11,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "First scan done: {Count} workflow files.")]
     public static partial void FirstScanDone(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "SIGHUP: rescanning the projects folder and reconciling every workflow now.")]
+    public static partial void ReconcileAllRequested(ILogger logger);
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Managing workflow {Project}/{File}.")]
     public static partial void WorkflowAdded(ILogger logger, string project, string file);
 

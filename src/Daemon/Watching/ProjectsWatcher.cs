@@ -26,6 +26,12 @@ public sealed class ProjectsWatcher(
     /// <summary>Completes once the first full scan has scheduled every workflow file.</summary>
     public Task FirstScanDone => _firstScan.Task;
 
+    /// <summary>The event that asks for a rescan and a pass of every workflow (SIGHUP, <c>systemctl reload</c>).</summary>
+    private const string ReconcileAllEvent = "\0reconcile-all";
+
+    /// <summary>Rescans the projects folder and runs a pass of every workflow now, whatever the schedule says.</summary>
+    public void ReconcileAll() => _events.Writer.TryWrite(ReconcileAllEvent);
+
     private string Root => Path.GetFullPath(options.Value.ProjectsDirectory);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -57,6 +63,7 @@ public sealed class ProjectsWatcher(
         _firstScan.TrySetResult();
 
         var nextRescan = clock.GetUtcNow() + options.Value.RescanInterval;
+        var reconcileAll = false;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -74,6 +81,11 @@ public sealed class ProjectsWatcher(
                         {
                             if (changed is null)
                             {
+                                nextRescan = clock.GetUtcNow();
+                            }
+                            else if (changed == ReconcileAllEvent)
+                            {
+                                reconcileAll = true;
                                 nextRescan = clock.GetUtcNow();
                             }
                             else
@@ -102,6 +114,15 @@ public sealed class ProjectsWatcher(
                 {
                     await RescanAsync(stoppingToken);
                     nextRescan = clock.GetUtcNow() + options.Value.RescanInterval;
+                }
+
+                if (reconcileAll)
+                {
+                    reconcileAll = false;
+                    foreach (var path in _known.Keys.ToArray())
+                    {
+                        await SafelyAsync(path, () => scheduler.TriggerIfManagedAsync(path, stoppingToken));
+                    }
                 }
             }
         }
