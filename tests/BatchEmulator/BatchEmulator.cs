@@ -186,6 +186,12 @@ public sealed class BatchEmulator : IAsyncDisposable
     public Task<EmulatedJob> WaitForFinalAsync(string jobIdOrArn, TimeSpan timeout, CancellationToken cancellationToken = default) =>
         WaitForJobAsync(jobIdOrArn, j => j.IsFinal, timeout, cancellationToken);
 
+    /// <summary>
+    /// Ends the runs of these RUNNING jobs at the next tick, however long they were meant to run: each then succeeds
+    /// (writing its outputs) or fails as its fault plan says. Returns how many of them were RUNNING.
+    /// </summary>
+    public int EndRuns(IEnumerable<string> jobIds) => _store.EndRuns(jobIds);
+
     /// <summary>Empties the request log.</summary>
     public void ClearRequests() => _log.Clear();
 

@@ -103,6 +103,9 @@ internal sealed class JobRecord
     /// <summary>The run is over and outputs are being written; the job stays RUNNING meanwhile.</summary>
     public bool Finishing { get; set; }
 
+    /// <summary>Set by <see cref="JobStore.EndRuns"/>: the current attempt's run is over at the next tick, whatever its duration.</summary>
+    public bool EndRunRequested { get; set; }
+
     public bool IsCancelled { get; set; }
     public bool IsTerminated { get; set; }
     public List<AttemptRecord> Attempts { get; } = [];

@@ -407,6 +407,29 @@ internal sealed partial class JobStore
         }
     }
 
+    /// <summary>
+    /// Ends the run of each RUNNING job among <paramref name="jobIds"/> at the next tick, as its fault plan says
+    /// (success, with outputs written, unless a rule makes it fail), however long it was meant to run. Returns how
+    /// many were RUNNING.
+    /// </summary>
+    public int EndRuns(IEnumerable<string> jobIds)
+    {
+        var count = 0;
+        lock (_gate)
+        {
+            foreach (var id in jobIds)
+            {
+                if (FindLocked(id) is { Status: JobStatus.Running } job)
+                {
+                    job.EndRunRequested = true;
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+
     // ---------------------------------------------------------------- state machine
 
     /// <summary>Moves every job whose time in its state is up. Called by the emulator's ticker.</summary>
@@ -489,7 +512,8 @@ internal sealed partial class JobStore
                         changed = true;
                         break;
 
-                    case JobStatus.Running when !job.Finishing && elapsed >= (job.Plan.RunDuration ?? _options.RunDuration):
+                    case JobStatus.Running when !job.Finishing && (job.EndRunRequested || elapsed >= (job.Plan.RunDuration ?? _options.RunDuration)):
+                        job.EndRunRequested = false;
                         if (job.Plan.Fail)
                         {
                             EndFailedAttemptLocked(job, now, job.Plan.ExitCode, job.Plan.ContainerReason, job.Plan.StatusReason);

@@ -1,0 +1,338 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Batchkeeper.BatchEmulator;
+using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
+
+namespace Batchkeeper.Benchmark;
+
+/// <summary>
+/// <c>dotnet run -c Release --project tests/Benchmark -- [--sizes small,goal,large] [--latency-ms 20] [--rps 20]
+/// [--in-flight 15] [--changed 0.01] [--rounds 3] [--out benchmark.json] [--keep]</c>: see docs/performance.md.
+/// </summary>
+public static class Program
+{
+    private static readonly Dictionary<string, Func<int, Size>> Sizes = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["small"] = f => new Size("small", 100, 100, 3, f),
+        ["goal"] = f => new Size("goal", 100, 1_000, 3, f),
+        ["large"] = f => new Size("large", 100, 10_000, 3, f),
+    };
+
+    public static async Task<int> Main(string[] args)
+    {
+        var options = new BenchmarkOptions();
+        try
+        {
+            options = BenchmarkOptions.Parse(args);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"benchmark: {e.Message}");
+            return 2;
+        }
+
+        var results = new List<SizeResult>();
+        foreach (var label in options.Sizes)
+        {
+            var size = Sizes.TryGetValue(label, out var make) ? make(options.InFlight) : ParseCustom(label, options.InFlight);
+            results.Add(await RunAsync(size, options));
+            Report.PrintTable(results);
+            await File.WriteAllTextAsync(options.Output, JsonSerializer.Serialize(new { options, results }, Report.Json));
+        }
+
+        Console.WriteLine($"results: {Path.GetFullPath(options.Output)}");
+        return 0;
+    }
+
+    /// <summary><c>WxSxA</c>, e.g. <c>10x200x3</c>.</summary>
+    private static Size ParseCustom(string label, int inFlight)
+    {
+        var parts = label.Split('x');
+        if (parts.Length != 3 || !parts.All(p => int.TryParse(p, CultureInfo.InvariantCulture, out var n) && n > 0))
+        {
+            throw new ArgumentException($"--sizes: '{label}' is neither small, goal, large nor WxSxA");
+        }
+
+        var n = parts.Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+        return new Size(label, n[0], n[1], n[2], Math.Min(inFlight, n[1]));
+    }
+
+    private static void Say(Size size, string message) =>
+        Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {size.Label}: {message}");
+
+    private static async Task<SizeResult> RunAsync(Size size, BenchmarkOptions options)
+    {
+        var root = Directory.CreateTempSubdirectory("bk-bench-").FullName;
+        var latency = TimeSpan.FromMilliseconds(options.LatencyMs);
+        Say(size, $"{size.Workflows} workflows × {size.Samples} samples × {size.Analyses} analyses = {size.Slots:N0} slots, {size.InFlightPerWorkflow} samples in flight per workflow, in {root}");
+        await using var s3 = await MemoryS3.StartAsync(latency);
+        await using var emulator = await Emulator.StartAsync(new BatchEmulatorOptions
+        {
+            RunDuration = TimeSpan.FromDays(1),
+            SubmittedDuration = TimeSpan.FromMilliseconds(20),
+            PendingDuration = TimeSpan.FromMilliseconds(20),
+            RunnableDuration = TimeSpan.FromMilliseconds(20),
+            StartingDuration = TimeSpan.FromMilliseconds(20),
+            // The state machine walks every active job each tick, in this process, beside the daemon: not too often.
+            TickInterval = TimeSpan.FromMilliseconds(50),
+            S3ServiceUrl = new Uri(s3.ServiceUrl),
+            MaxRecordedRequests = 5_000_000,
+        });
+
+        var setup = Stopwatch.StartNew();
+        var scenario = await Scenario.CreateAsync(root, size, s3, emulator, options.Changed, m => Say(size, m));
+        var chains = scenario.Chains.Count;
+        await emulator.WaitUntilAsync(jobs => jobs.Count(j => j.Status == "RUNNING") == chains, TimeSpan.FromMinutes(5));
+        Say(size, $"set up in {setup.Elapsed.TotalSeconds:F0} s: {chains} chains in Batch ({chains * size.Analyses} active jobs, {chains} RUNNING)");
+
+        // A project for the file-to-first-submission measure; its metadata is there before the daemon starts.
+        var fresh = Path.Combine(scenario.ProjectsDirectory, "fresh");
+        Directory.CreateDirectory(fresh);
+        await File.WriteAllTextAsync(Path.Combine(fresh, "metadata.csv"), Scenario.MetadataCsv(10));
+
+        emulator.ClearRequests();
+        emulator.Faults.Update(f => f with { AddedLatency = latency });
+        var tracker = new SnapshotTracker(scenario.WorkflowFiles);
+        var result = new SizeResult(size.Label, size.Workflows, size.Samples, size.Analyses, size.Slots, size.InFlightPerWorkflow);
+        var complete = (long)(size.Samples - size.InFlightPerWorkflow) * size.Analyses * size.Workflows;
+        var active = (long)chains * size.Analyses;
+
+        // Outputs the daemon must ask about: at start-up all of them, later those of the slots not complete.
+        var startupListMinimum = scenario.Outputs(s3, all: true);
+        var listMinimum = scenario.Outputs(s3, all: false);
+        await using (var daemon = DaemonUnderTest.Start(root, emulator.BaseAddress, s3.ServiceUrl, options.Rps, options.PassConcurrency))
+        {
+            // Start-up: every workflow read, its complete slots found in S3, its in-flight chains adopted from Batch.
+            var started = DateTimeOffset.UtcNow;
+            await tracker.WaitForAsync(s => s.Complete == complete / size.Workflows && s.Active == active / size.Workflows, TimeSpan.FromMinutes(30), () => daemon.HasExited);
+            var startupEnd = tracker.LastWrite;
+            result.Startup = Measure("start-up", started, startupEnd, emulator, s3,
+                new Minimum(Describe: Ceiling(active, 100), ListObjects: startupListMinimum, Submit: 0, ListJobs: scenario.WorkflowFiles.Count * Ceiling(active / size.Workflows, 100)),
+                $"{complete:N0} complete and {active:N0} active slots found");
+            Say(size, result.Startup.Describe());
+            await QuietAsync(emulator);
+
+            for (var round = 1; round <= options.Rounds; round++)
+            {
+                var pass = await RoundAsync(daemon, tracker, emulator, s3, $"steady {round}",
+                    new Minimum(Describe: Ceiling(active, 100), ListObjects: listMinimum, Submit: 0));
+                await tracker.WaitForAsync(s => s.Complete == complete / size.Workflows && s.Active == active / size.Workflows, TimeSpan.FromMinutes(1), () => daemon.HasExited);
+                pass = pass with { Note = "nothing changed; every snapshot still as before" };
+                result.Steady.Add(pass);
+                Say(size, pass.Describe());
+                await QuietAsync(emulator);
+            }
+
+            // 1% of slots change: analysis-1 jobs end, two thirds succeeding (their next analysis starts), one third
+            // failing (with everything after it in the chain); the failed ones are resubmitted at once.
+            var failed = scenario.ToChange.Count(c => c.Fails);
+            var succeeded = scenario.ToChange.Count - failed;
+            var before = emulator.Jobs.ToDictionary(j => j.JobId, j => j.Status, StringComparer.Ordinal);
+            emulator.EndRuns(scenario.ToChange.Select(c => c.JobId));
+            var changedIds = scenario.ToChange.Select(c => c.JobId).ToHashSet(StringComparer.Ordinal);
+            var next = scenario.Chains.Where(c => changedIds.Contains(c.JobIds[0])).ToDictionary(c => c.JobIds[0], c => c.JobIds, StringComparer.Ordinal);
+            await emulator.WaitUntilAsync(jobs =>
+            {
+                var byId = jobs.ToDictionary(j => j.JobId, StringComparer.Ordinal);
+                return scenario.ToChange.All(c => c.Fails
+                    ? next[c.JobId].All(id => byId[id].Status == "FAILED")
+                    : byId[c.JobId].Status == "SUCCEEDED" && (size.Analyses == 1 || byId[next[c.JobId][1]].Status == "RUNNING"));
+            }, TimeSpan.FromMinutes(2));
+            var changedJobs = emulator.Jobs.Count(j => before.TryGetValue(j.JobId, out var was) && was != j.Status);
+            await QuietAsync(emulator);
+            var changed = await RoundAsync(daemon, tracker, emulator, s3, "1% changed",
+                new Minimum(Describe: Ceiling(active, 100), ListObjects: scenario.Outputs(s3, all: false), Submit: failed * size.Analyses));
+            var completeAfter = complete / size.Workflows;
+            var summaries = tracker.Summaries();
+            result.Changed = changed with
+            {
+                Note = $"{changedJobs:N0} jobs changed ({100.0 * changedJobs / size.Slots:F2}% of slots): {succeeded} succeeded, {failed} failed " +
+                       $"and their chains resubmitted; complete now {summaries.Sum(s => s.Complete):N0} (expected {complete + succeeded:N0}), " +
+                       $"active {summaries.Sum(s => s.Active):N0} (expected {active - succeeded:N0})",
+            };
+            Say(size, result.Changed.Describe());
+            await QuietAsync(emulator);
+
+            // A workflow file dropped into a project: how long until its first SubmitJob reaches Batch.
+            for (var n = 1; n <= 3; n++)
+            {
+                var name = $"fresh{n}";
+                var temp = Path.Combine(fresh, $".{name}.json.tmp");
+                await File.WriteAllTextAsync(temp, Scenario.WorkflowText(name, 2));
+                var dropped = DateTimeOffset.UtcNow;
+                File.Move(temp, Path.Combine(fresh, name + ".json"));
+                await emulator.WaitUntilAsync(jobs => jobs.Any(j => j.JobName.StartsWith($"bk-{name}-", StringComparison.Ordinal)), TimeSpan.FromMinutes(2));
+                var first = emulator.Jobs.Where(j => j.JobName.StartsWith($"bk-{name}-", StringComparison.Ordinal)).Min(j => j.CreatedAt);
+                result.FileToFirstSubmitMs.Add(Math.Round((first - dropped).TotalMilliseconds));
+                await new SnapshotTracker([Path.Combine(fresh, name + ".json")]).WaitForAsync(s => s.Active + s.Complete == 20, TimeSpan.FromMinutes(2), () => daemon.HasExited);
+                await QuietAsync(emulator);
+            }
+
+            Say(size, $"file to first SubmitJob: {string.Join(", ", result.FileToFirstSubmitMs.Select(ms => $"{ms} ms"))}");
+            var (peak, current) = daemon.Memory();
+            result.PeakRssMiB = Math.Round(peak / 1048576.0);
+            result.RssAtEndMiB = Math.Round(current / 1048576.0);
+            result.SnapshotMiB = Math.Round(scenario.WorkflowFiles.Sum(f => new FileInfo(Path.ChangeExtension(f, ".status.json")).Length) / 1048576.0, 1);
+            Say(size, $"daemon memory: peak {result.PeakRssMiB} MiB, at the end {result.RssAtEndMiB} MiB; snapshots {result.SnapshotMiB} MiB on disk");
+        }
+
+        if (!options.Keep)
+        {
+            Directory.Delete(root, recursive: true);
+        }
+
+        return result;
+    }
+
+    private static int Ceiling(long count, int per) => (int)((count + per - 1) / per);
+
+    private static async Task<PassResult> RoundAsync(DaemonUnderTest daemon, SnapshotTracker tracker, Emulator emulator, MemoryS3 s3, string name, Minimum minimum)
+    {
+        var start = DateTimeOffset.UtcNow;
+        daemon.ReconcileAll();
+        var end = await tracker.WaitAllWrittenAfterAsync(start, TimeSpan.FromMinutes(30), () => daemon.HasExited);
+        return Measure(name, start, end, emulator, s3, minimum, "");
+    }
+
+    private static PassResult Measure(string name, DateTimeOffset start, DateTimeOffset end, Emulator emulator, MemoryS3 s3, Minimum minimum, string note)
+    {
+        var batch = emulator.Requests.Where(r => r.ReceivedAt >= start && r.ReceivedAt <= end)
+            .GroupBy(r => r.Operation, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var storage = s3.Count(start, end);
+        var requests = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        foreach (var (op, count) in batch.Concat(storage))
+        {
+            requests[op] = requests.GetValueOrDefault(op) + count;
+        }
+
+        return new PassResult(name, Math.Round((end - start).TotalMilliseconds), requests, minimum, note);
+    }
+
+    /// <summary>Waits until Batch has had no request for a second, so that one pass's stragglers are not counted in the next.</summary>
+    private static async Task QuietAsync(Emulator emulator)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(2);
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            var last = emulator.Requests.Count > 0 ? emulator.Requests[^1].ReceivedAt : DateTimeOffset.MinValue;
+            if (DateTimeOffset.UtcNow - last > TimeSpan.FromSeconds(1) && emulator.RequestsInFlight == 0)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException("Batch never went quiet between passes");
+    }
+}
+
+public sealed class BenchmarkOptions
+{
+    public List<string> Sizes { get; init; } = ["goal"];
+    public double LatencyMs { get; init; } = 20;
+    public int Rps { get; init; } = 20;
+    public int InFlight { get; init; } = 15;
+    public double Changed { get; init; } = 0.01;
+    public int Rounds { get; init; } = 3;
+    public int PassConcurrency { get; init; }
+    public string Output { get; init; } = "benchmark.json";
+    public bool Keep { get; init; }
+
+    public static BenchmarkOptions Parse(string[] args)
+    {
+        var sizes = new List<string> { "goal" };
+        double latency = 20, changed = 0.01;
+        int rps = 20, inFlight = 15, rounds = 3, concurrency = 0;
+        var output = "benchmark.json";
+        var keep = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            double Number() => double.TryParse(Value(), CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new ArgumentException($"{args[i - 1]} needs a number ≥ 0");
+            switch (args[i])
+            {
+                case "--sizes": sizes = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
+                case "--latency-ms": latency = Number(); break;
+                case "--rps": rps = Math.Max(1, (int)Number()); break;
+                case "--in-flight": inFlight = Math.Max(1, (int)Number()); break;
+                case "--changed": changed = Number(); break;
+                case "--rounds": rounds = Math.Max(1, (int)Number()); break;
+                case "--pass-concurrency": concurrency = (int)Number(); break;
+                case "--out": output = Value(); break;
+                case "--keep": keep = true; break;
+                default: throw new ArgumentException($"unknown argument {args[i]}");
+            }
+        }
+
+        return new BenchmarkOptions { Sizes = sizes, LatencyMs = latency, Rps = rps, InFlight = inFlight, Changed = changed, Rounds = rounds, PassConcurrency = concurrency, Output = output, Keep = keep };
+    }
+}
+
+/// <summary>
+/// The fewest requests a pass needs: ⌈active jobs / 100⌉ DescribeJobs; the fewest S3 requests that tell whether each
+/// output to check exists (ListObjectsV2 pages of 1,000 keys started at the first key not yet covered, or a HeadObject
+/// each where that is fewer), per workflow; a SubmitJob per new slot; and at start-up, with no snapshot to remember
+/// jobs by, a ListJobs page per 100 of each workflow's jobs.
+/// </summary>
+public sealed record Minimum(int Describe, int ListObjects, int Submit, int ListJobs = 0)
+{
+    public int Total => Describe + ListObjects + Submit + ListJobs;
+}
+
+public sealed record PassResult(string Name, double WallMs, SortedDictionary<string, int> Requests, Minimum Minimum, string Note)
+{
+    public int Total => Requests.Where(r => r.Key is not "PutObject").Sum(r => r.Value);
+
+    public double Ratio => Minimum.Total == 0 ? (Total == 0 ? 1 : double.PositiveInfinity) : Math.Round((double)Total / Minimum.Total, 3);
+
+    public string Describe() =>
+        $"{Name}: {WallMs / 1000:F2} s, {Total} requests ({string.Join(", ", Requests.Where(r => r.Key is not "PutObject").Select(r => $"{r.Key} {r.Value}"))}), minimum {Minimum.Total}, ratio {Ratio:F2}{(Note.Length > 0 ? "; " + Note : "")}";
+}
+
+public sealed class SizeResult(string label, int workflows, int samples, int analyses, long slots, int inFlight)
+{
+    public string Label { get; } = label;
+    public int Workflows { get; } = workflows;
+    public int Samples { get; } = samples;
+    public int Analyses { get; } = analyses;
+    public long Slots { get; } = slots;
+    public int InFlightPerWorkflow { get; } = inFlight;
+    public PassResult? Startup { get; set; }
+    public List<PassResult> Steady { get; } = [];
+    public PassResult? Changed { get; set; }
+    public List<double> FileToFirstSubmitMs { get; } = [];
+    public double PeakRssMiB { get; set; }
+    public double RssAtEndMiB { get; set; }
+    public double SnapshotMiB { get; set; }
+}
+
+internal static class Report
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static void PrintTable(IReadOnlyList<SizeResult> results)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"size",-7} {"slots",10} {"pass",-16} {"wall s",7} {"Describe",8} {"ListJobs",8} {"Submit",6} {"S3 list",7} {"S3 head",7} {"total",6} {"min",6} {"ratio",6}");
+        foreach (var r in results)
+        {
+            foreach (var pass in new[] { r.Startup }.Concat(r.Steady).Append(r.Changed).OfType<PassResult>())
+            {
+                int Op(string name) => pass.Requests.GetValueOrDefault(name);
+                Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} {pass.Name,-16} {pass.WallMs / 1000,7:F2} {Op("DescribeJobs"),8} {Op("ListJobs"),8} {Op("SubmitJob"),6} {Op("ListObjectsV2"),7} {Op("HeadObject"),7} {pass.Total,6} {pass.Minimum.Total,6} {pass.Ratio,6:F2}");
+            }
+
+            Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} peak RSS {r.PeakRssMiB} MiB; file to first SubmitJob {string.Join(" / ", r.FileToFirstSubmitMs)} ms; snapshots {r.SnapshotMiB} MiB");
+        }
+
+        Console.WriteLine();
+    }
+}
