@@ -22,7 +22,8 @@ public sealed record OutputLocation(string Uri, string? Bucket, string Key)
                 return null;
             }
 
-            var bucket = rest[..slash];
+            // Interned: every output of a workflow names one of a few buckets, and plans are kept between passes.
+            var bucket = string.Intern(rest[..slash]);
             var key = rest[(slash + 1)..];
             if (key.EndsWith('/'))
             {

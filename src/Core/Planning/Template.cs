@@ -115,6 +115,29 @@ public static class Template
         return result.ToString();
     }
 
+    /// <summary>The names of the placeholders in a template (escaped braces are not placeholders; an unclosed one is left out).</summary>
+    public static IEnumerable<string> Placeholders(string template)
+    {
+        for (var i = 0; i < template.Length; i++)
+        {
+            if (template[i] is '{' or '}' && i + 1 < template.Length && template[i + 1] == template[i])
+            {
+                i++;
+            }
+            else if (template[i] == '{')
+            {
+                var end = template.IndexOf('}', i + 1);
+                if (end < 0)
+                {
+                    yield break;
+                }
+
+                yield return template[(i + 1)..end];
+                i = end;
+            }
+        }
+    }
+
     /// <summary>True when the expanded template still depends on the attempt number.</summary>
     public static bool UsesAttempt(string expanded) => Finalize(expanded, 1) != Finalize(expanded, 2);
 

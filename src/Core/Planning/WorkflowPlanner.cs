@@ -19,6 +19,16 @@ public static class WorkflowPlanner
             .SelectMany(g => g.Select(s => (s.Name, Others: g.Where(o => o.Name != s.Name).Select(o => o.Name).ToArray())))
             .ToDictionary(x => x.Name, x => x.Others, StringComparer.Ordinal);
 
+        // Shared by every slot of an analysis: its retry limits, and the expansions of templates that use no sample
+        // column (a queue, a tag of {project_name}): a plan of thousands of slots is kept from pass to pass.
+        var perAnalysis = workflow.Analyses.Select(analysis => new AnalysisShared(
+            new RetryLimits(
+                analysis.Retry.MaxAttempts ?? defaults.MaxAttempts,
+                analysis.Retry.MemoryFactor ?? defaults.MemoryFactor,
+                analysis.Retry.MaxMemoryMiB ?? defaults.MaxMemoryMiB,
+                defaults.MaxInterruptions,
+                defaults.Backoff))).ToArray();
+
         foreach (var sample in samples)
         {
             for (var index = 0; index < workflow.Analyses.Count; index++)
@@ -38,7 +48,7 @@ public static class WorkflowPlanner
                     ["sample_name"] = sample.Name,
                     ["analysis_name"] = analysis.Name,
                 };
-                slots.Add(PlanSlot(workflow, analysis, index, sample, values, location, defaults));
+                slots.Add(PlanSlot(workflow, analysis, index, sample, values, location, perAnalysis[index]));
             }
         }
 
@@ -46,15 +56,45 @@ public static class WorkflowPlanner
         return new WorkflowPlan(location, workflow.Name, workflow.Cancel, workflow.Analyses.Select(a => a.Name).ToArray(), slots);
     }
 
+    /// <summary>What the slots of one analysis share.</summary>
+    private sealed class AnalysisShared(RetryLimits retry)
+    {
+        public RetryLimits Retry { get; } = retry;
+
+        /// <summary>Expansions of templates whose placeholders are the same for every sample.</summary>
+        public Dictionary<string, string> SampleIndependent { get; } = new(StringComparer.Ordinal);
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> NoEntries = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>Placeholders whose value is the same for every sample of a workflow's analysis.</summary>
+    private static bool IsSampleIndependent(string template)
+    {
+        foreach (var name in Template.Placeholders(template))
+        {
+            if (name is not ("project_name" or "workflow_name" or "analysis_name" or Template.Attempt))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static PlannedSlot PlanSlot(
         Workflow workflow, Analysis analysis, int index, Sample sample, Dictionary<string, string> values,
-        WorkflowLocation location, RetryLimits defaults)
+        WorkflowLocation location, AnalysisShared shared)
     {
         var path = $"analyses[{index}]";
         var errors = new List<string>();
 
         string Expand(string template, string field)
         {
+            if (shared.SampleIndependent.TryGetValue(template, out var known))
+            {
+                return known;
+            }
+
             var result = Template.Expand(template, values, out var error);
             if (result is null)
             {
@@ -62,11 +102,16 @@ public static class WorkflowPlanner
                 return template;
             }
 
+            if (IsSampleIndependent(template))
+            {
+                shared.SampleIndependent[template] = result;
+            }
+
             return result;
         }
 
         IReadOnlyDictionary<string, string> ExpandMap(IReadOnlyDictionary<string, string> map, string field) =>
-            map.ToDictionary(kv => kv.Key, kv => Expand(kv.Value, $"{field}.{kv.Key}"), StringComparer.Ordinal);
+            map.Count == 0 ? NoEntries : map.ToDictionary(kv => kv.Key, kv => Expand(kv.Value, $"{field}.{kv.Key}"), StringComparer.Ordinal);
 
         // Submissions send the queue and job definition as planned (and adoption lists jobs by queue), so
         // they cannot depend on the attempt; their escaped braces are resolved here rather than at submission.
@@ -127,13 +172,7 @@ public static class WorkflowPlanner
                 .Append($"environment:{environment.Count}").Concat(Sorted(environment))
                 .Append($"outputs:{outputs.Count}").Concat(outputs.Select(o => o.Uri)));
 
-        var retry = new RetryLimits(
-            analysis.Retry.MaxAttempts ?? defaults.MaxAttempts,
-            analysis.Retry.MemoryFactor ?? defaults.MemoryFactor,
-            analysis.Retry.MaxMemoryMiB ?? defaults.MaxMemoryMiB,
-            defaults.MaxInterruptions,
-            defaults.Backoff);
-
+        var retry = shared.Retry;
         var spec = new JobSpec(
             JobNames.For(workflow.Name, analysis.Name, sample.Name, hash),
             hash, queue, jobDefinition, parameters, command, environment,

@@ -158,7 +158,7 @@ public sealed class WorkflowReconciler(
             }
 
             var record = pass.Records[i];
-            record.Outputs = spec.Outputs.Select(o => new OutputStatus { Uri = o.Uri, Exists = existing.Contains(o.Uri) }).ToList();
+            UpdateOutputs(record, spec.Outputs, existing);
             if (record.Outputs.All(o => o.Exists))
             {
                 if (record.State != SlotState.Complete)
@@ -176,6 +176,33 @@ public sealed class WorkflowReconciler(
                 record.State = SlotState.Waiting;
                 record.JobId = null;
             }
+        }
+    }
+
+    /// <summary>Records which outputs exist, in the slot's existing list when it names the same outputs (most passes change nothing).</summary>
+    private static void UpdateOutputs(SlotRecord record, IReadOnlyList<OutputLocation> outputs, IReadOnlySet<string> existing)
+    {
+        var list = record.Outputs;
+        var same = list.Count == outputs.Count;
+        for (var k = 0; same && k < outputs.Count; k++)
+        {
+            same = list[k].Uri == outputs[k].Uri;
+        }
+
+        if (!same)
+        {
+            record.Outputs = list = new List<OutputStatus>(outputs.Count);
+            foreach (var output in outputs)
+            {
+                list.Add(new OutputStatus { Uri = output.Uri });
+            }
+        }
+
+        for (var k = 0; k < outputs.Count; k++)
+        {
+            // The plan's string, so that the snapshot and the plan kept between passes share one copy.
+            list[k].Uri = outputs[k].Uri;
+            list[k].Exists = existing.Contains(outputs[k].Uri);
         }
     }
 

@@ -5,11 +5,20 @@ using Batchkeeper.Daemon.Watching;
 namespace Batchkeeper.Daemon.Reconciliation;
 
 /// <summary>A workflow file read with its samples, or the problems that stop it from being used.</summary>
-public sealed record LoadedWorkflow(Workflow Workflow, IReadOnlyList<Sample> Samples, string Sha256);
+/// <param name="Sha256">Of the workflow file's bytes.</param>
+/// <param name="SamplesSha256">Of the metadata file's bytes (the workflow's own hash when its samples are inline).</param>
+public sealed record LoadedWorkflow(Workflow Workflow, IReadOnlyList<Sample> Samples, string Sha256, string SamplesSha256 = "");
 
 /// <summary>Reads a workflow file and its project's metadata from disk.</summary>
 public static class WorkflowLoader
 {
+    /// <summary>
+    /// Parsed metadata by file path and content hash: the workflows of a project share one parse of its
+    /// metadata.csv, and an unchanged file is not parsed again on every pass.
+    /// </summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Sha256, IReadOnlyList<Sample> Samples)> Metadata =
+        new(StringComparer.Ordinal);
+
     /// <summary>Workflow and metadata files larger than this are refused rather than read into memory.</summary>
     public const long MaxFileBytes = 16 * 1024 * 1024;
 
@@ -22,16 +31,22 @@ public static class WorkflowLoader
         var bytes = await ReadLimitedAsync(path, fileName, cancellationToken);
         var text = DecodeUtf8(bytes, fileName);
         var workflow = WorkflowParser.Parse(text, fileName, project);
-        var samples = await LoadSamplesAsync(workflow, Path.GetDirectoryName(path)!, fileName, cancellationToken);
-        return new LoadedWorkflow(workflow, samples, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var (samples, samplesSha) = await ReadSamplesAsync(workflow, Path.GetDirectoryName(path)!, fileName, cancellationToken);
+        return new LoadedWorkflow(workflow, samples, sha, samplesSha ?? sha);
     }
 
     /// <summary>Reads samples as the workflow says: inline, a named file, or metadata.csv then metadata.json.</summary>
-    public static async Task<IReadOnlyList<Sample>> LoadSamplesAsync(Workflow workflow, string projectDirectory, string workflowFile, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<Sample>> LoadSamplesAsync(Workflow workflow, string projectDirectory, string workflowFile, CancellationToken cancellationToken) =>
+        (await ReadSamplesAsync(workflow, projectDirectory, workflowFile, cancellationToken)).Samples;
+
+    /// <summary>The samples, and the hash of the metadata file they came from (null when inline).</summary>
+    private static async Task<(IReadOnlyList<Sample> Samples, string? Sha256)> ReadSamplesAsync(
+        Workflow workflow, string projectDirectory, string workflowFile, CancellationToken cancellationToken)
     {
         if (workflow.Samples.Inline is { } inline)
         {
-            return MetadataParser.FromRecords(inline.Select((r, i) => ($"samples[{i}]", r)), workflowFile);
+            return (MetadataParser.FromRecords(inline.Select((r, i) => ($"samples[{i}]", r)), workflowFile), null);
         }
 
         string[] candidates = workflow.Samples.FileName is { } named ? [named] : WorkflowFiles.MetadataFiles;
@@ -44,10 +59,19 @@ public static class WorkflowLoader
             }
 
             var bytes = await ReadLimitedAsync(path, candidate, cancellationToken);
+            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            var key = Path.GetFullPath(path);
+            if (Metadata.TryGetValue(key, out var cached) && cached.Sha256 == sha)
+            {
+                return (cached.Samples, sha);
+            }
+
             var text = DecodeUtf8(bytes, candidate);
-            return candidate.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
+            var samples = candidate.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
                 ? MetadataParser.ParseJson(text, candidate)
                 : MetadataParser.ParseCsv(text, candidate);
+            Metadata[key] = (sha, samples);
+            return (samples, sha);
         }
 
         var expected = workflow.Samples.FileName is { } file

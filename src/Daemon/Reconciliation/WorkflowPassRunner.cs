@@ -47,6 +47,10 @@ public sealed class WorkflowPassRunner(
         public DateTimeOffset LastGoodAt { get; set; }
         public string? LastErrorText { get; set; }
         public string? LastProgress { get; set; }
+
+        /// <summary>The plan of the last pass, and the hashes of the workflow and metadata it was made from.</summary>
+        public WorkflowPlan? Plan { get; set; }
+        public (string Workflow, string Samples) PlanKey { get; set; }
     }
 
     /// <summary>Raised after every pass that wrote a snapshot.</summary>
@@ -139,7 +143,14 @@ public sealed class WorkflowPassRunner(
         else
         {
             var location = new WorkflowLocation(project, file, Path.GetDirectoryName(path)!);
-            var plan = WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, options.Value.Retry.ToLimits());
+            // Planning expands every slot's templates and hashes its spec: with thousands of slots it is most of a
+            // pass's work, and it gives the same plan for the same workflow and metadata bytes.
+            var key = (loaded.Sha256, loaded.SamplesSha256);
+            var plan = state.Plan is { } cached && state.PlanKey == key
+                ? cached
+                : WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, options.Value.Retry.ToLimits());
+            state.Plan = plan;
+            state.PlanKey = key;
             IReadOnlyList<RetryRequest> retries = [];
             try
             {

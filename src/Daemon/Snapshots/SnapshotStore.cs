@@ -35,7 +35,9 @@ public sealed class SnapshotStore
 
     public static async Task SaveAsync(string workflowPath, WorkflowSnapshot snapshot, CancellationToken cancellationToken)
     {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(snapshot, SnapshotJson.Options);
-        await AtomicFile.WriteAsync(PathFor(workflowPath), bytes, cancellationToken);
+        // Straight to the temp file: a snapshot of thousands of slots is megabytes, which as one buffer per pass
+        // would land on the large-object heap and stay there until a full collection.
+        await AtomicFile.WriteAsync(
+            PathFor(workflowPath), (stream, ct) => JsonSerializer.SerializeAsync(stream, snapshot, SnapshotJson.Options, ct), cancellationToken);
     }
 }

@@ -113,4 +113,15 @@ public sealed class TemplateTests
     {
         Assert.Equal(expected, Template.UsesAttempt(Expand(template)));
     }
+
+    [Theory]
+    [InlineData("no placeholders", "")]
+    [InlineData("{project_name}/{sample_name}.out", "project_name,sample_name")]
+    [InlineData("{{literal}} {attempt}", "attempt")]
+    [InlineData("}}{{{file_name}}}", "file_name")]
+    [InlineData("{unclosed", "")]
+    public void Placeholders_NamesEachPlaceholderButNotEscapedBraces(string template, string expected)
+    {
+        Assert.Equal(expected, string.Join(',', Template.Placeholders(template)));
+    }
 }

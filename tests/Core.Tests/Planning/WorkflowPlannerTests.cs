@@ -210,4 +210,24 @@ public sealed class WorkflowPlannerTests
 
         Assert.True(Plan(json, Sample("s1")).Cancel);
     }
+
+    [Fact]
+    public void Plan_TemplatesWithoutSampleColumns_ExpandTheSameForEverySample_AndTheirErrorsReachEverySlot()
+    {
+        // Templates of only workflow-level placeholders are expanded once per analysis and shared by its slots.
+        var json = "{ \"workflow_name\": \"wf\", \"analyses\": [ { \"name\": \"a\", \"job_definition\": \"t:1\", \"queue\": \"q-{project_name}\", "
+            + "\"tags\": { \"p\": \"{project_name}-{analysis_name}\", \"s\": \"{sample_name}\" }, \"outputs\": [\"s3://b/{sample_name}\"] },"
+            + "{ \"name\": \"b\", \"job_definition\": \"t:1\", \"queue\": \"q-{nope}\", \"outputs\": [\"s3://b/{sample_name}.b\"] } ] }";
+        var plan = Plan(json, Sample("s1"), Sample("s2"), Sample("s3"));
+
+        var first = plan.Slots.Where(s => s.AnalysisIndex == 0).Select(s => s.Spec!).ToArray();
+        Assert.All(first, spec => Assert.Equal("q-demo", spec.Queue));
+        Assert.All(first, spec => Assert.Equal("demo-a", spec.Tags["p"]));
+        Assert.Equal(["s1", "s2", "s3"], first.Select(spec => spec.Tags["s"]));
+        Assert.All(plan.Slots.Where(s => s.AnalysisIndex == 1), s =>
+        {
+            Assert.Null(s.Spec);
+            Assert.Contains("analyses[1].queue: unknown placeholder {nope}", s.Error, StringComparison.Ordinal);
+        });
+    }
 }
