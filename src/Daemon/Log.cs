@@ -44,6 +44,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "Writing the snapshot of {Project}/{File} failed; the previous snapshot is intact: {Error}")]
     public static partial void SnapshotWriteFailed(ILogger logger, string project, string file, string error);
 
+    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Removing the submission journal of {Project}/{File} failed; the next pass looks for its jobs by name first: {Error}")]
+    public static partial void JournalClearFailed(ILogger logger, string project, string file, string error);
+
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "The file watcher reported a problem; rescanning the projects folder: {Error}")]
     public static partial void WatcherError(ILogger logger, string error);
 

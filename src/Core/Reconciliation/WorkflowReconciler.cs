@@ -13,12 +13,18 @@ namespace Batchkeeper.Core.Reconciliation;
 /// order, and returns the new snapshot. It may be killed at any point and run again: a job submitted
 /// just before a crash is found by name and adopted, never submitted twice.
 /// </summary>
+/// <param name="journal">
+/// Where the names of jobs about to be submitted are recorded first. With one, a pass lists the backend's jobs only
+/// when a snapshot may have missed some (no snapshot yet, a crash after an announcement, an unconfirmed submission);
+/// without one, every pass that submits lists them.
+/// </param>
 public sealed class WorkflowReconciler(
     IJobBackend backend,
     IOutputStore outputStore,
     TimeProvider clock,
     ReconcilerOptions? options = null,
-    ILogger<WorkflowReconciler>? logger = null)
+    ILogger<WorkflowReconciler>? logger = null,
+    ISubmissionJournal? journal = null)
 {
     private readonly ReconcilerOptions _options = options ?? new ReconcilerOptions();
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -49,7 +55,7 @@ public sealed class WorkflowReconciler(
         }
         else
         {
-            await AdoptUnrecordedJobsAsync(pass, cancellationToken);
+            await AdoptUnrecordedJobsAsync(pass, previous, cancellationToken);
             await Parallel.ForEachAsync(
                 pass.Chains(),
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.SubmitParallelism), CancellationToken = cancellationToken },
@@ -460,7 +466,7 @@ public sealed class WorkflowReconciler(
     /// Before anything is submitted, looks for jobs that carry a slot's name but are in no snapshot:
     /// submitted just before a crash. One listing per queue, only in passes that may submit.
     /// </summary>
-    private async Task AdoptUnrecordedJobsAsync(Pass pass, CancellationToken cancellationToken)
+    private async Task AdoptUnrecordedJobsAsync(Pass pass, WorkflowSnapshot? previous, CancellationToken cancellationToken)
     {
         var candidates = pass.Chains()
             .Where(chain => chain.Any(i => Evaluate(pass, i, chain) is Next.Submit))
@@ -469,9 +475,58 @@ public sealed class WorkflowReconciler(
             .ToArray();
         if (candidates.Length == 0)
         {
+            pass.Unconfirmed.UnionWith(previous?.UnconfirmedSubmissions ?? []);
             return;
         }
 
+        var names = candidates.Select(i => pass.Records[i].JobName!).ToHashSet(StringComparer.Ordinal);
+        if (await MayHaveUnrecordedJobsAsync(pass, previous, names, cancellationToken))
+        {
+            await ListAndAdoptAsync(pass, candidates, cancellationToken);
+        }
+        else
+        {
+            pass.Unconfirmed.UnionWith(previous?.UnconfirmedSubmissions ?? []);
+        }
+
+        if (journal is not null)
+        {
+            var toAnnounce = candidates.Where(i => pass.Records[i].JobId is null).Select(i => pass.Records[i].JobName!).ToArray();
+            try
+            {
+                await journal.AnnounceAsync(pass.Plan.Location, toAnnounce, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Submitting what could not be written down first might submit it twice after a crash.
+                pass.HaltSubmissions($"nothing submitted: the submissions about to be made could not be recorded first: {e.Message}");
+                Log.JournalFailed(_logger, pass.Project, pass.Workflow, e.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a job of one of these names may exist without the previous snapshot knowing it: always without a
+    /// journal or without a previous snapshot; with both, only when a name was announced and not cleared (a crash
+    /// between SubmitJob and the snapshot) or its submission was left unconfirmed.
+    /// </summary>
+    private async Task<bool> MayHaveUnrecordedJobsAsync(Pass pass, WorkflowSnapshot? previous, HashSet<string> names, CancellationToken cancellationToken)
+    {
+        if (journal is null || previous is null)
+        {
+            return true;
+        }
+
+        if (previous.UnconfirmedSubmissions.Any(names.Contains))
+        {
+            return true;
+        }
+
+        return await journal.MayHaveSubmittedAsync(pass.Plan.Location, names, cancellationToken);
+    }
+
+    private async Task ListAndAdoptAsync(Pass pass, int[] candidates, CancellationToken cancellationToken)
+    {
         var jobsByName = new Dictionary<string, List<JobSummary>>(StringComparer.Ordinal);
         var prefix = JobNames.WorkflowPrefix(pass.Plan.WorkflowName);
         foreach (var queue in candidates.Select(i => pass.Slots[i].Spec!.Queue).Distinct(StringComparer.Ordinal))
@@ -660,6 +715,7 @@ public sealed class WorkflowReconciler(
             // The backend is unwell: stop submitting in this pass rather than fail the same way thousands of times.
             // A submission that did reach the backend is adopted by name in the next pass.
             pass.HaltSubmissions($"submitting {spec.JobName} failed: {e.Message}");
+            pass.AddUnconfirmed(spec.JobName);
             record.Message = $"submission failed, will try again next pass: {e.Message}";
             Log.SubmitError(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, spec.JobName, e.Message);
             return;
@@ -722,6 +778,7 @@ public sealed class WorkflowReconciler(
             Slots = [.. pass.Records],
             Errors = pass.Errors.Select(e => new SnapshotError(pass.Now, e)).ToList(),
             AppliedRequests = pass.AppliedRequests.TakeLast(100).ToList(),
+            UnconfirmedSubmissions = [.. pass.Unconfirmed.Order(StringComparer.Ordinal)],
             DefinitionSha256 = previous?.DefinitionSha256,
         };
         snapshot.Summary = SnapshotSummary.Of(snapshot.Slots);
@@ -745,6 +802,17 @@ public sealed class WorkflowReconciler(
         public IReadOnlyList<PlannedSlot> Slots => Plan.Slots;
         public SlotRecord[] Records { get; } = new SlotRecord[plan.Slots.Count];
         public List<string> AppliedRequests { get; } = [];
+
+        /// <summary>Job names whose submission may or may not have happened; guarded, since chains submit in parallel.</summary>
+        public HashSet<string> Unconfirmed { get; } = new(StringComparer.Ordinal);
+
+        public void AddUnconfirmed(string jobName)
+        {
+            lock (Unconfirmed)
+            {
+                Unconfirmed.Add(jobName);
+            }
+        }
         public string Project => Plan.Location.Project;
         public string Workflow => Plan.WorkflowName;
         public bool SubmissionsHalted => _halted || stopSubmitting.IsCancellationRequested;

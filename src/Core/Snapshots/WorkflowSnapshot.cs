@@ -82,6 +82,12 @@ public sealed class WorkflowSnapshot
 
     /// <summary>Ids of the retry requests already applied (the newest 100), so none is applied twice.</summary>
     public List<string> AppliedRequests { get; set; } = [];
+
+    /// <summary>
+    /// Job names whose SubmitJob failed in a way that leaves open whether Batch created the job (a timeout, a 5xx):
+    /// the next pass that would submit them looks for them by name first.
+    /// </summary>
+    public List<string> UnconfirmedSubmissions { get; set; } = [];
     public List<SlotRecord> Slots { get; set; } = [];
 }
 

@@ -30,6 +30,7 @@ public enum PassOutcome
 /// </summary>
 public sealed class WorkflowPassRunner(
     WorkflowReconciler reconciler,
+    Core.Ports.ISubmissionJournal journal,
     DashboardWriter dashboard,
     Systemd.LoopHealth health,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
@@ -136,6 +137,7 @@ public sealed class WorkflowPassRunner(
 
         WorkflowSnapshot snapshot;
         byte[]? retryContent = null;
+        WorkflowLocation? reconciled = null;
         if (loaded is null)
         {
             snapshot = Unusable(state.Snapshot, project, file, now);
@@ -165,6 +167,7 @@ public sealed class WorkflowPassRunner(
             {
                 // When the daemon is asked to stop, the pass in flight submits nothing more but still writes its snapshot.
                 snapshot = await reconciler.ReconcileAsync(plan, state.Snapshot, cancellationToken, retries, lifetime.ApplicationStopping);
+                reconciled = location;
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -192,6 +195,20 @@ public sealed class WorkflowPassRunner(
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.SnapshotWriteFailed(logger, project, file, e.Message);
+        }
+
+        if (reconciled is not null && saved)
+        {
+            // Every submission of the pass is in the snapshot just written: the announcement has served.
+            try
+            {
+                await journal.ClearAsync(reconciled, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left behind, it only makes the next pass look for its jobs by name first.
+                Log.JournalClearFailed(logger, project, file, e.Message);
+            }
         }
 
         if (retryContent is not null && saved)

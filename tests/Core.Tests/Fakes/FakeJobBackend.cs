@@ -68,6 +68,13 @@ public sealed class FakeJobBackend(TimeProvider clock) : IJobBackend
 
     public void ClearSubmitFailures() => Locked(() => _submitFailures.Clear());
 
+    private readonly List<Func<JobSubmission, bool>> _lostAnswers = [];
+
+    /// <summary>Matching submissions create their job, then throw as if the answer were lost (a timeout after Batch acted).</summary>
+    public void LoseAnswers(Func<JobSubmission, bool> when) => Locked(() => _lostAnswers.Add(when));
+
+    public void ClearLostAnswers() => Locked(() => _lostAnswers.Clear());
+
     public void SetRunning(string jobId) => Update(jobId, job =>
     {
         job.Status = JobStatus.Running;
@@ -126,6 +133,11 @@ public sealed class FakeJobBackend(TimeProvider clock) : IJobBackend
                 Vcpus = submission.Vcpus,
             };
             _jobs.Add(job);
+            if (_lostAnswers.Any(when => when(submission)))
+            {
+                throw new TimeoutException($"no answer to SubmitJob {submission.JobName}");
+            }
+
             return Task.FromResult(job.JobId);
         }
     }

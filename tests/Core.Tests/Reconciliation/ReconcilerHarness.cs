@@ -28,10 +28,12 @@ internal sealed class ReconcilerHarness
     /// <summary>Three attempts, factor 1.5, no memory ceiling, two free interruptions, one minute of backoff.</summary>
     public static readonly RetryLimits Defaults = new(3, 1.5, null, 2, TimeSpan.FromMinutes(1));
 
-    public ReconcilerHarness(string workflow = TwoSteps, IReadOnlyList<Sample>? samples = null, ReconcilerOptions? options = null)
+    /// <param name="journal">Reconcile with a submission journal, as the daemon does (cleared by <see cref="PassAsync"/> when its snapshot is saved).</param>
+    public ReconcilerHarness(string workflow = TwoSteps, IReadOnlyList<Sample>? samples = null, ReconcilerOptions? options = null, bool journal = false)
     {
         Backend = new FakeJobBackend(Clock);
-        Reconciler = new WorkflowReconciler(Backend, Outputs, Clock, options ?? new ReconcilerOptions { SubmitParallelism = 1 });
+        Journal = journal ? new FakeSubmissionJournal(Backend) : null;
+        Reconciler = new WorkflowReconciler(Backend, Outputs, Clock, options ?? new ReconcilerOptions { SubmitParallelism = 1 }, journal: Journal);
         Load(workflow, samples ?? Samples("s1"));
     }
 
@@ -40,6 +42,8 @@ internal sealed class ReconcilerHarness
     public FakeJobBackend Backend { get; }
 
     public FakeOutputStore Outputs { get; } = new();
+
+    public FakeSubmissionJournal? Journal { get; }
 
     public WorkflowReconciler Reconciler { get; }
 
@@ -72,10 +76,17 @@ internal sealed class ReconcilerHarness
         Plan = WorkflowPlanner.Plan(parsed, samples ?? Plan.Slots.Select(s => s.Sample).Distinct().Select(n => Samples(n)[0]).ToArray(), Location, Defaults);
     }
 
-    public async Task<WorkflowSnapshot> PassAsync()
+    /// <param name="saved">False plays a crash after the pass and before its snapshot reached the disk: the journal is kept.</param>
+    public async Task<WorkflowSnapshot> PassAsync(bool saved = true)
     {
-        Snapshot = await Reconciler.ReconcileAsync(Plan, Snapshot, CancellationToken.None);
-        return Snapshot;
+        var snapshot = await Reconciler.ReconcileAsync(Plan, Snapshot, CancellationToken.None);
+        if (saved && Journal is not null)
+        {
+            await Journal.ClearAsync(Location, CancellationToken.None);
+        }
+
+        Snapshot = snapshot;
+        return snapshot;
     }
 
     public SlotRecord Slot(string sample, string analysis) =>
