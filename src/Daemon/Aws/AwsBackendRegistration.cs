@@ -28,7 +28,9 @@ public static class AwsBackendRegistration
             provider.GetRequiredService<IOptions<AwsOptions>>().Value,
             new AwsClientSeams { Credentials = Credentials(provider) },
             provider.GetService<ILoggerFactory>())));
-        services.AddSingleton<AwsBatchJobBackend>();
+        services.AddSingleton(sp => new AwsBatchJobBackend(
+            sp.GetRequiredService<IBatchClient>(),
+            passesInFlight: sp.GetService<Systemd.LoopHealth>() is { } health ? () => health.PassesRunning : null));
         services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<AwsBatchJobBackend>());
 
         services.AddSingleton<IAmazonS3>(provider => CreateS3Client(

@@ -18,10 +18,16 @@ public sealed class AwsBatchJobBackend : IJobBackend
     private readonly IBatchClient _client;
     private readonly DescribeBatcher _describe;
 
-    public AwsBatchJobBackend(IBatchClient client, TimeSpan? describeWindow = null)
+    /// <param name="describeWindow">How long DescribeJobs requests wait for others to merge with. Default 20 ms.</param>
+    /// <param name="passesInFlight">
+    /// How many passes are running: when given, a request waits (up to a second) until every running pass has asked,
+    /// so that the passes of all due workflows share calls of 100 ids.
+    /// </param>
+    /// <param name="describeMaxWait">With <paramref name="passesInFlight"/>: the longest a request waits for the others. Default 1 s.</param>
+    public AwsBatchJobBackend(IBatchClient client, TimeSpan? describeWindow = null, Func<int>? passesInFlight = null, TimeSpan? describeMaxWait = null)
     {
         _client = client;
-        _describe = new DescribeBatcher(DescribeChunkAsync, describeWindow ?? TimeSpan.FromMilliseconds(20));
+        _describe = new DescribeBatcher(DescribeChunkAsync, describeWindow ?? TimeSpan.FromMilliseconds(20), passesInFlight, describeMaxWait);
     }
 
     public string Name => "Aws";
@@ -133,14 +139,33 @@ public sealed class AwsBatchJobBackend : IJobBackend
 }
 
 /// <summary>
-/// Merges DescribeJobs requests that arrive within a short window (passes of many workflows run at once)
-/// into one set of calls, each of at most 100 ids, and hands every caller the jobs it asked for.
+/// Merges the DescribeJobs requests of passes running at the same time into as few calls of at most 100 ids as
+/// possible. Whenever 100 ids are waiting they are sent at once; the remainder waits for more: until every pass in
+/// flight is waiting here (when <c>passesInFlight</c> is known), or <c>maxWait</c> at most; without
+/// <c>passesInFlight</c>, for <c>window</c>. Each caller gets the jobs it asked for once all its ids are answered.
 /// </summary>
-internal sealed class DescribeBatcher(Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<Port.JobDetail>>> describe, TimeSpan window)
+internal sealed class DescribeBatcher(
+    Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<Port.JobDetail>>> describe,
+    TimeSpan window,
+    Func<int>? passesInFlight = null,
+    TimeSpan? maxWait = null)
 {
-    private readonly object _gate = new();
-    private List<(IReadOnlyCollection<string> Ids, TaskCompletionSource<IReadOnlyList<Port.JobDetail>> Done)> _waiting = [];
-    private bool _flushScheduled;
+    private const int ChunkSize = AwsBatchJobBackend.DescribeLimit;
+
+    private readonly Lock _gate = new();
+    private readonly List<string> _queued = [];
+    private readonly Dictionary<string, List<Waiter>> _interested = new(StringComparer.Ordinal);
+    private readonly HashSet<Waiter> _waiting = [];
+    private readonly TimeSpan _maxWait = maxWait ?? TimeSpan.FromSeconds(1);
+    private bool _timerArmed;
+
+    private sealed class Waiter(IReadOnlyCollection<string> ids)
+    {
+        public IReadOnlyCollection<string> Ids { get; } = ids;
+        public HashSet<string> Remaining { get; } = new(ids, StringComparer.Ordinal);
+        public Dictionary<string, Port.JobDetail> Found { get; } = new(StringComparer.Ordinal);
+        public TaskCompletionSource<IReadOnlyList<Port.JobDetail>> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     public async Task<IReadOnlyList<Port.JobDetail>> DescribeAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken)
     {
@@ -149,57 +174,147 @@ internal sealed class DescribeBatcher(Func<IReadOnlyList<string>, CancellationTo
             return [];
         }
 
-        var done = new TaskCompletionSource<IReadOnlyList<Port.JobDetail>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waiter = new Waiter(jobIds);
+        List<string[]> send;
         lock (_gate)
         {
-            // Every request waits out the window, so the ids of all of them are cut into as few calls as possible.
-            _waiting.Add((jobIds, done));
-            if (!_flushScheduled)
+            _waiting.Add(waiter);
+            foreach (var id in waiter.Remaining)
             {
-                _flushScheduled = true;
-                _ = FlushLaterAsync();
+                // An id already queued or in flight for another pass is answered by that call.
+                if (!_interested.TryGetValue(id, out var list))
+                {
+                    _interested[id] = list = [];
+                    _queued.Add(id);
+                }
+
+                list.Add(waiter);
             }
+
+            send = TakeLocked(all: EveryoneWaitingLocked());
+            ArmTimerLocked();
         }
 
-        return await done.Task.WaitAsync(cancellationToken);
+        Send(send);
+        return await waiter.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    private bool EveryoneWaitingLocked() => passesInFlight is not null && _waiting.Count >= passesInFlight();
+
+    /// <summary>Full chunks, and with <paramref name="all"/> the remainder too.</summary>
+    private List<string[]> TakeLocked(bool all)
+    {
+        var chunks = new List<string[]>();
+        while (_queued.Count >= ChunkSize || (all && _queued.Count > 0))
+        {
+            var size = Math.Min(ChunkSize, _queued.Count);
+            chunks.Add([.. _queued.GetRange(0, size)]);
+            _queued.RemoveRange(0, size);
+        }
+
+        return chunks;
+    }
+
+    private void ArmTimerLocked()
+    {
+        if (_queued.Count > 0 && !_timerArmed)
+        {
+            _timerArmed = true;
+            _ = FlushLaterAsync();
+        }
     }
 
     private async Task FlushLaterAsync()
     {
-        await Task.Delay(window);
-        await FlushAsync();
-    }
-
-    private async Task FlushAsync()
-    {
-        List<(IReadOnlyCollection<string> Ids, TaskCompletionSource<IReadOnlyList<Port.JobDetail>> Done)> batch;
-        lock (_gate)
+        var started = DateTime.UtcNow;
+        while (true)
         {
-            batch = _waiting;
-            _waiting = [];
-            _flushScheduled = false;
-        }
+            await Task.Delay(window);
+            List<string[]> send;
+            lock (_gate)
+            {
+                var due = passesInFlight is null || EveryoneWaitingLocked() || DateTime.UtcNow - started >= _maxWait;
+                if (!due && _queued.Count > 0)
+                {
+                    continue;
+                }
 
-        if (batch.Count == 0)
-        {
+                _timerArmed = false;
+                send = TakeLocked(all: true);
+            }
+
+            Send(send);
             return;
         }
+    }
 
+    private void Send(List<string[]> chunks)
+    {
+        foreach (var chunk in chunks)
+        {
+            _ = SendAsync(chunk);
+        }
+    }
+
+    private async Task SendAsync(string[] chunk)
+    {
+        IReadOnlyList<Port.JobDetail>? found = null;
+        Exception? error = null;
         try
         {
-            var ids = batch.SelectMany(b => b.Ids).Distinct(StringComparer.Ordinal).ToArray();
-            var found = (await describe(ids, CancellationToken.None)).ToDictionary(d => d.JobId, StringComparer.Ordinal);
-            foreach (var (wanted, done) in batch)
-            {
-                done.TrySetResult(wanted.Where(found.ContainsKey).Select(id => found[id]).ToArray());
-            }
+            found = await describe(chunk, CancellationToken.None);
         }
         catch (Exception e)
         {
-            foreach (var (_, done) in batch)
+            error = e;
+        }
+
+        var byId = found?.ToDictionary(d => d.JobId, StringComparer.Ordinal);
+        var finished = new List<Waiter>();
+        var failed = new List<Waiter>();
+        lock (_gate)
+        {
+            foreach (var id in chunk)
             {
-                done.TrySetException(e);
+                if (!_interested.Remove(id, out var waiters))
+                {
+                    continue;
+                }
+
+                foreach (var waiter in waiters)
+                {
+                    if (error is not null)
+                    {
+                        if (_waiting.Remove(waiter))
+                        {
+                            failed.Add(waiter);
+                        }
+
+                        continue;
+                    }
+
+                    if (byId!.TryGetValue(id, out var detail))
+                    {
+                        waiter.Found[id] = detail;
+                    }
+
+                    waiter.Remaining.Remove(id);
+                    if (waiter.Remaining.Count == 0 && _waiting.Remove(waiter))
+                    {
+                        finished.Add(waiter);
+                    }
+                }
             }
+        }
+
+        foreach (var waiter in failed)
+        {
+            waiter.Done.TrySetException(error!);
+        }
+
+        foreach (var waiter in finished)
+        {
+            waiter.Done.TrySetResult(waiter.Ids.Where(waiter.Found.ContainsKey).Select(id => waiter.Found[id]).ToArray());
         }
     }
 }

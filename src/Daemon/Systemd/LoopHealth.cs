@@ -20,6 +20,9 @@ public sealed class LoopHealth(TimeProvider clock)
     /// <summary>How long one pass may run. Default 15 minutes.</summary>
     public TimeSpan PassStallAfter { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>Passes running now.</summary>
+    public int PassesRunning => _passes.Count;
+
     public void Beat() => Interlocked.Exchange(ref _lastBeatTicks, clock.GetUtcNow().UtcTicks);
 
     /// <summary>Marks a pass as running until the returned handle is disposed.</summary>

@@ -41,6 +41,43 @@ public sealed class AwsBatchJobBackendTests
     }
 
     [Fact]
+    public async Task DescribeRequestsOfPassesInFlight_WaitForEveryPass_SoThatStaggeredArrivalsShareOneCall()
+    {
+        await using var emulator = await Emulator.StartAsync(new BatchEmulatorOptions { RunDuration = TimeSpan.FromMinutes(10) });
+        using var client = TestClients.Batch(emulator.BaseAddress);
+        var inFlight = 3;
+        // However slow the machine, nothing is sent before every pass has asked (the longest wait is far off).
+        var backend = new AwsBatchJobBackend(client, passesInFlight: () => Volatile.Read(ref inFlight), describeMaxWait: TimeSpan.FromMinutes(5));
+        var ids = new List<string>();
+        for (var i = 0; i < 60; i++)
+        {
+            ids.Add(await backend.SubmitAsync(Job($"bk-w-a-s{i}-0123456789"), CancellationToken.None));
+        }
+
+        emulator.ClearRequests();
+        // Three passes reach their DescribeJobs 150 ms apart, far beyond the 20 ms window: one call of 60 ids.
+        var first = backend.DescribeAsync(ids[..20], CancellationToken.None);
+        await Task.Delay(150);
+        var second = backend.DescribeAsync(ids[20..40], CancellationToken.None);
+        await Task.Delay(150);
+        Assert.False(first.IsCompleted || second.IsCompleted);
+        var third = backend.DescribeAsync(ids[40..], CancellationToken.None);
+        var answers = await Task.WhenAll(first, second, third);
+
+        Assert.Equal([ids[..20], ids[20..40], ids[40..]], answers.Select(a => a.Select(d => d.JobId).ToList()));
+        var call = Assert.Single(emulator.RequestsFor(BatchOperations.DescribeJobs));
+        Assert.Equal(60, JsonDocument.Parse(call.Body).RootElement.GetProperty("jobs").GetArrayLength());
+
+        // A pass that never asks holds the others up a second at most (the default longest wait).
+        emulator.ClearRequests();
+        var impatient = new AwsBatchJobBackend(client, passesInFlight: () => Volatile.Read(ref inFlight));
+        var started = DateTime.UtcNow;
+        Assert.Equal(10, (await impatient.DescribeAsync(ids[..10], CancellationToken.None)).Count);
+        Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(10));
+        Assert.Single(emulator.RequestsFor(BatchOperations.DescribeJobs));
+    }
+
+    [Fact]
     public async Task UnknownQueue_IsARejection_NotARetry()
     {
         var options = new BatchEmulatorOptions { Strict = true };
