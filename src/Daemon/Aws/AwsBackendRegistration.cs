@@ -48,11 +48,15 @@ public static class AwsBackendRegistration
         provider.GetService<AWSCredentials>() ?? provider.GetRequiredService<LazyAwsCredentials>();
 
     /// <summary>An S3 client for the configured region and endpoint (path style for emulators such as s3rver).</summary>
-    internal static AmazonS3Client CreateS3Client(AwsOptions options, AWSCredentials? credentials)
+    /// <param name="limiter">Every request's permit; default: a token bucket of <see cref="AwsOptions.S3MaxRequestsPerSecond"/>.</param>
+    internal static AmazonS3Client CreateS3Client(AwsOptions options, AWSCredentials? credentials, System.Threading.RateLimiting.RateLimiter? limiter = null)
     {
         var region = AwsRegionResolver.Resolve(options.Region).Endpoint;
+        limiter ??= new System.Threading.RateLimiting.TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(options.S3MaxRequestsPerSecond));
         var config = new AmazonS3Config
         {
+            // One rate for S3 as for Batch; the SDK's retries (exponential backoff with jitter) stay its own.
+            HttpClientFactory = new RateLimitedHttpClientFactory(limiter),
             ForcePathStyle = options.S3ForcePathStyle,
             MaxErrorRetry = Math.Max(0, options.MaxAttempts - 1),
             Timeout = options.AttemptTimeout,

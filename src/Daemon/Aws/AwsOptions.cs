@@ -53,6 +53,13 @@ public sealed class AwsOptions
     public int MaxRequestsPerSecond { get; set; } = DefaultMaxRequestsPerSecond;
 
     /// <summary>
+    /// The most requests per second sent to S3 (existence checks of outputs), the SDK's retries included. S3 serves
+    /// thousands per second per prefix; the limit keeps a daemon of many workflows from flooding an S3-compatible
+    /// server. Default: 200. Must be at least 1.
+    /// </summary>
+    public int S3MaxRequestsPerSecond { get; set; } = DefaultS3MaxRequestsPerSecond;
+
+    /// <summary>
     /// The most attempts for one request, the first included, before its error is reported. Only
     /// throttling (HTTP 429), HTTP 500/502/503/504, timeouts and dropped connections are retried.
     /// Default: 5. Must be at least 1.
@@ -76,6 +83,7 @@ public sealed class AwsOptions
 
     internal const string DefaultLogGroup = "/aws/batch/job";
     internal const int DefaultMaxRequestsPerSecond = 20;
+    internal const int DefaultS3MaxRequestsPerSecond = 200;
     internal const int DefaultMaxAttempts = 5;
     internal static readonly TimeSpan DefaultAttemptTimeout = TimeSpan.FromSeconds(30);
     internal static readonly TimeSpan DefaultRetryBaseDelay = TimeSpan.FromMilliseconds(500);
@@ -107,6 +115,11 @@ internal sealed class AwsOptionsValidator : IValidateOptions<AwsOptions>
         if (options.MaxRequestsPerSecond < 1)
         {
             problems.Add($"{section}:MaxRequestsPerSecond must be at least 1 (it is {options.MaxRequestsPerSecond}).");
+        }
+
+        if (options.S3MaxRequestsPerSecond < 1)
+        {
+            problems.Add($"{section}:S3MaxRequestsPerSecond must be at least 1 (it is {options.S3MaxRequestsPerSecond}).");
         }
 
         if (options.MaxAttempts < 1)

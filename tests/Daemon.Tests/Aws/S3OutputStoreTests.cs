@@ -37,6 +37,27 @@ public sealed class S3OutputStoreTests
     }
 
     [Fact]
+    public async Task EveryS3Request_TakesAPermitOfTheS3RateLimiter()
+    {
+        await using var s3rver = await S3rver.StartAsync("results");
+        using var seeding = s3rver.CreateClient();
+        await PutAsync(seeding, "results", ["r/1", "r/2", "r/3"]);
+        var options = new AwsOptions { Region = "us-east-1", S3ServiceUrl = s3rver.ServiceUrl, S3ForcePathStyle = true };
+        using var limiter = new System.Threading.RateLimiting.TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(2));
+        using var client = AwsBackendRegistration.CreateS3Client(options, new Amazon.Runtime.BasicAWSCredentials(S3rver.AccessKey, S3rver.SecretKey), limiter);
+        var store = new S3OutputStore(client, TimeProvider.System) { HeadThreshold = 10 };
+
+        var started = DateTime.UtcNow;
+        var found = await store.FindExistingAsync(new[] { "r/1", "r/2", "r/3", "r/4", "r/5", "r/6" }.Select(k => S3($"s3://results/{k}")).ToArray(), CancellationToken.None);
+
+        Assert.Equal(3, found.Count);
+        Assert.Equal(6, store.Heads);
+        Assert.Equal(6, limiter.GetStatistics()!.TotalSuccessfulLeases);
+        // Two a second after a burst of two: the last of six cannot leave before two seconds have passed.
+        Assert.True(DateTime.UtcNow - started >= TimeSpan.FromSeconds(1.9), $"six requests at two a second took {DateTime.UtcNow - started}");
+    }
+
+    [Fact]
     public async Task KnownOutputs_AreNotAskedAboutAgain_MissingOnesAre()
     {
         await using var s3rver = await S3rver.StartAsync("results");
