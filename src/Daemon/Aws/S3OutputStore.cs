@@ -9,8 +9,8 @@ namespace Batchkeeper.Daemon.Aws;
 
 /// <summary>
 /// S3 outputs, checked in bulk: the outputs of one bucket are listed with ListObjectsV2 (1,000 keys a page)
-/// under their longest common key prefix, paging only as far as the greatest wanted key, so thousands of
-/// outputs cost a handful of requests (plus a page per 1,000 other objects that sort among them). A group of very few outputs uses HeadObject instead,
+/// under their longest common key prefix, each page starting at the first output not yet answered for, so thousands
+/// of outputs cost a handful of requests, and other objects between them cost pages only where they are dense. A group of very few outputs uses HeadObject instead,
 /// which is cheaper than listing a crowded prefix. Outputs known to exist are not asked about again
 /// until <see cref="KnownTtl"/> has passed.
 /// </summary>
@@ -115,16 +115,21 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
         return found;
     }
 
+    /// <summary>
+    /// Lists the keys of a sorted group of outputs: each page starts just before the first wanted key not yet known
+    /// about (<c>StartAfter</c>) and covers every key up to the last one it returns, so existing objects between
+    /// widely spread outputs (the complete samples of a workflow in progress) are skipped rather than paged through.
+    /// </summary>
     private async Task<List<OutputLocation>> ListAsync(List<OutputLocation> group, CancellationToken cancellationToken)
     {
         var wanted = group.ToDictionary(o => o.Key, StringComparer.Ordinal);
         var prefix = CommonPrefix(group[0].Key, group[^1].Key);
-        var last = group[^1].Key;
         var found = new List<OutputLocation>();
-        var request = new ListObjectsV2Request { BucketName = group[0].Bucket, Prefix = prefix, MaxKeys = 1000 };
-        while (true)
+        var next = 0;
+        while (next < group.Count)
         {
             Interlocked.Increment(ref _listPages);
+            var request = new ListObjectsV2Request { BucketName = group[0].Bucket, Prefix = prefix, MaxKeys = 1000, StartAfter = JustBefore(group[next].Key) };
             var response = await s3.ListObjectsV2Async(request, cancellationToken);
             var objects = response.S3Objects ?? [];
             foreach (var item in objects)
@@ -135,15 +140,32 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
                 }
             }
 
-            // Keys come in order: nothing past the greatest wanted key can matter.
-            var pastLast = objects.Count > 0 && string.CompareOrdinal(objects[^1].Key, last) >= 0;
-            if (response.IsTruncated != true || pastLast || string.IsNullOrEmpty(response.NextContinuationToken))
+            if (response.IsTruncated != true || objects.Count == 0)
             {
                 return found;
             }
 
-            request.ContinuationToken = response.NextContinuationToken;
+            // Keys come in order: every wanted key up to the last one returned has been answered for.
+            var last = objects[^1].Key;
+            while (next < group.Count && string.CompareOrdinal(group[next].Key, last) <= 0)
+            {
+                next++;
+            }
         }
+
+        return found;
+    }
+
+    /// <summary>A StartAfter that lists <paramref name="key"/> itself: the key without its last character, which sorts before it.</summary>
+    private static string? JustBefore(string key)
+    {
+        if (key.Length == 0)
+        {
+            return null;
+        }
+
+        var cut = char.IsLowSurrogate(key[^1]) && key.Length > 1 ? 2 : 1;
+        return key.Length > cut ? key[..^cut] : null;
     }
 
     /// <summary>The longest common prefix of the first and last key of an ordinally sorted list: that of all of them.</summary>

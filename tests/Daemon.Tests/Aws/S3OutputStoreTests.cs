@@ -37,6 +37,22 @@ public sealed class S3OutputStoreTests
     }
 
     [Fact]
+    public async Task OutputsSpreadAmongManyObjects_CostAPagePerStretch_NotAPagePerThousandObjectsBetween()
+    {
+        await using var s3rver = await S3rver.StartAsync("results");
+        using var client = s3rver.CreateClient();
+        // A workflow in progress: 4,000 samples done, the outputs still to check are the first, the last and one not yet there.
+        await PutAsync(client, "results", Enumerable.Range(0, 4000).Select(i => $"wf/a1/s{i:D5}.out"));
+        var store = new S3OutputStore(client, TimeProvider.System);
+
+        var found = await store.FindExistingAsync(new[] { "wf/a1/s00000.out", "wf/a1/s03999.out", "wf/a1/s04000.out" }.Select(k => S3($"s3://results/{k}")).ToArray(), CancellationToken.None);
+
+        Assert.Equal(["s3://results/wf/a1/s00000.out", "s3://results/wf/a1/s03999.out"], found.Order(StringComparer.Ordinal));
+        // One page from s00000 (covering s00000..s00999), one from s03999 to the end; paging through would take four.
+        Assert.Equal(2, store.ListPages);
+    }
+
+    [Fact]
     public async Task EveryS3Request_TakesAPermitOfTheS3RateLimiter()
     {
         await using var s3rver = await S3rver.StartAsync("results");
