@@ -108,8 +108,18 @@ public sealed class CliTests : IDisposable
 
         // The daemon is stopped: its snapshot will go stale. A fresh one is not stale yet.
         (code, output, _) = await RunAsync("dashboard");
-        Assert.Contains("study/failing.json", output, StringComparison.Ordinal);
+        Assert.Equal(0, code);
         Assert.Matches(@"study/failing.json +0/1 +0 +0 +1 +0", output);
+        Assert.DoesNotContain("stale", output, StringComparison.Ordinal);
+
+        // A snapshot whose next pass is long overdue means the daemon is not running: the dashboard says so and exits 1.
+        var snapshot = (await TestDaemon.ReadSnapshotAsync(workflow))!;
+        snapshot.ReconciledAt = DateTimeOffset.UtcNow - TimeSpan.FromHours(2);
+        snapshot.NextReconcileAt = snapshot.ReconciledAt + TimeSpan.FromSeconds(30);
+        await Batchkeeper.Daemon.Snapshots.SnapshotStore.SaveAsync(workflow, snapshot, CancellationToken.None);
+        (code, output, _) = await RunAsync("dashboard");
+        Assert.Equal(1, code);
+        Assert.Matches(@"study/failing.json +0/1 +0 +0 +1 +0  2h  stale: is the daemon running\?", output);
 
         (code, _, error) = await RunAsync("status", Path.Combine(Projects, "study", "never.json"));
         Assert.Equal(1, code);
@@ -207,6 +217,41 @@ public sealed class CliTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains("unknown placeholder {nope}", error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(Projects, "study", "broken.json")));
+    }
+
+    [Theory]
+    [InlineData("run")]
+    [InlineData("import")]
+    [InlineData("create")]
+    [InlineData("validate")]
+    [InlineData("status")]
+    [InlineData("dashboard")]
+    [InlineData("retry")]
+    [InlineData("cancel")]
+    [InlineData("logs")]
+    [InlineData("queue")]
+    public async Task Help_OnEveryCommand_DescribesItAndExits0(string command)
+    {
+        var (code, output, error) = await RunAsync(command, "--help");
+        Assert.True(code == 0, error);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
+        Assert.Contains($"batchkeeper {command}", output, StringComparison.Ordinal);
+        Assert.Equal("", error);
+    }
+
+    [Fact]
+    public async Task Version_PrintsTheVersion()
+    {
+        // --version stands alone (System.CommandLine refuses it beside other options, so no --projects here).
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _folder.Path, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(DaemonProcess.Dll);
+        start.ArgumentList.Add("--version");
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var error = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, error);
+        Assert.Matches(@"^\d+\.\d+\.\d+", output.Trim());
     }
 
     [Fact]

@@ -99,7 +99,8 @@ public sealed class SystemdIntegrationTests : IDisposable
         environment["Batchkeeper__Aws__BatchServiceUrl"] = emulator.BaseAddress.ToString();
         environment["Batchkeeper__Aws__AttemptTimeout"] = "00:05:00";
         environment["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
-        environment["AWS_SECRET_ACCESS_KEY"] = "secret";
+        const string Secret = "hung-pass-secret-never-logged";
+        environment["AWS_SECRET_ACCESS_KEY"] = Secret;
 
         await using var daemon = DaemonProcess.Start(_folder.Path, environment, "run");
         await systemd.WaitForAsync(_ => systemd.Count("WATCHDOG=1") >= 2, "pings while the loop is healthy");
@@ -116,5 +117,24 @@ public sealed class SystemdIntegrationTests : IDisposable
 
         Assert.Contains("the pass of", ReadLog(), StringComparison.Ordinal);
         Assert.Contains("wordcount.json has run for", ReadLog(), StringComparison.Ordinal);
+
+        // SIGTERM in the middle of the hung pass: the pass is abandoned, the daemon says STOPPING and exits 0 within
+        // its shutdown timeout (30 s) rather than waiting for Batch, and no snapshot is left half-written.
+        var terminatedAt = DateTimeOffset.UtcNow;
+        var stopping = Stopwatch.StartNew();
+        daemon.Terminate();
+        Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(35), $"stopped after {stopping.Elapsed}");
+        Assert.Contains(systemd.Messages, m => m.StartsWith("STOPPING=1", StringComparison.Ordinal));
+        Assert.DoesNotContain(emulator.RequestsFor(BatchOperations.SubmitJob), r => r.ReceivedAt > terminatedAt); // nothing new submitted
+        var workflow = Path.Combine(project, "wordcount.json");
+        if (File.Exists(Batchkeeper.Daemon.Snapshots.SnapshotStore.PathFor(workflow)))
+        {
+            Assert.NotNull(await TestDaemon.ReadSnapshotAsync(workflow));
+        }
+
+        Assert.DoesNotContain(Secret, ReadLog(), StringComparison.Ordinal);
+        Assert.DoesNotContain(daemon.Stdout, l => l.Contains(Secret, StringComparison.Ordinal));
+        Assert.DoesNotContain(daemon.Stderr, l => l.Contains(Secret, StringComparison.Ordinal));
     }
 }
