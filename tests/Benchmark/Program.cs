@@ -172,10 +172,10 @@ public static class Program
 
             Say(size, $"file to first SubmitJob: {string.Join(", ", result.FileToFirstSubmitMs.Select(ms => $"{ms} ms"))}");
             var (peak, current) = daemon.Memory();
-            result.PeakRssMiB = Math.Round(peak / 1048576.0);
-            result.RssAtEndMiB = Math.Round(current / 1048576.0);
-            result.SnapshotMiB = Math.Round(scenario.WorkflowFiles.Sum(f => new FileInfo(Path.ChangeExtension(f, ".status.json")).Length) / 1048576.0, 1);
-            Say(size, $"daemon memory: peak {result.PeakRssMiB} MiB, at the end {result.RssAtEndMiB} MiB; snapshots {result.SnapshotMiB} MiB on disk");
+            result.PeakRssMib = Math.Round(peak / 1048576.0);
+            result.RssAtEndMib = Math.Round(current / 1048576.0);
+            result.SnapshotMib = Math.Round(scenario.WorkflowFiles.Sum(f => new FileInfo(Path.ChangeExtension(f, ".status.json")).Length) / 1048576.0, 1);
+            Say(size, $"daemon memory: peak {result.PeakRssMib} MiB, at the end {result.RssAtEndMib} MiB; snapshots {result.SnapshotMib} MiB on disk");
         }
 
         if (!options.Keep)
@@ -304,9 +304,9 @@ public sealed class SizeResult(string label, int workflows, int samples, int ana
     public List<PassResult> Steady { get; } = [];
     public PassResult? Changed { get; set; }
     public List<double> FileToFirstSubmitMs { get; } = [];
-    public double PeakRssMiB { get; set; }
-    public double RssAtEndMiB { get; set; }
-    public double SnapshotMiB { get; set; }
+    public double PeakRssMib { get; set; }
+    public double RssAtEndMib { get; set; }
+    public double SnapshotMib { get; set; }
 }
 
 internal static class Report
@@ -330,7 +330,7 @@ internal static class Report
                 Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} {pass.Name,-16} {pass.WallMs / 1000,7:F2} {Op("DescribeJobs"),8} {Op("ListJobs"),8} {Op("SubmitJob"),6} {Op("ListObjectsV2"),7} {Op("HeadObject"),7} {pass.Total,6} {pass.Minimum.Total,6} {pass.Ratio,6:F2}");
             }
 
-            Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} peak RSS {r.PeakRssMiB} MiB; file to first SubmitJob {string.Join(" / ", r.FileToFirstSubmitMs)} ms; snapshots {r.SnapshotMiB} MiB");
+            Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} peak RSS {r.PeakRssMib} MiB; file to first SubmitJob {string.Join(" / ", r.FileToFirstSubmitMs)} ms; snapshots {r.SnapshotMib} MiB");
         }
 
         Console.WriteLine();
