@@ -9,7 +9,8 @@ namespace Batchkeeper.Benchmark;
 
 /// <summary>
 /// <c>dotnet run -c Release --project tests/Benchmark -- [--sizes small,goal,large] [--latency-ms 20] [--rps 20]
-/// [--in-flight 15] [--changed 0.01] [--rounds 3] [--out benchmark.json] [--keep]</c>: see docs/performance.md.
+/// [--in-flight 15] [--spread even|last] [--changed 0.01] [--rounds 3] [--pass-concurrency N] [--out benchmark.json] [--keep]</c>:
+/// see docs/performance.md.
 /// </summary>
 public static class Program
 {
@@ -36,7 +37,7 @@ public static class Program
         var results = new List<SizeResult>();
         foreach (var label in options.Sizes)
         {
-            var size = Sizes.TryGetValue(label, out var make) ? make(options.InFlight) : ParseCustom(label, options.InFlight);
+            var size = (Sizes.TryGetValue(label, out var make) ? make(options.InFlight) : ParseCustom(label, options.InFlight)) with { InFlightLast = options.InFlightLast };
             results.Add(await RunAsync(size, options));
             Report.PrintTable(results);
             await File.WriteAllTextAsync(options.Output, JsonSerializer.Serialize(new { options, results }, Report.Json));
@@ -66,7 +67,7 @@ public static class Program
     {
         var root = Directory.CreateTempSubdirectory("bk-bench-").FullName;
         var latency = TimeSpan.FromMilliseconds(options.LatencyMs);
-        Say(size, $"{size.Workflows} workflows × {size.Samples} samples × {size.Analyses} analyses = {size.Slots:N0} slots, {size.InFlightPerWorkflow} samples in flight per workflow, in {root}");
+        Say(size, $"{size.Workflows} workflows × {size.Samples} samples × {size.Analyses} analyses = {size.Slots:N0} slots, {size.InFlightPerWorkflow} samples in flight per workflow ({(size.InFlightLast ? "the last ones" : "spread evenly")}), in {root}");
         await using var s3 = await MemoryS3.StartAsync(latency);
         await using var emulator = await Emulator.StartAsync(new BatchEmulatorOptions
         {
@@ -95,7 +96,7 @@ public static class Program
         emulator.ClearRequests();
         emulator.Faults.Update(f => f with { AddedLatency = latency });
         var tracker = new SnapshotTracker(scenario.WorkflowFiles);
-        var result = new SizeResult(size.Label, size.Workflows, size.Samples, size.Analyses, size.Slots, size.InFlightPerWorkflow);
+        var result = new SizeResult(size.Label, size.Workflows, size.Samples, size.Analyses, size.Slots, size.InFlightPerWorkflow) { InFlightLast = size.InFlightLast };
         var complete = (long)(size.Samples - size.InFlightPerWorkflow) * size.Analyses * size.Workflows;
         var active = (long)chains * size.Analyses;
 
@@ -241,6 +242,9 @@ public sealed class BenchmarkOptions
     public string Output { get; init; } = "benchmark.json";
     public bool Keep { get; init; }
 
+    /// <summary><c>--spread last</c>: the samples in flight are the last ones; <c>even</c> (default): spread through the list.</summary>
+    public bool InFlightLast { get; init; }
+
     public static BenchmarkOptions Parse(string[] args)
     {
         var sizes = new List<string> { "goal" };
@@ -248,6 +252,7 @@ public sealed class BenchmarkOptions
         int rps = 20, inFlight = 15, rounds = 3, concurrency = 0;
         var output = "benchmark.json";
         var keep = false;
+        var last = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -263,11 +268,19 @@ public sealed class BenchmarkOptions
                 case "--pass-concurrency": concurrency = (int)Number(); break;
                 case "--out": output = Value(); break;
                 case "--keep": keep = true; break;
+                case "--spread":
+                    last = Value() switch
+                    {
+                        "last" => true,
+                        "even" => false,
+                        _ => throw new ArgumentException("--spread is 'even' or 'last'"),
+                    };
+                    break;
                 default: throw new ArgumentException($"unknown argument {args[i]}");
             }
         }
 
-        return new BenchmarkOptions { Sizes = sizes, LatencyMs = latency, Rps = rps, InFlight = inFlight, Changed = changed, Rounds = rounds, PassConcurrency = concurrency, Output = output, Keep = keep };
+        return new BenchmarkOptions { Sizes = sizes, LatencyMs = latency, Rps = rps, InFlight = inFlight, Changed = changed, Rounds = rounds, PassConcurrency = concurrency, Output = output, Keep = keep, InFlightLast = last };
     }
 }
 
@@ -300,6 +313,7 @@ public sealed class SizeResult(string label, int workflows, int samples, int ana
     public int Analyses { get; } = analyses;
     public long Slots { get; } = slots;
     public int InFlightPerWorkflow { get; } = inFlight;
+    public bool InFlightLast { get; init; }
     public PassResult? Startup { get; set; }
     public List<PassResult> Steady { get; } = [];
     public PassResult? Changed { get; set; }

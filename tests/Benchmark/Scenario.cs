@@ -11,7 +11,8 @@ using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 namespace Batchkeeper.Benchmark;
 
 /// <summary>One size to measure: W workflows × S samples × A analyses, of which some samples are in flight.</summary>
-public sealed record Size(string Label, int Workflows, int Samples, int Analyses, int InFlightPerWorkflow)
+/// <param name="InFlightLast">The samples in flight are the last ones of the list (added lately) rather than spread evenly through it.</param>
+public sealed record Size(string Label, int Workflows, int Samples, int Analyses, int InFlightPerWorkflow, bool InFlightLast = false)
 {
     public long Slots => (long)Workflows * Samples * Analyses;
 
@@ -57,6 +58,11 @@ public sealed class Scenario
 
     public static bool IsInFlight(Size size, int sample)
     {
+        if (size.InFlightLast)
+        {
+            return sample >= size.Samples - size.InFlightPerWorkflow;
+        }
+
         // Evenly spread: sample i is in flight when it is the middle one of its stretch of S / F samples.
         var stretch = (double)size.Samples / size.InFlightPerWorkflow;
         var k = (int)(sample / stretch);
