@@ -47,6 +47,9 @@ public sealed class WorkflowPassRunner(
         public DateTimeOffset LastGoodAt { get; set; }
         public string? LastErrorText { get; set; }
         public string? LastProgress { get; set; }
+
+        /// <summary>The cause of the last failed snapshot write, while writes keep failing (a full disk, a read-only folder).</summary>
+        public string? SnapshotWriteError { get; set; }
     }
 
     /// <summary>Raised after every pass that wrote a snapshot.</summary>
@@ -177,10 +180,22 @@ public sealed class WorkflowPassRunner(
         {
             await SnapshotStore.SaveAsync(path, snapshot, cancellationToken);
             saved = true;
+            if (state.SnapshotWriteError is not null)
+            {
+                Log.SnapshotWrittenAgain(logger, project, file);
+                state.SnapshotWriteError = null;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.SnapshotWriteFailed(logger, project, file, e.Message);
+            // Once per cause, not once a pass: a read-only folder fails every pass until someone fixes it.
+            // The message names the temp file, new each time: the cause is the exception's kind and errno.
+            var cause = $"{e.GetType().Name} {e.HResult}";
+            if (cause != state.SnapshotWriteError)
+            {
+                Log.SnapshotWriteFailed(logger, project, file, e.Message);
+                state.SnapshotWriteError = cause;
+            }
         }
 
         if (retryContent is not null && saved)
