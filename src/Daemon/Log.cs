@@ -47,6 +47,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "The dashboard {Path} is written again.")]
     public static partial void DashboardWrittenAgain(ILogger logger, string path);
 
+    [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "Deleted {Count} temp files of {Project}/{File}'s snapshot left by writes that were interrupted (the daemon was killed while writing); the snapshot itself is whole.")]
+    public static partial void InterruptedWritesCleanedUp(ILogger logger, string project, string file, int count);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "Deleted {Count} temp files of the dashboard {Path} left by writes that were interrupted.")]
+    public static partial void InterruptedDashboardWritesCleanedUp(ILogger logger, string path, int count);
+
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "The file watcher reported a problem; rescanning the projects folder: {Error}")]
     public static partial void WatcherError(ILogger logger, string error);
 

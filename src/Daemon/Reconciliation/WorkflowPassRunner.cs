@@ -90,6 +90,12 @@ public sealed class WorkflowPassRunner(
         {
             state.Snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
             state.SnapshotLoaded = true;
+
+            // Nothing of this process has written this snapshot yet: any temp file of it is from a write that was killed.
+            if (AtomicFile.DeleteLeftovers(SnapshotStore.PathFor(path)) is > 0 and var leftovers)
+            {
+                Log.InterruptedWritesCleanedUp(logger, project, file, leftovers);
+            }
         }
 
         var now = clock.GetUtcNow();
