@@ -38,13 +38,25 @@ internal static partial class Log
     [LoggerMessage(EventId = 17, Level = LogLevel.Information, Message = "Workflow {Project}/{File}: {Complete}/{Total} complete, {Running} running, {Queued} queued, {Failed} failed, {Blocked} blocked, {Invalid} invalid.")]
     public static partial void Progress(ILogger logger, string project, string file, int complete, int total, int running, int queued, int failed, int blocked, int invalid);
 
-    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Writing the dashboard {Path} failed: {Error}")]
+    [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Writing the dashboard {Path} failed: {Error} (said once until it changes or writing works again)")]
     public static partial void DashboardWriteFailed(ILogger logger, string path, string error);
 
-    [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "Writing the snapshot of {Project}/{File} failed; the previous snapshot is intact: {Error}")]
+    [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "Writing the snapshot of {Project}/{File} failed; the previous snapshot is intact: {Error} (said once until it changes or writing works again; the daemon carries on, remembering job ids in memory)")]
     public static partial void SnapshotWriteFailed(ILogger logger, string project, string file, string error);
 
-    [LoggerMessage(EventId = 22, Level = LogLevel.Warning, Message = "Removing the submission journal of {Project}/{File} failed; the next pass looks for its jobs by name first: {Error}")]
+    [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "The snapshot of {Project}/{File} is written again.")]
+    public static partial void SnapshotWrittenAgain(ILogger logger, string project, string file);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "The dashboard {Path} is written again.")]
+    public static partial void DashboardWrittenAgain(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 24, Level = LogLevel.Information, Message = "Deleted {Count} temp files of {Project}/{File}'s snapshot left by writes that were interrupted (the daemon was killed while writing); the snapshot itself is whole.")]
+    public static partial void InterruptedWritesCleanedUp(ILogger logger, string project, string file, int count);
+
+    [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "Deleted {Count} temp files of the dashboard {Path} left by writes that were interrupted.")]
+    public static partial void InterruptedDashboardWritesCleanedUp(ILogger logger, string path, int count);
+
+    [LoggerMessage(EventId = 26, Level = LogLevel.Warning, Message = "Removing the submission journal of {Project}/{File} failed; the next pass looks for its jobs by name first: {Error}")]
     public static partial void JournalClearFailed(ILogger logger, string project, string file, string error);
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "The file watcher reported a problem; rescanning the projects folder: {Error}")]

@@ -133,6 +133,9 @@ public sealed record RecordedRequest
     /// <summary>Whether it carried an <c>Authorization: AWS4-HMAC-SHA256 …</c> header (never verified).</summary>
     public required bool IsSigned { get; init; }
 
+    /// <summary>The <c>X-Amz-Security-Token</c> header as sent (temporary credentials), or null.</summary>
+    public string? SessionToken { get; init; }
+
     /// <summary>The <c>Content-Type</c> header as sent.</summary>
     public string? ContentType { get; init; }
 

@@ -71,9 +71,10 @@ public sealed class AwsBatchJobBackend : IJobBackend
         {
             return (await _client.SubmitJobAsync(request, cancellationToken)).JobId;
         }
-        catch (BatchServiceException e) when (e.IsClientError && !e.IsThrottling)
+        catch (BatchServiceException e) when (e.IsClientError && !e.IsThrottling && !e.IsAuthorizationError)
         {
-            // An unknown queue or job definition, a bad parameter: submitting again cannot help.
+            // An unknown queue or job definition, a bad parameter: submitting again cannot help. Refused credentials or
+            // permissions are not the job's fault: they fail the pass, and the same submission succeeds once renewed.
             throw new JobRejectedException($"{e.ErrorCode}: {e.ServiceMessage}", e);
         }
     }

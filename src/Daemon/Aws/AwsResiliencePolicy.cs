@@ -131,11 +131,17 @@ internal sealed class AwsResiliencePolicy : IDisposable
         return code is null ? $"HTTP {status}" : $"HTTP {status} {code}";
     }
 
+    // A wrong secret shows as a bad signature (Batch: InvalidSignatureException, S3: SignatureDoesNotMatch): a rotated
+    // secret in the credentials file is found by looking the credentials up again, as an expired token is.
     private static readonly HashSet<string> RejectedCredentialCodes = new(StringComparer.Ordinal)
     {
         "ExpiredToken", "ExpiredTokenException", "UnrecognizedClientException", "InvalidClientTokenId",
-        "InvalidAccessKeyId", "InvalidToken", "TokenRefreshRequired",
+        "InvalidAccessKeyId", "InvalidToken", "TokenRefreshRequired", "InvalidSignatureException", "SignatureDoesNotMatch",
     };
+
+    /// <summary>What an operator reads after a service's message when it rejected the credentials.</summary>
+    public const string RejectedCredentialsHint =
+        "The AWS credentials in use were rejected: renew them where the default chain finds them (environment, shared credentials file, SSO or role); they are looked up again for the next request.";
 
     /// <summary>Whether a response says the credentials are expired or unknown (so looking them up again may help).</summary>
     public static bool RejectsCredentials(HttpResponseMessage response)

@@ -56,14 +56,26 @@ public sealed class BatchServiceException : Exception
     /// <summary>Whether the request itself was at fault (4xx other than throttling): sending it again will not help.</summary>
     public bool IsClientError => (int)StatusCode is >= 400 and < 500 && !IsThrottling;
 
+    /// <summary>
+    /// Whether the caller, not the request, was refused: credentials expired, unknown or badly signed (HTTP 401/403, or a
+    /// credentials error code), or not allowed the action. Renewed credentials or a fixed policy make the same request
+    /// succeed, so it says nothing about the job.
+    /// </summary>
+    public bool IsAuthorizationError => StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden
+        || AwsResiliencePolicy.RejectsCredentials(ErrorCode)
+        || ErrorCode is "AccessDeniedException" or "AccessDenied";
+
     internal static BatchServiceException FromResponse(HttpResponseMessage response, ReadOnlySpan<byte> body)
     {
         var error = AwsErrorResponse.Parse(response, body);
         return new BatchServiceException(error.Code, response.StatusCode, error.Message, error.RequestId);
     }
 
-    private static string Format(string errorCode, HttpStatusCode statusCode, string serviceMessage, string? requestId) =>
-        requestId is null
+    private static string Format(string errorCode, HttpStatusCode statusCode, string serviceMessage, string? requestId)
+    {
+        var text = requestId is null
             ? $"AWS Batch {errorCode} (HTTP {(int)statusCode}): {serviceMessage}"
             : $"AWS Batch {errorCode} (HTTP {(int)statusCode}): {serviceMessage} (request id {requestId})";
+        return AwsResiliencePolicy.RejectsCredentials(errorCode) ? $"{text}. {AwsResiliencePolicy.RejectedCredentialsHint}" : text;
+    }
 }

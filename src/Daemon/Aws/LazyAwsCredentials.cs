@@ -56,6 +56,27 @@ internal sealed class LazyAwsCredentials : AWSCredentials, IDisposable
         return await source.GetCredentialsAsync().ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// AWSSDK.Core reads <c>AWS_SHARED_CREDENTIALS_FILE</c> and <c>AWS_CONFIG_FILE</c> once per process and ignores one
+    /// that names a missing file, for good: the operator who then creates that file must hear that it will not be read.
+    /// </summary>
+    internal static string? IgnoredFiles()
+    {
+        var notes = new List<string>();
+        void Check(string variable, string? used)
+        {
+            var named = Environment.GetEnvironmentVariable(variable);
+            if (!string.IsNullOrEmpty(named) && !string.Equals(Path.GetFullPath(named), used is null ? null : Path.GetFullPath(used), StringComparison.Ordinal))
+            {
+                notes.Add($"{variable} names {named}, which did not exist when AWSSDK.Core first looked: it reads {used} instead until the daemon restarts.");
+            }
+        }
+
+        Check(Amazon.Runtime.CredentialManagement.SharedCredentialsFile.SharedCredentialsFileEnvVar, Amazon.Runtime.CredentialManagement.SharedCredentialsFile.DefaultFilePath);
+        Check(Amazon.Runtime.CredentialManagement.SharedCredentialsFile.SharedConfigFileEnvVar, Amazon.Runtime.CredentialManagement.SharedCredentialsFile.DefaultConfigFilePath);
+        return notes.Count == 0 ? null : string.Join(" ", notes);
+    }
+
     // The source is not disposed: the SDK's default chain may hand the same instance to other clients.
     public void Dispose() => _gate.Dispose();
 
@@ -71,7 +92,16 @@ internal sealed class LazyAwsCredentials : AWSCredentials, IDisposable
         {
             if (_source is null)
             {
-                var resolved = await _resolve().ConfigureAwait(false);
+                AWSCredentials resolved;
+                try
+                {
+                    resolved = await _resolve().ConfigureAwait(false);
+                }
+                catch (AmazonClientException e) when (IgnoredFiles() is { } ignored)
+                {
+                    throw new AmazonClientException($"{e.Message.TrimEnd()} {ignored}", e);
+                }
+
                 AwsLog.CredentialsResolved(_logger, resolved.GetType().Name);
                 _source = resolved;
             }

@@ -44,13 +44,17 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
         catch (Exception e) when (e is Amazon.Runtime.AmazonServiceException or Amazon.Runtime.AmazonClientException or HttpRequestException or IOException or TimeoutException
             || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            if (e is Amazon.Runtime.AmazonServiceException service && AwsResiliencePolicy.RejectsCredentials(service.ErrorCode))
+            var rejected = e is Amazon.Runtime.AmazonServiceException service && AwsResiliencePolicy.RejectsCredentials(service.ErrorCode);
+            if (rejected)
             {
                 CredentialsRejected?.Invoke();
             }
 
             // The SDK's messages ("Connection refused (127.0.0.1:9000)", "Access Denied") do not say what was asked of whom.
-            throw new OutputStoreUnavailableException($"S3 could not be asked whether outputs exist ({outputs.Count(o => o.IsS3)} outputs in s3://{string.Join(", s3://", outputs.Where(o => o.IsS3).Select(o => o.Bucket).Distinct(StringComparer.Ordinal))}): {e.Message}", e);
+            var buckets = string.Join(", s3://", outputs.Where(o => o.IsS3).Select(o => o.Bucket).Distinct(StringComparer.Ordinal));
+            var code = e is Amazon.Runtime.AmazonServiceException { ErrorCode: { Length: > 0 } errorCode } ? $"{errorCode}: " : "";
+            var hint = rejected ? $" {AwsResiliencePolicy.RejectedCredentialsHint}" : "";
+            throw new OutputStoreUnavailableException($"S3 could not be asked whether outputs exist ({outputs.Count(o => o.IsS3)} outputs in s3://{buckets}): {code}{e.Message}{hint}", e);
         }
     }
 

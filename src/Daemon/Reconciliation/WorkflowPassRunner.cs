@@ -52,6 +52,9 @@ public sealed class WorkflowPassRunner(
         /// <summary>The plan of the last pass, and the hashes of the workflow and metadata it was made from.</summary>
         public WorkflowPlan? Plan { get; set; }
         public (string Workflow, string Samples) PlanKey { get; set; }
+
+        /// <summary>The cause of the last failed snapshot write, while writes keep failing (a full disk, a read-only folder).</summary>
+        public string? SnapshotWriteError { get; set; }
     }
 
     /// <summary>Raised after every pass that wrote a snapshot.</summary>
@@ -92,6 +95,12 @@ public sealed class WorkflowPassRunner(
         {
             state.Snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
             state.SnapshotLoaded = true;
+
+            // Nothing of this process has written this snapshot yet: any temp file of it is from a write that was killed.
+            if (AtomicFile.DeleteLeftovers(SnapshotStore.PathFor(path)) is > 0 and var leftovers)
+            {
+                Log.InterruptedWritesCleanedUp(logger, project, file, leftovers);
+            }
         }
 
         var now = clock.GetUtcNow();
@@ -191,10 +200,22 @@ public sealed class WorkflowPassRunner(
         {
             await SnapshotStore.SaveAsync(path, snapshot, cancellationToken);
             saved = true;
+            if (state.SnapshotWriteError is not null)
+            {
+                Log.SnapshotWrittenAgain(logger, project, file);
+                state.SnapshotWriteError = null;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.SnapshotWriteFailed(logger, project, file, e.Message);
+            // Once per cause, not once a pass: a read-only folder fails every pass until someone fixes it.
+            // The message names the temp file, new each time: the cause is the exception's kind and errno.
+            var cause = $"{e.GetType().Name} {e.HResult}";
+            if (cause != state.SnapshotWriteError)
+            {
+                Log.SnapshotWriteFailed(logger, project, file, e.Message);
+                state.SnapshotWriteError = cause;
+            }
         }
 
         if (reconciled is not null && saved)

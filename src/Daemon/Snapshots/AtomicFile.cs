@@ -62,6 +62,38 @@ public static class AtomicFile
         return Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
     }
 
+    /// <summary>
+    /// Deletes the temp files of writes to <paramref name="path"/> that never finished: a process killed between
+    /// creating one and renaming it leaves it behind, as large as the file. Only for a caller that knows no write to
+    /// <paramref name="path"/> is in progress (the daemon, before its first write of that file).
+    /// </summary>
+    /// <returns>How many were deleted.</returns>
+    public static int DeleteLeftovers(string path)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var prefix = $".{Path.GetFileName(path)}.";
+        var deleted = 0;
+        try
+        {
+            foreach (var temp in Directory.EnumerateFiles(directory, prefix + "*.tmp"))
+            {
+                // Exactly the names TempPathFor gives: the prefix, 32 hex digits, ".tmp".
+                var middle = Path.GetFileName(temp)[prefix.Length..^4];
+                if (middle.Length == 32 && middle.All(char.IsAsciiHexDigitLower))
+                {
+                    File.Delete(temp);
+                    deleted++;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Best effort, as for a single temp file: a read-only or vanished folder keeps its leftovers.
+        }
+
+        return deleted;
+    }
+
     private static void DeleteQuietly(string temp)
     {
         try

@@ -36,6 +36,8 @@ public sealed class DashboardWriter(IOptions<BatchkeeperOptions> options, TimePr
     private readonly ConcurrentDictionary<string, DashboardRow> _rows = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _dirty = new(0, 1);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private string? _writeError; // guarded by _writeLock
+    private bool _leftoversDeleted; // guarded by _writeLock
 
     public string Path => System.IO.Path.Combine(System.IO.Path.GetFullPath(options.Value.ProjectsDirectory), Watching.WorkflowFiles.Dashboard);
 
@@ -103,11 +105,32 @@ public sealed class DashboardWriter(IOptions<BatchkeeperOptions> options, TimePr
             var rows = _rows.Values.OrderBy(r => r.Project, StringComparer.Ordinal).ThenBy(r => r.File, StringComparer.Ordinal).ToArray();
             var bytes = JsonSerializer.SerializeToUtf8Bytes(new Dashboard(Dashboard.SchemaName, clock.GetUtcNow(), rows), SnapshotJson.Options);
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+            if (!_leftoversDeleted)
+            {
+                // Before the first write of this process: any temp file of the dashboard is from a write that was killed.
+                _leftoversDeleted = true;
+                if (AtomicFile.DeleteLeftovers(Path) is > 0 and var leftovers)
+                {
+                    Log.InterruptedDashboardWritesCleanedUp(logger, Path, leftovers);
+                }
+            }
+
             await AtomicFile.WriteAsync(Path, bytes, cancellationToken);
+            if (_writeError is not null)
+            {
+                Log.DashboardWrittenAgain(logger, Path);
+                _writeError = null;
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            Log.DashboardWriteFailed(logger, Path, e.Message);
+            // The message names the temp file, new each time: the cause is the exception's kind and errno.
+            var cause = $"{e.GetType().Name} {e.HResult}";
+            if (cause != _writeError)
+            {
+                Log.DashboardWriteFailed(logger, Path, e.Message);
+                _writeError = cause;
+            }
         }
         finally
         {

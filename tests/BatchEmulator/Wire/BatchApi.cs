@@ -21,6 +21,7 @@ internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog
         var segment = context.Request.RouteValues["operation"] as string ?? "";
         var operation = BatchOperations.FromPathSegment(segment);
         var authorization = context.Request.Headers.Authorization.ToString();
+        var sessionToken = context.Request.Headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } sent ? sent : null;
         var body = "";
         var statusCode = 0;
         string? errorType = null;
@@ -40,9 +41,7 @@ internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog
                 return;
             }
 
-            if (isExpiredSessionToken is not null
-                && context.Request.Headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } token
-                && isExpiredSessionToken(token))
+            if (isExpiredSessionToken is not null && sessionToken is not null && isExpiredSessionToken(sessionToken))
             {
                 (statusCode, errorType) = await WriteErrorAsync(
                     context, new BatchErrorException(403, "ExpiredTokenException", "The security token included in the request is expired")).ConfigureAwait(false);
@@ -115,6 +114,7 @@ internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog
                 ReceivedAt = received,
                 Body = body,
                 IsSigned = authorization.StartsWith("AWS4-HMAC-SHA256", StringComparison.Ordinal),
+                SessionToken = sessionToken,
                 ContentType = context.Request.ContentType,
                 StatusCode = statusCode,
                 ErrorType = errorType,

@@ -94,6 +94,32 @@ public sealed class AwsBatchJobBackendTests
     }
 
     [Fact]
+    public async Task ExpiredCredentialsAtSubmit_FailTheCall_NotTheJob()
+    {
+        // The token can expire between a pass's ListJobs and its SubmitJob: that says nothing about the job, so the slot
+        // must not become misconfigured (failed for good); the pass fails and the same submission succeeds once renewed.
+        await using var emulator = await Emulator.StartAsync();
+        emulator.ExpireSessionToken("old-token");
+        using var expired = TestClients.Batch(emulator.BaseAddress, seams: new AwsClientSeams
+        {
+            Credentials = new Amazon.Runtime.SessionAWSCredentials(TestClients.AccessKey, TestClients.SecretKey, "old-token"),
+        });
+
+        var error = await Assert.ThrowsAsync<BatchServiceException>(() => new AwsBatchJobBackend(expired).SubmitAsync(Job("n"), CancellationToken.None));
+
+        Assert.Equal("ExpiredTokenException", error.ErrorCode);
+        Assert.True(error.IsAuthorizationError);
+        Assert.Contains("credentials in use were rejected", error.Message, StringComparison.Ordinal);
+        Assert.Empty(emulator.Jobs);
+        using var renewed = TestClients.Batch(emulator.BaseAddress, seams: new AwsClientSeams
+        {
+            Credentials = new Amazon.Runtime.SessionAWSCredentials(TestClients.AccessKey, TestClients.SecretKey, "new-token"),
+        });
+        await new AwsBatchJobBackend(renewed).SubmitAsync(Job("n"), CancellationToken.None);
+        Assert.Single(emulator.Jobs);
+    }
+
+    [Fact]
     public async Task Listing_FindsEveryJobOfTheWorkflowAcrossPages_ExactPrefixOnly()
     {
         await using var emulator = await Emulator.StartAsync();

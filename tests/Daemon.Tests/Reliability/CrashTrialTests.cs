@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Tests.Aws;
@@ -21,6 +20,24 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
     private readonly TempFolder _folder = new();
 
     public void Dispose() => _folder.Dispose();
+
+    /// <summary>The daemon on the emulator and s3rver, with passes and rescans every second and short backoffs.</summary>
+    private Dictionary<string, string> Environment(Emulator emulator) => new()
+    {
+        ["Batchkeeper__ProjectsDirectory"] = _folder.Combine("projects"),
+        ["Batchkeeper__LogDirectory"] = _folder.Combine("logs"),
+        ["Batchkeeper__ReconcileInterval"] = "00:00:01",
+        ["Batchkeeper__RescanInterval"] = "00:00:01",
+        ["Batchkeeper__Retry__Backoff"] = "00:00:00.100",
+        ["Batchkeeper__Backend"] = "Aws",
+        ["Batchkeeper__Aws__Region"] = "us-east-1",
+        ["Batchkeeper__Aws__BatchServiceUrl"] = emulator.BaseAddress.ToString(),
+        ["Batchkeeper__Aws__S3ServiceUrl"] = s3.Server.ServiceUrl,
+        ["Batchkeeper__Aws__S3ForcePathStyle"] = "true",
+        ["Batchkeeper__Aws__AttemptTimeout"] = "00:00:02",
+        ["AWS_ACCESS_KEY_ID"] = S3rver.AccessKey,
+        ["AWS_SECRET_ACCESS_KEY"] = S3rver.SecretKey,
+    };
 
     [Fact]
     public async Task KilledAtRandom25Times_NeverSubmitsASlotTwice_NeverLosesAJob_AndConverges()
@@ -48,22 +65,7 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
               ]
             }
             """);
-        var environment = new Dictionary<string, string>
-        {
-            ["Batchkeeper__ProjectsDirectory"] = _folder.Combine("projects"),
-            ["Batchkeeper__LogDirectory"] = _folder.Combine("logs"),
-            ["Batchkeeper__ReconcileInterval"] = "00:00:01",
-            ["Batchkeeper__RescanInterval"] = "00:00:01",
-            ["Batchkeeper__Retry__Backoff"] = "00:00:00.100",
-            ["Batchkeeper__Backend"] = "Aws",
-            ["Batchkeeper__Aws__Region"] = "us-east-1",
-            ["Batchkeeper__Aws__BatchServiceUrl"] = emulator.BaseAddress.ToString(),
-            ["Batchkeeper__Aws__S3ServiceUrl"] = s3.Server.ServiceUrl,
-            ["Batchkeeper__Aws__S3ForcePathStyle"] = "true",
-            ["Batchkeeper__Aws__AttemptTimeout"] = "00:00:02",
-            ["AWS_ACCESS_KEY_ID"] = S3rver.AccessKey,
-            ["AWS_SECRET_ACCESS_KEY"] = S3rver.SecretKey,
-        };
+        var environment = Environment(emulator);
 
         var killsDuringSubmit = 0;
         for (var trial = 0; trial < Trials; trial++)
@@ -98,10 +100,7 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
             }
 
             emulator.Faults.Update(f => f with { StallRate = 0 });
-            foreach (var snapshot in Directory.GetFiles(project, "*.status.json"))
-            {
-                using var parsed = JsonDocument.Parse(await File.ReadAllBytesAsync(snapshot)); // throws if half-written
-            }
+            await CrashAudit.AssertEverySnapshotParsesAsync(_folder.Combine("projects"));
         }
 
         WorkflowSnapshot done;
@@ -112,38 +111,202 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
 
         Assert.True(killsDuringSubmit >= 3, $"only {killsDuringSubmit} kills landed during a SubmitJob");
         output.WriteLine($"{emulator.Jobs.Count} jobs, {killsDuringSubmit} kills during a SubmitJob");
-        var recorded = done.Slots.SelectMany(s => s.History.Select(h => (s.JobName, h.JobId))).ToHashSet();
-        var finishedUnseen = 0;
-        foreach (var byName in emulator.Jobs.GroupBy(j => j.JobName))
+        var finishedUnseen = CrashAudit.AssertNoJobLostOrSubmittedTwice(emulator, done);
+        output.WriteLine($"{finishedUnseen} jobs finished before any daemon saw them (answers lost to kills)");
+    }
+
+    private const int WriteTrials = 10;
+    private const int DoneSamples = 960;
+    private const int PendingSamples = 40;
+
+    /// <summary>
+    /// Kills aimed at snapshot writes. A workflow of 1,000 samples × 2 analyses (960 samples already done through file
+    /// outputs, 40 to run on the emulator) has a snapshot of a few MB, written after every pass. Each trial watches the
+    /// project folder; when a snapshot temp file appears the daemon is frozen (SIGSTOP) at once, and only if the temp file
+    /// is still there once every thread has stopped, so the process is provably between creating it and renaming it over
+    /// the snapshot, is it killed (SIGKILL); otherwise it is let go (SIGCONT) until the next write. Half the trials take
+    /// the first write after a SubmitJob of that run (the job ids exist only in memory and in the half-written file), the
+    /// others the first, second or third write of the run.
+    /// </summary>
+    [Fact]
+    public async Task KilledWhileWritingSnapshots_EverySnapshotParses_NoJobIsSubmittedTwice_AndItConverges()
+    {
+        var random = new Random(Seed + 1);
+        await using var emulator = await Emulator.StartAsync(new BatchEmulatorOptions
         {
-            var jobs = byName.OrderBy(j => j.CreatedAt).ToArray();
-            // Never lost: every job Batch ran for a slot is in the slot's history, except one whose SubmitJob answer
-            // was lost to a kill and which finished before any daemon looked again. A SUCCEEDED one made its slot
-            // complete through its outputs (design step 2 asks Batch nothing then), so nothing may have been
-            // submitted for that slot after it; a FAILED one was replaced, and "never twice" below still holds.
-            for (var k = 0; k < jobs.Length; k++)
+            S3ServiceUrl = new Uri(s3.Server.ServiceUrl),
+            RunDuration = TimeSpan.FromSeconds(2),
+            MaxRunningJobs = 8,
+            Faults = new FaultSettings { JobFailureRate = 0.2, Seed = Seed + 1 },
+        });
+        var projects = _folder.Combine("projects");
+        var project = Path.Combine(projects, "big");
+        var done = _folder.Combine("done");
+        Directory.CreateDirectory(project);
+        Directory.CreateDirectory(done);
+        var prefix = Guid.NewGuid().ToString("N");
+        var metadata = new List<string> { "sample_name,out1,out2" };
+        for (var i = 1; i <= DoneSamples + PendingSamples; i++)
+        {
+            var sample = $"sample{i:D4}";
+            if (i <= DoneSamples)
             {
-                if (recorded.Contains((jobs[k].JobName, jobs[k].JobId)))
-                {
-                    continue;
-                }
-
-                finishedUnseen++;
-                Assert.True(jobs[k].IsFinal, $"{byName.Key}: job {jobs[k].JobId} is {jobs[k].Status} and in no history");
-                if (jobs[k].Status == "SUCCEEDED")
-                {
-                    Assert.True(k == jobs.Length - 1, $"{byName.Key}: job {jobs[k].JobId} succeeded unseen and the slot was submitted again");
-                }
+                // Done before the daemon ever ran: its outputs are files that exist.
+                File.WriteAllText(Path.Combine(done, sample + ".1"), "");
+                File.WriteAllText(Path.Combine(done, sample + ".2"), "");
+                metadata.Add($"{sample},file://{done}/{sample}.1,file://{done}/{sample}.2");
             }
-
-            // Never twice: each job was created only after the one before it had stopped.
-            for (var k = 1; k < jobs.Length; k++)
+            else
             {
-                Assert.True(jobs[k - 1].StoppedAt is { } stopped && stopped <= jobs[k].CreatedAt,
-                    $"{byName.Key}: job {jobs[k].JobId} was created while {jobs[k - 1].JobId} was still {jobs[k - 1].Status}");
+                metadata.Add($"{sample},s3://results/{prefix}/{sample}.1,s3://results/{prefix}/{sample}.2");
             }
         }
 
-        output.WriteLine($"{finishedUnseen} jobs finished before any daemon saw them (answers lost to kills)");
+        File.WriteAllLines(Path.Combine(project, "metadata.csv"), metadata);
+        var workflow = Path.Combine(project, "big.json");
+        Demo.Drop(workflow, """
+            {
+              "workflow_name": "big",
+              "analyses": [
+                { "name": "one", "job_definition": "d:1", "queue": "q", "command": ["one", "{sample_name}"], "retry": { "max_attempts": 10 },
+                  "outputs": ["{out1}"] },
+                { "name": "two", "job_definition": "d:1", "queue": "q", "command": ["two", "{sample_name}"], "retry": { "max_attempts": 10 },
+                  "outputs": ["{out2}"] }
+              ]
+            }
+            """);
+        var environment = Environment(emulator);
+        environment["Batchkeeper__Aws__MaxRequestsPerSecond"] = "100";
+        var snapshotPath = Batchkeeper.Daemon.Snapshots.SnapshotStore.PathFor(workflow);
+        var tempPrefix = "." + Path.GetFileName(snapshotPath) + ".";
+
+        var afterSubmit = 0;
+        var stages = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var trial = 0; trial < WriteTrials; trial++)
+        {
+            var wantsSubmit = trial % 2 == 0;
+            var nth = random.Next(1, 4);
+            var submitsBefore = emulator.RequestsFor(BatchOperations.SubmitJob).Count(r => r.StatusCode == 200);
+            var previousSize = File.Exists(snapshotPath) ? new FileInfo(snapshotPath).Length : 0;
+            var started = DateTime.UtcNow;
+            WriteTrap.Caught caught;
+            await using (var daemon = DaemonProcess.Start(_folder.Path, environment, "run"))
+            {
+                using var trap = new WriteTrap(project, tempPrefix, daemon.Id, write =>
+                    wantsSubmit
+                        // The first write after a SubmitJob of this run; once nothing is left to submit (20 s without one), any write.
+                        ? emulator.RequestsFor(BatchOperations.SubmitJob).Count(r => r.StatusCode == 200) > submitsBefore || DateTime.UtcNow - started > TimeSpan.FromSeconds(20)
+                        : write >= nth);
+                caught = await trap.Result.WaitAsync(TimeSpan.FromMinutes(2));
+                await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            }
+
+            var submitted = emulator.RequestsFor(BatchOperations.SubmitJob).Count(r => r.StatusCode == 200) - submitsBefore;
+            afterSubmit += wantsSubmit && submitted > 0 ? 1 : 0;
+            var stage = caught.Size == 0 ? "created, nothing written" : caught.Size < previousSize * 0.99 ? "partly written" : "written, not yet renamed";
+            stages[stage] = stages.GetValueOrDefault(stage) + 1;
+            output.WriteLine($"trial {trial + 1}: killed in write {caught.Write} of the run ({caught.Misses} let go): temp file {stage} ({caught.Size} bytes; the snapshot before: {previousSize}), {submitted} jobs submitted in the run");
+            Assert.True(File.Exists(Path.Combine(project, caught.TempFile)), "the temp file the kill interrupted is still there");
+            await CrashAudit.AssertEverySnapshotParsesAsync(projects);
+        }
+
+        WorkflowSnapshot converged;
+        await using (var daemon = DaemonProcess.Start(_folder.Path, environment, "run"))
+        {
+            converged = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2 * (DoneSamples + PendingSamples), "convergence after the trials", TimeSpan.FromMinutes(3));
+        }
+
+        output.WriteLine($"{emulator.Jobs.Count} jobs; {afterSubmit} kills in a write after SubmitJobs of the run; temp files: {string.Join(", ", stages.Select(kv => $"{kv.Value} {kv.Key}"))}; snapshot {new FileInfo(snapshotPath).Length} bytes");
+        Assert.True(afterSubmit >= WriteTrials / 4, $"only {afterSubmit} kills landed in a write after SubmitJobs");
+        var unseen = CrashAudit.AssertNoJobLostOrSubmittedTwice(emulator, converged);
+        output.WriteLine($"{unseen} jobs finished before any daemon saw them");
+        Assert.Equal(2 * PendingSamples, emulator.Jobs.Select(j => j.JobName).Distinct().Count());
+        // Each kill left its temp file (checked above); the next start deleted them, and said so.
+        Assert.Empty(Directory.GetFiles(project, "*.tmp"));
+        Assert.Contains("temp files of big/big.json's snapshot left by writes that were interrupted", LogFiles.Read(_folder.Combine("logs")), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Freezes the daemon when a temp file starting with <c>prefix</c> appears in <c>folder</c>, and kills it there if
+    /// <c>kill(n)</c> says so for the n-th write of the run and the write is provably still in progress.
+    /// </summary>
+    private sealed class WriteTrap : IDisposable
+    {
+        public sealed record Caught(int Write, int Misses, string TempFile, long Size);
+
+        private readonly FileSystemWatcher _watcher;
+        private readonly TaskCompletionSource<Caught> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly object _gate = new();
+        private readonly string _folder;
+        private readonly string _prefix;
+        private readonly int _pid;
+        private readonly Func<int, bool> _kill;
+        private int _writes;
+        private int _misses;
+
+        public WriteTrap(string folder, string prefix, int pid, Func<int, bool> kill)
+        {
+            (_folder, _prefix, _pid, _kill) = (folder, prefix, pid, kill);
+            _watcher = new FileSystemWatcher(folder, "*.tmp") { NotifyFilter = NotifyFilters.FileName };
+            _watcher.Created += OnCreated;
+            _watcher.Error += (_, e) => _result.TrySetException(e.GetException());
+            _watcher.EnableRaisingEvents = true;
+        }
+
+        public Task<Caught> Result => _result.Task;
+
+        private void OnCreated(object sender, FileSystemEventArgs e)
+        {
+            if (!e.Name!.StartsWith(_prefix, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            lock (_gate)
+            {
+                if (_result.Task.IsCompleted)
+                {
+                    return;
+                }
+
+                try
+                {
+                    Signals.Stop(_pid); // first, before anything that takes time
+                    _writes++;
+                    if (!Signals.WaitUntilStopped(_pid, TimeSpan.FromSeconds(10)))
+                    {
+                        throw new TimeoutException($"the daemon (pid {_pid}) did not stop within 10 s of SIGSTOP");
+                    }
+
+                    var temp = new FileInfo(Path.Combine(_folder, e.Name));
+                    if (temp.Exists && _kill(_writes))
+                    {
+                        var size = temp.Length;
+                        Signals.Kill(_pid);
+                        _result.TrySetResult(new Caught(_writes, _misses, e.Name, size));
+                        return;
+                    }
+
+                    if (!temp.Exists)
+                    {
+                        _misses++; // the write was over before the daemon stopped
+                    }
+
+                    Signals.Continue(_pid);
+                }
+#pragma warning disable CA1031 // Whatever went wrong ends the trial with that error.
+                catch (Exception error)
+#pragma warning restore CA1031
+                {
+                    _result.TrySetException(error);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            _watcher.Dispose();
+            _result.TrySetCanceled();
+        }
     }
 }

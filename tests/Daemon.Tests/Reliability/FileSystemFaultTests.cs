@@ -1,3 +1,4 @@
+using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 
 namespace Batchkeeper.Daemon.Tests.Reliability;
@@ -77,7 +78,55 @@ public sealed class FileSystemFaultTests : IDisposable
         Assert.Equal(2, after.Summary.Complete);
     }
 
-    /// <summary>A tmpfs mounted for one test, unmounted (lazily) when disposed.</summary>
+    [Fact]
+    public async Task ProjectsFolderReadOnly_TheDaemonCarriesOn_LogsIt_KeepsThePreviousSnapshot_AndResumesWhenWritable()
+    {
+        // Root ignores permissions, so the read-only folder is a read-only bind mount: the daemon sees projects/ through
+        // it, while the test still changes the files underneath through real/ (as another host or an admin would).
+        var real = _folder.Combine("real");
+        var projects = _folder.Combine("projects");
+        Directory.CreateDirectory(real);
+        Directory.CreateDirectory(projects);
+        using var mount = Mount.Bind(real, projects);
+        var outputs = _folder.Combine("outputs"); // outside the projects folder: jobs can still write their outputs
+        await using var daemon = await TestDaemon.StartAsync(_folder.Path);
+        var project = Demo.CreateProject(projects, "study", ("s1", 1));
+        var workflow = Path.Combine(project, "ro.json");
+        Demo.Drop(workflow, $$"""
+            { "workflow_name": "ro", "analyses": [
+              { "name": "copy", "job_definition": "copy:1", "queue": "local",
+                "command": ["sh", "-c", "mkdir -p {{outputs}} && echo {sample_name} > {{outputs}}/{sample_name}.txt"],
+                "outputs": ["file://{{outputs}}/{sample_name}.txt"] } ] }
+            """);
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 1, "the workflow converges");
+        var snapshotPath = SnapshotStore.PathFor(workflow);
+        var dashboardPath = Path.Combine(projects, "dashboard.json");
+        await Eventually.WaitAsync(() => File.Exists(dashboardPath) && File.ReadAllText(dashboardPath).Contains("study/ro.json", StringComparison.Ordinal), "the dashboard row");
+
+        mount.ReadOnly();
+        var before = await File.ReadAllBytesAsync(snapshotPath);
+        var dashboardBefore = await File.ReadAllBytesAsync(dashboardPath);
+        Demo.AddSample(Path.Combine(real, "study"), "s2", 2); // a new sample, written underneath the read-only view
+
+        await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains("Writing the snapshot of study/ro.json failed; the previous snapshot is intact: Read-only file system", StringComparison.Ordinal),
+            "the failed snapshot write is logged");
+        // The daemon keeps working while it cannot write: the new sample's job runs and its output appears.
+        await Eventually.WaitAsync(() => File.Exists(Path.Combine(outputs, "s2.txt")), "the new sample's job ran");
+        await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains($"Writing the dashboard {dashboardPath} failed", StringComparison.Ordinal), "the failed dashboard write is logged");
+        Assert.Equal(before, await File.ReadAllBytesAsync(snapshotPath));
+        Assert.Equal(dashboardBefore, await File.ReadAllBytesAsync(dashboardPath));
+
+        mount.ReadWrite();
+        var previous = System.Text.Json.JsonDocument.Parse(before).RootElement.GetProperty("reconciled_at").GetDateTimeOffset();
+        var after = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt > previous && s.Summary.Complete == 2, "snapshots are written again, with the new sample complete");
+        Assert.All(after.Slots, slot => Assert.Single(slot.History)); // nothing was submitted twice while the snapshot could not be written
+        await Eventually.WaitAsync(() => File.ReadAllText(dashboardPath).Contains("\"complete\": 2", StringComparison.Ordinal), "the dashboard is written again");
+        await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains("The snapshot of study/ro.json is written again", StringComparison.Ordinal), "the recovery is logged");
+        // Said once while it lasted, not once a pass.
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(LogFiles.Read(daemon.LogDirectory), "Writing the snapshot of study/ro.json failed"));
+    }
+
+    /// <summary>A tmpfs or bind mount for one test, unmounted (lazily) when disposed.</summary>
     private sealed class Mount(string path) : IDisposable
     {
         public static Mount Tmpfs(string path, string size)
@@ -85,6 +134,26 @@ public sealed class FileSystemFaultTests : IDisposable
             var (code, output) = Run("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
             Assert.True(code == 0, $"mounting a tmpfs needs root (CI runs as root): {output}");
             return new Mount(path);
+        }
+
+        /// <summary><paramref name="source"/> seen at <paramref name="path"/> too, writable until <see cref="ReadOnly"/>.</summary>
+        public static Mount Bind(string source, string path)
+        {
+            var (code, output) = Run("mount", "--bind", source, path);
+            Assert.True(code == 0, $"a bind mount needs root (CI runs as root): {output}");
+            return new Mount(path);
+        }
+
+        public void ReadOnly()
+        {
+            var (code, output) = Run("mount", "-o", "remount,bind,ro", path);
+            Assert.True(code == 0, $"remounting read-only failed: {output}");
+        }
+
+        public void ReadWrite()
+        {
+            var (code, output) = Run("mount", "-o", "remount,bind,rw", path);
+            Assert.True(code == 0, $"remounting read-write failed: {output}");
         }
 
         public void Dispose() => Run("umount", "-l", path);

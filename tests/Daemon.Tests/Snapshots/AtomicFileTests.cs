@@ -56,4 +56,24 @@ public sealed class AtomicFileTests : IDisposable
         Assert.Equal("previous", await File.ReadAllTextAsync(path));
         Assert.Single(Directory.GetFiles(_folder.Path));
     }
+
+    [Fact]
+    public void Leftovers_OfInterruptedWrites_AreDeleted_AndNothingElse()
+    {
+        var path = _folder.Combine("wf.status.json");
+        File.WriteAllText(path, "{}");
+        string[] leftovers = [$".wf.status.json.{Guid.NewGuid():N}.tmp", $".wf.status.json.{Guid.NewGuid():N}.tmp"];
+        // Another file's temp, a person's own .tmp files, and a name that only looks close: all kept.
+        string[] kept = [$".other.status.json.{Guid.NewGuid():N}.tmp", "wf.status.json.tmp", ".wf.status.json.notes.tmp", $".wf.status.json.{Guid.NewGuid():N}.tmp.bak"];
+        foreach (var name in leftovers.Concat(kept))
+        {
+            File.WriteAllText(_folder.Combine(name), "half");
+        }
+
+        Assert.Equal(2, AtomicFile.DeleteLeftovers(path));
+
+        Assert.All(leftovers, name => Assert.False(File.Exists(_folder.Combine(name)), name));
+        Assert.All(kept, name => Assert.True(File.Exists(_folder.Combine(name)), name));
+        Assert.Equal("{}", File.ReadAllText(path));
+    }
 }
