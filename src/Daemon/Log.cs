@@ -56,8 +56,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "Deleted {Count} temp files of the dashboard {Path} left by writes that were interrupted.")]
     public static partial void InterruptedDashboardWritesCleanedUp(ILogger logger, string path, int count);
 
-    [LoggerMessage(EventId = 26, Level = LogLevel.Warning, Message = "Removing the submission journal of {Project}/{File} failed; the next pass looks for its jobs by name first: {Error}")]
-    public static partial void JournalClearFailed(ILogger logger, string project, string file, string error);
 
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "The file watcher reported a problem; rescanning the projects folder: {Error}")]
     public static partial void WatcherError(ILogger logger, string error);

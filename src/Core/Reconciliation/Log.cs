@@ -64,7 +64,4 @@ internal static partial class Log
         Message = "Reconciled {Project}/{Workflow}: {Complete}/{Total} complete, {Running} running, {Queued} queued, {Failed} failed, {Submitted} submitted this pass.")]
     public static partial void PassDone(ILogger logger, string project, string workflow, int complete, int total, int running, int queued, int failed, int submitted);
 
-    [LoggerMessage(EventId = 114, Level = LogLevel.Error,
-        Message = "Nothing submitted for {Project}/{Workflow}: the submissions about to be made could not be recorded first: {Error}")]
-    public static partial void JournalFailed(ILogger logger, string project, string workflow, string error);
 }

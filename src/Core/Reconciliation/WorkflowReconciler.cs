@@ -13,18 +13,12 @@ namespace Batchkeeper.Core.Reconciliation;
 /// order, and returns the new snapshot. It may be killed at any point and run again: a job submitted
 /// just before a crash is found by name and adopted, never submitted twice.
 /// </summary>
-/// <param name="journal">
-/// Where the names of jobs about to be submitted are recorded first. With one, a pass lists the backend's jobs only
-/// when a snapshot may have missed some (no snapshot yet, a crash after an announcement, an unconfirmed submission);
-/// without one, every pass that submits lists them.
-/// </param>
 public sealed class WorkflowReconciler(
     IJobBackend backend,
     IOutputStore outputStore,
     TimeProvider clock,
     ReconcilerOptions? options = null,
-    ILogger<WorkflowReconciler>? logger = null,
-    ISubmissionJournal? journal = null)
+    ILogger<WorkflowReconciler>? logger = null)
 {
     private readonly ReconcilerOptions _options = options ?? new ReconcilerOptions();
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -38,10 +32,16 @@ public sealed class WorkflowReconciler(
     /// Once cancelled (the daemon is stopping), the pass submits nothing more but still finishes and returns its
     /// snapshot, so that what it did submit is recorded.
     /// </param>
+    /// <param name="previousIsComplete">
+    /// True when <paramref name="previous"/> is what the last pass of this process returned, having run to its end:
+    /// it then knows every job submitted for the workflow, and a pass looks for jobs by name only for submissions left
+    /// unconfirmed. False (the default) for a snapshot read from disk, at start-up or after a failed pass: the daemon
+    /// may have died between a SubmitJob and the snapshot, so a pass that would submit lists the workflow's jobs first.
+    /// </param>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "stopSubmitting is a signal, not the pass's cancellation; the existing (plan, previous, token) calls stay as they are.")]
     public async Task<WorkflowSnapshot> ReconcileAsync(
         WorkflowPlan plan, WorkflowSnapshot? previous, CancellationToken cancellationToken,
-        IReadOnlyList<RetryRequest>? retries = null, CancellationToken stopSubmitting = default)
+        IReadOnlyList<RetryRequest>? retries = null, CancellationToken stopSubmitting = default, bool previousIsComplete = false)
     {
         var pass = new Pass(plan, clock.GetUtcNow(), stopSubmitting) { PreviousReconciledAt = previous?.ReconciledAt };
         CarryOver(pass, previous);
@@ -55,7 +55,7 @@ public sealed class WorkflowReconciler(
         }
         else
         {
-            await AdoptUnrecordedJobsAsync(pass, previous, cancellationToken);
+            await AdoptUnrecordedJobsAsync(pass, previous, previousIsComplete, cancellationToken);
             await Parallel.ForEachAsync(
                 pass.Chains(),
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.SubmitParallelism), CancellationToken = cancellationToken },
@@ -466,63 +466,25 @@ public sealed class WorkflowReconciler(
     /// Before anything is submitted, looks for jobs that carry a slot's name but are in no snapshot:
     /// submitted just before a crash. One listing per queue, only in passes that may submit.
     /// </summary>
-    private async Task AdoptUnrecordedJobsAsync(Pass pass, WorkflowSnapshot? previous, CancellationToken cancellationToken)
+    private async Task AdoptUnrecordedJobsAsync(Pass pass, WorkflowSnapshot? previous, bool previousIsComplete, CancellationToken cancellationToken)
     {
         var candidates = pass.Chains()
             .Where(chain => chain.Any(i => Evaluate(pass, i, chain) is Next.Submit))
             .SelectMany(chain => chain)
             .Where(i => pass.Slots[i].Spec is not null && pass.Records[i].JobId is null && !IsSettledForGood(pass.Records[i]))
             .ToArray();
-        if (candidates.Length == 0)
+        var unconfirmed = previous?.UnconfirmedSubmissions ?? [];
+        var mustList = candidates.Length > 0
+                       && (!previousIsComplete || previous is null || unconfirmed.Any(name => candidates.Any(i => pass.Records[i].JobName == name)));
+        if (mustList)
         {
-            pass.Unconfirmed.UnionWith(previous?.UnconfirmedSubmissions ?? []);
-            return;
-        }
-
-        var names = candidates.Select(i => pass.Records[i].JobName!).ToHashSet(StringComparer.Ordinal);
-        if (await MayHaveUnrecordedJobsAsync(pass, previous, names, cancellationToken))
-        {
+            // Listed: whatever was unconfirmed is settled now, adopted or known not to exist.
             await ListAndAdoptAsync(pass, candidates, cancellationToken);
         }
         else
         {
-            pass.Unconfirmed.UnionWith(previous?.UnconfirmedSubmissions ?? []);
+            pass.Unconfirmed.UnionWith(unconfirmed);
         }
-
-        if (journal is not null)
-        {
-            var toAnnounce = candidates.Where(i => pass.Records[i].JobId is null).Select(i => pass.Records[i].JobName!).ToArray();
-            try
-            {
-                await journal.AnnounceAsync(pass.Plan.Location, toAnnounce, cancellationToken);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // Submitting what could not be written down first might submit it twice after a crash.
-                pass.HaltSubmissions($"nothing submitted: the submissions about to be made could not be recorded first: {e.Message}");
-                Log.JournalFailed(_logger, pass.Project, pass.Workflow, e.Message);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Whether a job of one of these names may exist without the previous snapshot knowing it: always without a
-    /// journal or without a previous snapshot; with both, only when a name was announced and not cleared (a crash
-    /// between SubmitJob and the snapshot) or its submission was left unconfirmed.
-    /// </summary>
-    private async Task<bool> MayHaveUnrecordedJobsAsync(Pass pass, WorkflowSnapshot? previous, HashSet<string> names, CancellationToken cancellationToken)
-    {
-        if (journal is null || previous is null)
-        {
-            return true;
-        }
-
-        if (previous.UnconfirmedSubmissions.Any(names.Contains))
-        {
-            return true;
-        }
-
-        return await journal.MayHaveSubmittedAsync(pass.Plan.Location, names, cancellationToken);
     }
 
     private async Task ListAndAdoptAsync(Pass pass, int[] candidates, CancellationToken cancellationToken)

@@ -85,10 +85,7 @@ public static class DaemonHost
                 TerminateStuckJobs = options.TerminateStuckJobs,
             };
         });
-        services.AddSingleton<ISubmissionJournal, FileSubmissionJournal>();
-        services.AddSingleton(sp => new WorkflowReconciler(
-            sp.GetRequiredService<IJobBackend>(), sp.GetRequiredService<IOutputStore>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ReconcilerOptions>(), sp.GetService<ILogger<WorkflowReconciler>>(), sp.GetRequiredService<ISubmissionJournal>()));
+        services.AddSingleton<WorkflowReconciler>();
         services.AddSingleton<DashboardWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<DashboardWriter>());
         services.AddSingleton<WorkflowPassRunner>();

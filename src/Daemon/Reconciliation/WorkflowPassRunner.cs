@@ -30,7 +30,6 @@ public enum PassOutcome
 /// </summary>
 public sealed class WorkflowPassRunner(
     WorkflowReconciler reconciler,
-    Core.Ports.ISubmissionJournal journal,
     DashboardWriter dashboard,
     Systemd.LoopHealth health,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
@@ -52,6 +51,13 @@ public sealed class WorkflowPassRunner(
         /// <summary>The plan of the last pass, and the hashes of the workflow and metadata it was made from.</summary>
         public WorkflowPlan? Plan { get; set; }
         public (string Workflow, string Samples) PlanKey { get; set; }
+
+        /// <summary>
+        /// Whether <see cref="Snapshot"/> is what this process's last pass returned, having run to its end, and so
+        /// knows every job submitted for the workflow. False for a snapshot read from disk (the daemon that wrote it
+        /// may have died right after a SubmitJob) and after a failed pass.
+        /// </summary>
+        public bool SnapshotIsComplete { get; set; }
 
         /// <summary>The cause of the last failed snapshot write, while writes keep failing (a full disk, a read-only folder).</summary>
         public string? SnapshotWriteError { get; set; }
@@ -146,7 +152,6 @@ public sealed class WorkflowPassRunner(
 
         WorkflowSnapshot snapshot;
         byte[]? retryContent = null;
-        WorkflowLocation? reconciled = null;
         if (loaded is null)
         {
             snapshot = Unusable(state.Snapshot, project, file, now);
@@ -175,14 +180,19 @@ public sealed class WorkflowPassRunner(
             try
             {
                 // When the daemon is asked to stop, the pass in flight submits nothing more but still writes its snapshot.
-                snapshot = await reconciler.ReconcileAsync(plan, state.Snapshot, cancellationToken, retries, lifetime.ApplicationStopping);
-                reconciled = location;
+                snapshot = await reconciler.ReconcileAsync(
+                    plan, state.Snapshot, cancellationToken, retries, lifetime.ApplicationStopping, previousIsComplete: state.SnapshotIsComplete);
+                state.SnapshotIsComplete = true;
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
                 // A backend error fails the pass for this workflow only: keep the last known states.
                 Log.PassFailed(logger, project, file, e.Message, e);
                 retryContent = null; // not applied: keep the requests for the next pass
+
+                // Jobs it submitted before failing may be missing from the snapshot kept: the next pass that would
+                // submit looks for them by name first.
+                state.SnapshotIsComplete = false;
                 snapshot = Unusable(state.Snapshot, project, file, now);
                 snapshot.Workflow = loaded.Workflow.Name;
                 errors.Add($"reconcile failed, states are as last seen: {e.Message}");
@@ -215,20 +225,6 @@ public sealed class WorkflowPassRunner(
             {
                 Log.SnapshotWriteFailed(logger, project, file, e.Message);
                 state.SnapshotWriteError = cause;
-            }
-        }
-
-        if (reconciled is not null && saved)
-        {
-            // Every submission of the pass is in the snapshot just written: the announcement has served.
-            try
-            {
-                await journal.ClearAsync(reconciled, cancellationToken);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Left behind, it only makes the next pass look for its jobs by name first.
-                Log.JournalClearFailed(logger, project, file, e.Message);
             }
         }
 

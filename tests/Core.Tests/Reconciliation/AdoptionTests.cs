@@ -4,15 +4,15 @@ using static Batchkeeper.Core.Tests.Reconciliation.ReconcilerHarness;
 namespace Batchkeeper.Core.Tests.Reconciliation;
 
 /// <summary>
-/// With a submission journal the reconciler lists the backend's jobs only when a snapshot may have missed one:
-/// no snapshot yet, an announcement a crash left behind, or a submission whose answer was lost.
+/// A pass lists the backend's jobs by name only when its snapshot may not know a job submitted for the workflow:
+/// a snapshot read from disk (the daemon may have died right after a SubmitJob), or a submission whose answer was lost.
 /// </summary>
-public sealed class SubmissionJournalTests
+public sealed class AdoptionTests
 {
     [Fact]
-    public async Task Resubmission_AfterTheFirstPass_ListsNothing_AndIsAnnouncedBeforeItIsSubmitted()
+    public async Task Resubmission_InALaterPassOfTheSameDaemon_ListsNothing()
     {
-        var h = new ReconcilerHarness(OneStep(), journal: true);
+        var h = new ReconcilerHarness(OneStep());
         await h.PassAsync();
         Assert.Single(h.Backend.ListCalls); // no snapshot yet: jobs of this name may exist from before
         h.Backend.Fail("job-1", "Essential container in task exited", exitCode: 1);
@@ -23,26 +23,23 @@ public sealed class SubmissionJournalTests
 
         Assert.Equal(2, h.Backend.SubmitCalls.Count);
         Assert.Single(h.Backend.ListCalls);
-        var announced = h.Journal!.Announcements[^1];
-        Assert.Equal([h.JobName("s1", "align")], announced.Names);
-        Assert.Equal(1, announced.SubmitCallsBefore); // written down before the second SubmitJob
         Assert.Equal(("job-2", 2), (h.Slot("s1", "align").JobId, h.Slot("s1", "align").Attempt));
-        Assert.Empty(h.Journal.Pending);
     }
 
     [Fact]
-    public async Task CrashBetweenSubmitJobAndTheSnapshot_TheNextPassFindsTheJobByName_InsteadOfSubmittingAgain()
+    public async Task FirstPassAfterARestart_ListsBeforeSubmitting_AndAdoptsTheJobTheLostSnapshotWouldHaveHeld()
     {
-        var h = new ReconcilerHarness(OneStep(), journal: true);
+        var h = new ReconcilerHarness(OneStep());
         await h.PassAsync();
         h.Backend.Fail("job-1", "Essential container in task exited", exitCode: 1);
         await h.PassAsync();
         var onDisk = Copy(h.Snapshot!);
         h.Clock.Advance(TimeSpan.FromMinutes(1));
-        await h.PassAsync(saved: false); // submits job-2, then the daemon dies before its snapshot is written
+        await h.PassAsync(); // submits job-2; then the daemon dies before this pass's snapshot is written
         Assert.Equal(2, h.Backend.SubmitCalls.Count);
-        h.Snapshot = onDisk;
+        Assert.Single(h.Backend.ListCalls);
 
+        h.Snapshot = onDisk; // the restarted daemon reads the older snapshot
         await h.PassAsync();
 
         Assert.Equal(2, h.Backend.SubmitCalls.Count);
@@ -55,7 +52,7 @@ public sealed class SubmissionJournalTests
     [Fact]
     public async Task SubmissionWhoseAnswerWasLost_IsLookedForBeforeAnythingIsSubmittedAgain()
     {
-        var h = new ReconcilerHarness(OneStep(), journal: true);
+        var h = new ReconcilerHarness(OneStep());
         await h.PassAsync();
         h.Backend.Fail("job-1", "Essential container in task exited", exitCode: 1);
         await h.PassAsync();
@@ -77,19 +74,22 @@ public sealed class SubmissionJournalTests
     }
 
     [Fact]
-    public async Task WhenTheJournalCannotBeWritten_NothingIsSubmitted_AndTheSnapshotSaysWhy()
+    public async Task UnconfirmedSubmission_IsKeptInTheSnapshot_UntilAPassThatWouldSubmitHasLookedForIt()
     {
-        var h = new ReconcilerHarness(OneStep(), journal: true);
-        h.Journal!.AnnounceFailure = new IOException("No space left on device");
+        var h = new ReconcilerHarness(OneStep());
+        await h.PassAsync();
+        h.Backend.Fail("job-1", "Essential container in task exited", exitCode: 1);
+        await h.PassAsync();
+        h.Backend.LoseAnswers(_ => true);
+        h.Clock.Advance(TimeSpan.FromMinutes(1));
+        await h.PassAsync();
+        h.Backend.ClearLostAnswers();
+        h.MakeOutputs("s1", "align"); // the lost job did its work: nothing is left to submit
 
         var snapshot = await h.PassAsync();
 
-        Assert.Empty(h.Backend.SubmitCalls);
-        Assert.Contains(snapshot.Errors, e => e.Message.Contains("could not be recorded first: No space left on device", StringComparison.Ordinal));
-        h.Journal.AnnounceFailure = null;
-
-        await h.PassAsync();
-
-        Assert.Single(h.Backend.SubmitCalls);
+        Assert.Equal([h.JobName("s1", "align")], snapshot.UnconfirmedSubmissions);
+        Assert.Equal(SlotState.Complete, h.Slot("s1", "align").State);
+        Assert.Single(h.Backend.ListCalls);
     }
 }
