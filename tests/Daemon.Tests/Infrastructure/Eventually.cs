@@ -29,7 +29,7 @@ public static class Eventually
     private static string Describe(object? value) => value switch
     {
         null => "nothing",
-        Batchkeeper.Core.Snapshots.WorkflowSnapshot s => System.Text.Json.JsonSerializer.Serialize(new { s.Summary, s.Errors, Slots = s.Slots.Select(x => new { x.Sample, x.Analysis, x.State, x.Message }) }),
+        Batchkeeper.Core.Snapshots.WorkflowSnapshot s => System.Text.Json.JsonSerializer.Serialize(new { s.ReconciledAt, s.Summary, s.Errors, Slots = s.Slots.Select(x => new { x.Sample, x.Analysis, x.State, x.Message }) }),
         _ => value.ToString() ?? "",
     };
 }

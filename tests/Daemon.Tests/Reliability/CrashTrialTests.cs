@@ -104,9 +104,11 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
         }
 
         WorkflowSnapshot done;
+        var lastStart = DateTimeOffset.UtcNow;
         await using (var daemon = DaemonProcess.Start(_folder.Path, environment, "run"))
         {
-            done = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 32, "convergence after the trials", TimeSpan.FromMinutes(3));
+            // Written by this last run: the snapshot a killed run left may already be complete.
+            done = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 32 && s.ReconciledAt > lastStart, "convergence after the trials", TimeSpan.FromMinutes(3));
         }
 
         Assert.True(killsDuringSubmit >= 3, $"only {killsDuringSubmit} kills landed during a SubmitJob");
@@ -182,6 +184,7 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
 
         var afterSubmit = 0;
         var stages = new Dictionary<string, int>(StringComparer.Ordinal);
+        using var trap = new WriteTrap(project, tempPrefix);
         for (var trial = 0; trial < WriteTrials; trial++)
         {
             var wantsSubmit = trial % 2 == 0;
@@ -192,12 +195,26 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
             WriteTrap.Caught caught;
             await using (var daemon = DaemonProcess.Start(_folder.Path, environment, "run"))
             {
-                using var trap = new WriteTrap(project, tempPrefix, daemon.Id, write =>
+                var result = trap.Arm(daemon.Id, write =>
                     wantsSubmit
                         // The first write after a SubmitJob of this run; once nothing is left to submit (20 s without one), any write.
                         ? emulator.RequestsFor(BatchOperations.SubmitJob).Count(r => r.StatusCode == 200) > submitsBefore || DateTime.UtcNow - started > TimeSpan.FromSeconds(20)
                         : write >= nth);
-                caught = await trap.Result.WaitAsync(TimeSpan.FromMinutes(2));
+                try
+                {
+                    caught = await result.WaitAsync(TimeSpan.FromMinutes(2));
+                }
+                catch (TimeoutException)
+                {
+                    output.WriteLine($"trial {trial + 1}: no snapshot write caught in 2 minutes; {trap.Writes} seen begin; the snapshot was last written at {File.GetLastWriteTimeUtc(snapshotPath):O}, the trial began at {started:O}");
+                    Diagnose(daemon);
+                    throw;
+                }
+                finally
+                {
+                    trap.Disarm();
+                }
+
                 await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30));
             }
 
@@ -211,49 +228,135 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
         }
 
         WorkflowSnapshot converged;
+        var lastStart = DateTimeOffset.UtcNow;
         await using (var daemon = DaemonProcess.Start(_folder.Path, environment, "run"))
         {
-            converged = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2 * (DoneSamples + PendingSamples), "convergence after the trials", TimeSpan.FromMinutes(3));
+            try
+            {
+                // Written by this last run: the snapshot a killed run left may already be complete, and a SIGTERM to a
+                // daemon still starting up (no handler yet) would end it with 143.
+                converged = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2 * (DoneSamples + PendingSamples) && s.ReconciledAt > lastStart, "convergence after the trials", TimeSpan.FromMinutes(3));
+            }
+            catch (TimeoutException)
+            {
+                output.WriteLine($"the snapshot was last written at {File.GetLastWriteTimeUtc(snapshotPath):O}, the last run began at {lastStart:O}");
+                Diagnose(daemon);
+                throw;
+            }
+
+            // Stopped as systemd stops it, not killed: a kill here could itself interrupt a write and leave a temp file.
+            Assert.False(daemon.HasExited, $"the daemon exited by itself with {(daemon.HasExited ? daemon.ExitCode : 0)}: {string.Join("\n", daemon.Stderr.TakeLast(40))}");
+            daemon.Terminate();
+            var exitCode = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(45));
+            Assert.True(exitCode == 0, $"exit code {exitCode} after SIGTERM: {string.Join("\n", daemon.Stderr.TakeLast(40))}\n{string.Join("\n", daemon.Stdout.TakeLast(40))}");
         }
 
         output.WriteLine($"{emulator.Jobs.Count} jobs; {afterSubmit} kills in a write after SubmitJobs of the run; temp files: {string.Join(", ", stages.Select(kv => $"{kv.Value} {kv.Key}"))}; snapshot {new FileInfo(snapshotPath).Length} bytes");
         Assert.True(afterSubmit >= WriteTrials / 4, $"only {afterSubmit} kills landed in a write after SubmitJobs");
         var unseen = CrashAudit.AssertNoJobLostOrSubmittedTwice(emulator, converged);
         output.WriteLine($"{unseen} jobs finished before any daemon saw them");
-        Assert.Equal(2 * PendingSamples, emulator.Jobs.Select(j => j.JobName).Distinct().Count());
+        var names = emulator.Jobs.Select(j => j.JobName).Distinct().Count();
+        Assert.True(names == 2 * PendingSamples, $"{names} job names, not {2 * PendingSamples}");
         // Each kill left its temp file (checked above); the next start deleted them, and said so.
         Assert.Empty(Directory.GetFiles(project, "*.tmp"));
         Assert.Contains("temp files of big/big.json's snapshot left by writes that were interrupted", LogFiles.Read(_folder.Combine("logs")), StringComparison.Ordinal);
     }
 
+    /// <summary>What a daemon that stopped making progress was doing: its output, its log and its threads.</summary>
+    private void Diagnose(DaemonProcess daemon)
+    {
+        output.WriteLine($"daemon exited: {daemon.HasExited}{(daemon.HasExited ? $" with {daemon.ExitCode}" : "")}");
+        output.WriteLine("stderr: " + string.Join("\n", daemon.Stderr.TakeLast(40)));
+        output.WriteLine("stdout: " + string.Join("\n", daemon.Stdout.TakeLast(40)));
+        output.WriteLine("log: " + string.Join("\n", LogFiles.Read(_folder.Combine("logs")).Split('\n').TakeLast(60)));
+        foreach (var task in Directory.Exists($"/proc/{daemon.Id}/task") ? Directory.GetDirectories($"/proc/{daemon.Id}/task") : [])
+        {
+            string Read(string name)
+            {
+                try
+                {
+                    return File.ReadAllText(Path.Combine(task, name)).Trim();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    return "?";
+                }
+            }
+
+            output.WriteLine($"thread {Path.GetFileName(task)} {Read("comm")}: {Read("stat").Split(' ').ElementAtOrDefault(2)} {Read("wchan")} | {Read("stack").Replace('\n', ' ')}");
+        }
+    }
+
     /// <summary>
-    /// Freezes the daemon when a temp file starting with <c>prefix</c> appears in <c>folder</c>, and kills it there if
-    /// <c>kill(n)</c> says so for the n-th write of the run and the write is provably still in progress.
+    /// Freezes the daemon of the current trial when a temp file starting with <c>prefix</c> appears in <c>folder</c>, and
+    /// kills it there if the trial's <c>kill(n)</c> says so for the n-th write of the run and the write is provably still
+    /// in progress. One watcher serves every trial: watchers of the same folder created and disposed in turn could lose
+    /// each other's inotify watch.
     /// </summary>
     private sealed class WriteTrap : IDisposable
     {
         public sealed record Caught(int Write, int Misses, string TempFile, long Size);
 
+        private sealed class Trial(int pid, Func<int, bool> kill)
+        {
+            public int Pid { get; } = pid;
+            public Func<int, bool> Kill { get; } = kill;
+            public TaskCompletionSource<Caught> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            public int Writes { get; set; }
+            public int Misses { get; set; }
+        }
+
         private readonly FileSystemWatcher _watcher;
-        private readonly TaskCompletionSource<Caught> _result = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly object _gate = new();
         private readonly string _folder;
         private readonly string _prefix;
-        private readonly int _pid;
-        private readonly Func<int, bool> _kill;
-        private int _writes;
-        private int _misses;
+        private Trial? _trial; // guarded by _gate
 
-        public WriteTrap(string folder, string prefix, int pid, Func<int, bool> kill)
+        public WriteTrap(string folder, string prefix)
         {
-            (_folder, _prefix, _pid, _kill) = (folder, prefix, pid, kill);
+            (_folder, _prefix) = (folder, prefix);
             _watcher = new FileSystemWatcher(folder, "*.tmp") { NotifyFilter = NotifyFilters.FileName };
             _watcher.Created += OnCreated;
-            _watcher.Error += (_, e) => _result.TrySetException(e.GetException());
+            _watcher.Error += (_, e) =>
+            {
+                lock (_gate)
+                {
+                    _trial?.Result.TrySetException(e.GetException());
+                }
+            };
             _watcher.EnableRaisingEvents = true;
         }
 
-        public Task<Caught> Result => _result.Task;
+        /// <summary>Watches the writes of the daemon <paramref name="pid"/> until one is caught.</summary>
+        public Task<Caught> Arm(int pid, Func<int, bool> kill)
+        {
+            lock (_gate)
+            {
+                _trial = new Trial(pid, kill);
+                return _trial.Result.Task;
+            }
+        }
+
+        /// <summary>The writes the current trial has seen begin so far.</summary>
+        public int Writes
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _trial?.Writes ?? 0;
+                }
+            }
+        }
+
+        public void Disarm()
+        {
+            lock (_gate)
+            {
+                _trial?.Result.TrySetCanceled();
+                _trial = null;
+            }
+        }
 
         private void OnCreated(object sender, FileSystemEventArgs e)
         {
@@ -264,49 +367,49 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
 
             lock (_gate)
             {
-                if (_result.Task.IsCompleted)
+                if (_trial is not { Result.Task.IsCompleted: false } trial)
                 {
                     return;
                 }
 
                 try
                 {
-                    Signals.Stop(_pid); // first, before anything that takes time
-                    _writes++;
-                    if (!Signals.WaitUntilStopped(_pid, TimeSpan.FromSeconds(10)))
+                    Signals.Stop(trial.Pid); // first, before anything that takes time
+                    trial.Writes++;
+                    if (!Signals.WaitUntilStopped(trial.Pid, TimeSpan.FromSeconds(10)))
                     {
-                        throw new TimeoutException($"the daemon (pid {_pid}) did not stop within 10 s of SIGSTOP");
+                        throw new TimeoutException($"the daemon (pid {trial.Pid}) did not stop within 10 s of SIGSTOP");
                     }
 
                     var temp = new FileInfo(Path.Combine(_folder, e.Name));
-                    if (temp.Exists && _kill(_writes))
+                    if (temp.Exists && trial.Kill(trial.Writes))
                     {
                         var size = temp.Length;
-                        Signals.Kill(_pid);
-                        _result.TrySetResult(new Caught(_writes, _misses, e.Name, size));
+                        Signals.Kill(trial.Pid);
+                        trial.Result.TrySetResult(new Caught(trial.Writes, trial.Misses, e.Name, size));
                         return;
                     }
 
                     if (!temp.Exists)
                     {
-                        _misses++; // the write was over before the daemon stopped
+                        trial.Misses++; // the write was over before the daemon stopped
                     }
 
-                    Signals.Continue(_pid);
+                    Signals.Continue(trial.Pid);
                 }
 #pragma warning disable CA1031 // Whatever went wrong ends the trial with that error.
                 catch (Exception error)
 #pragma warning restore CA1031
                 {
-                    _result.TrySetException(error);
+                    trial.Result.TrySetException(error);
                 }
             }
         }
 
         public void Dispose()
         {
+            Disarm();
             _watcher.Dispose();
-            _result.TrySetCanceled();
         }
     }
 }
