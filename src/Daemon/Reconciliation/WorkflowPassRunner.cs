@@ -59,8 +59,8 @@ public sealed class WorkflowPassRunner(
         /// </summary>
         public bool SnapshotIsComplete { get; set; }
 
-        /// <summary>The cause of the last failed snapshot write, while writes keep failing (a full disk, a read-only folder).</summary>
-        public string? SnapshotWriteError { get; set; }
+        /// <summary>Failed snapshot writes, logged once per cause while they keep failing (a full disk, a read-only folder).</summary>
+        public RepeatedWriteFailure SnapshotWrites { get; } = new();
     }
 
     /// <summary>Raised after every pass that wrote a snapshot.</summary>
@@ -210,21 +210,17 @@ public sealed class WorkflowPassRunner(
         {
             await SnapshotStore.SaveAsync(path, snapshot, cancellationToken);
             saved = true;
-            if (state.SnapshotWriteError is not null)
+            if (state.SnapshotWrites.Recovered())
             {
                 Log.SnapshotWrittenAgain(logger, project, file);
-                state.SnapshotWriteError = null;
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Once per cause, not once a pass: a read-only folder fails every pass until someone fixes it.
-            // The message names the temp file, new each time: the cause is the exception's kind and errno.
-            var cause = $"{e.GetType().Name} {e.HResult}";
-            if (cause != state.SnapshotWriteError)
+            if (state.SnapshotWrites.IsNew(e))
             {
                 Log.SnapshotWriteFailed(logger, project, file, e.Message);
-                state.SnapshotWriteError = cause;
             }
         }
 

@@ -36,7 +36,7 @@ public sealed class DashboardWriter(IOptions<BatchkeeperOptions> options, TimePr
     private readonly ConcurrentDictionary<string, DashboardRow> _rows = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _dirty = new(0, 1);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
-    private string? _writeError; // guarded by _writeLock
+    private readonly RepeatedWriteFailure _writes = new(); // guarded by _writeLock
     private bool _leftoversDeleted; // guarded by _writeLock
 
     public string Path => System.IO.Path.Combine(System.IO.Path.GetFullPath(options.Value.ProjectsDirectory), Watching.WorkflowFiles.Dashboard);
@@ -116,20 +116,16 @@ public sealed class DashboardWriter(IOptions<BatchkeeperOptions> options, TimePr
             }
 
             await AtomicFile.WriteAsync(Path, bytes, cancellationToken);
-            if (_writeError is not null)
+            if (_writes.Recovered())
             {
                 Log.DashboardWrittenAgain(logger, Path);
-                _writeError = null;
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            // The message names the temp file, new each time: the cause is the exception's kind and errno.
-            var cause = $"{e.GetType().Name} {e.HResult}";
-            if (cause != _writeError)
+            if (_writes.IsNew(e))
             {
                 Log.DashboardWriteFailed(logger, Path, e.Message);
-                _writeError = cause;
             }
         }
         finally
