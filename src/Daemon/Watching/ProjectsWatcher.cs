@@ -86,7 +86,6 @@ public sealed class ProjectsWatcher(
                             else if (changed == ReconcileAllEvent)
                             {
                                 reconcileAll = true;
-                                nextRescan = clock.GetUtcNow();
                             }
                             else
                             {
@@ -110,19 +109,11 @@ public sealed class ProjectsWatcher(
                     await HandleChangeAsync(path, stoppingToken);
                 }
 
-                if (now >= nextRescan)
+                if (now >= nextRescan || reconcileAll)
                 {
-                    await RescanAsync(stoppingToken);
-                    nextRescan = clock.GetUtcNow() + options.Value.RescanInterval;
-                }
-
-                if (reconcileAll)
-                {
+                    await RescanAsync(stoppingToken, everyWorkflow: reconcileAll);
                     reconcileAll = false;
-                    foreach (var path in _known.Keys.ToArray())
-                    {
-                        await SafelyAsync(path, () => scheduler.TriggerIfManagedAsync(path, stoppingToken));
-                    }
+                    nextRescan = clock.GetUtcNow() + options.Value.RescanInterval;
                 }
             }
         }
@@ -169,8 +160,11 @@ public sealed class ProjectsWatcher(
         }
     }
 
-    /// <summary>Lists every workflow file: adds new ones, removes gone ones, and triggers ones that changed unseen.</summary>
-    private async Task RescanAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Lists every workflow file: adds new ones, removes gone ones, and triggers ones that changed unseen, or with
+    /// <paramref name="everyWorkflow"/> every one, changed or not (each gets one pass).
+    /// </summary>
+    private async Task RescanAsync(CancellationToken cancellationToken, bool everyWorkflow = false)
     {
         var found = WorkflowFiles.Scan(Root).ToHashSet(StringComparer.Ordinal);
         foreach (var gone in _known.Keys.Where(k => !found.Contains(k)).ToArray())
@@ -182,7 +176,7 @@ public sealed class ProjectsWatcher(
         foreach (var path in found)
         {
             var before = _known.TryGetValue(path, out var seen) ? seen : default((DateTime, long)?);
-            if (Remember(path) is { } now && now != before)
+            if (Remember(path) is { } now && (now != before || everyWorkflow))
             {
                 await SafelyAsync(path, () => scheduler.AddOrTriggerAsync(path, cancellationToken));
             }
