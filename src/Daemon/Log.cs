@@ -56,7 +56,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 25, Level = LogLevel.Information, Message = "Deleted {Count} temp files of the dashboard {Path} left by writes that were interrupted.")]
     public static partial void InterruptedDashboardWritesCleanedUp(ILogger logger, string path, int count);
 
-
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "The file watcher reported a problem; rescanning the projects folder: {Error}")]
     public static partial void WatcherError(ILogger logger, string error);
 

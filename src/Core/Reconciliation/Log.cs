@@ -63,5 +63,4 @@ internal static partial class Log
     [LoggerMessage(EventId = 111, Level = LogLevel.Debug,
         Message = "Reconciled {Project}/{Workflow}: {Complete}/{Total} complete, {Running} running, {Queued} queued, {Failed} failed, {Submitted} submitted this pass.")]
     public static partial void PassDone(ILogger logger, string project, string workflow, int complete, int total, int running, int queued, int failed, int submitted);
-
 }

@@ -775,6 +775,7 @@ public sealed class WorkflowReconciler(
                 Unconfirmed.Add(jobName);
             }
         }
+
         public string Project => Plan.Location.Project;
         public string Workflow => Plan.WorkflowName;
         public bool SubmissionsHalted => _halted || stopSubmitting.IsCancellationRequested;
