@@ -33,13 +33,14 @@ public sealed class DeploymentTests : IDisposable
     private static string Deploy(string name) => Path.Combine(RepoPaths.Root, "deploy", "systemd", name);
 
     [Fact]
-    public void UnitFile_PassesVerify_AndIsRatedAtMost2ByTheSecurityAudit()
+    public void UnitFile_PassesVerify_AndIsRatedAtMost1Point5ByTheSecurityAudit()
     {
-        var (code, output) = Run("bash", Deploy("check-unit.sh"), "2.0");
+        // The unit is the one RealSystemdTests runs the daemon under, so this score is that of a unit that works.
+        var (code, output) = Run("bash", Deploy("check-unit.sh"), "1.5");
         Assert.True(code == 0, output);
         Assert.Contains("verify: ok", output, StringComparison.Ordinal);
         var score = double.Parse(output.Split("exposure ")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(score, 0, 2.0);
+        Assert.InRange(score, 0, 1.5);
     }
 
     [Fact]
