@@ -290,7 +290,13 @@ public sealed class RealSystemdTests(BookwormContainer container, ITestOutputHel
             await File.WriteAllTextAsync(container.HostPath("/etc/batchkeeper/environment"), environment);
         }
 
-        await container.MustAsync(Install);
+        var (code, text) = await container.ExecAsync(Install);
+        if (code != 0)
+        {
+            var journal = await container.ExecAsync("journalctl -u batchkeeper --no-pager -n 15");
+            throw new InvalidOperationException($"install.sh failed with exit code {code}:\n{text}\nThe unit's journal:\n{journal.Output}");
+        }
+
         await WaitActiveAsync();
         return since;
     }
