@@ -78,7 +78,7 @@ public sealed class RealSystemdTests(BookwormContainer container, ITestOutputHel
         // Type=notify: systemd says "Started" only after READY=1.
         await WaitJournalAsync(since, "Started batchkeeper.service", "systemd's word that the daemon said READY=1");
         var status = await Eventually.WaitAsync(
-            async Task<string?> () => (await container.ExecAsync("systemctl status batchkeeper --no-pager --lines=0")).Output,
+            Paced(async () => (await container.ExecAsync("systemctl status batchkeeper --no-pager --lines=0")).Output),
             s => s?.Contains("6/6", StringComparison.Ordinal) == true && s.Contains("Status: \"", StringComparison.Ordinal),
             "the daemon's STATUS= line with the converged demo in systemctl status", ServiceTimeout);
         output.WriteLine(status);
@@ -202,7 +202,7 @@ public sealed class RealSystemdTests(BookwormContainer container, ITestOutputHel
             ["slow.json"] = """{ "workflow_name": "slow", "analyses": [ { "job_definition": "x:1", "queue": "local", "command": ["sleep", "600"], "outputs": ["out-{sample_name}"] } ] }""",
         });
         // The snapshot says so only at the next pass (an hour away): look at the processes.
-        await Eventually.WaitAsync(async Task<string?> () => await SleepProcessesAsync(), p => p?.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 2,
+        await Eventually.WaitAsync(Paced(SleepProcessesAsync), p => p?.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 2,
             "both slow jobs running", ServiceTimeout);
 
         var timeoutStop = (await ShowAsync("TimeoutStopUSec"))["TimeoutStopUSec"];
@@ -304,7 +304,7 @@ public sealed class RealSystemdTests(BookwormContainer container, ITestOutputHel
     private async Task<int> WaitActiveAsync()
     {
         var show = await Eventually.WaitAsync(
-            async Task<Dictionary<string, string>?> () => await ShowAsync("ActiveState", "MainPID"),
+            Paced(() => ShowAsync("ActiveState", "MainPID")),
             s => s?["ActiveState"] == "active" && s["MainPID"] != "0",
             "batchkeeper.service active", ServiceTimeout);
         return int.Parse(show["MainPID"], CultureInfo.InvariantCulture);
@@ -313,11 +313,21 @@ public sealed class RealSystemdTests(BookwormContainer container, ITestOutputHel
     private async Task<int> WaitRestartedAsync(int oldPid, TimeSpan? timeout = null)
     {
         var show = await Eventually.WaitAsync(
-            async Task<Dictionary<string, string>?> () => await ShowAsync("ActiveState", "MainPID"),
+            Paced(() => ShowAsync("ActiveState", "MainPID")),
             s => s?["ActiveState"] == "active" && s["MainPID"] != "0" && s["MainPID"] != oldPid.ToString(CultureInfo.InvariantCulture),
             $"batchkeeper.service active again with a process other than {oldPid}", timeout ?? ServiceTimeout);
         return int.Parse(show["MainPID"], CultureInfo.InvariantCulture);
     }
+
+    /// <summary>
+    /// A probe for <see cref="Eventually"/> that asks the container at most every 250 ms: each look starts nsenter and
+    /// systemctl or journalctl, which a loaded 2-core machine should not run 20 times a second.
+    /// </summary>
+    private static Func<Task<T?>> Paced<T>(Func<Task<T>> probe) => async () =>
+    {
+        await Task.Delay(250);
+        return await probe();
+    };
 
     /// <summary>The container's sleep processes (no procps on a minimal system: /proc it is).</summary>
     private async Task<string> SleepProcessesAsync() =>
@@ -344,7 +354,7 @@ public sealed class RealSystemdTests(BookwormContainer container, ITestOutputHel
     }
 
     private Task<string> WaitJournalAsync(DateTimeOffset since, string text, string what, string? priority = null) =>
-        Eventually.WaitAsync(async Task<string?> () => await JournalAsync(since, priority), j => j?.Contains(text, StringComparison.Ordinal) == true, what, ServiceTimeout);
+        Eventually.WaitAsync(Paced(() => JournalAsync(since, priority)), j => j?.Contains(text, StringComparison.Ordinal) == true, what, ServiceTimeout);
 
     /// <summary>Drops a project as an administrator does: made aside, owned by the service's user, moved into the projects folder at once.</summary>
     private async Task DropAsync(string project, Dictionary<string, string> files, string owner = "batchkeeper:batchkeeper")
