@@ -51,7 +51,9 @@ public sealed class SubmitJobRetryTests
     public async Task StalledResponse_TimesOutOnce_WithoutASecondSubmission()
     {
         await using var server = LoopbackHttpServer.Scripted(ServerReply.Stall, ServerReply.Ok(Created));
-        using var client = TestClients.Batch(server.BaseUri, o => o.AttemptTimeout = TimeSpan.FromMilliseconds(300));
+        // Long enough for the first request of a cold process to reach the server on a loaded machine (at 300 ms it
+        // often did not, beside other test classes, and the server had seen nothing); the stall never ends anyway.
+        using var client = TestClients.Batch(server.BaseUri, o => o.AttemptTimeout = TimeSpan.FromSeconds(2));
 
         await Assert.ThrowsAsync<TimeoutException>(() => client.SubmitJobAsync(Request));
 
