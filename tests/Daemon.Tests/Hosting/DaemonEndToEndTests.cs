@@ -116,28 +116,6 @@ public sealed class DaemonEndToEndTests : IDisposable
     }
 
     [Fact]
-    public async Task Restart_WithExistingSnapshots_SubmitsNothingTwice()
-    {
-        string workflow;
-        WorkflowSnapshot before;
-        await using (var daemon = await TestDaemon.StartAsync(_folder.Path))
-        {
-            Demo.CreateProject(daemon.Projects, "study", ("a", 2), ("b", 3));
-            workflow = daemon.WorkflowPath("study", "wordcount.json");
-            Demo.Drop(workflow, Demo.Workflow);
-            before = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 4, "the workflow converges");
-        }
-
-        await using (var daemon = await TestDaemon.StartAsync(_folder.Path))
-        {
-            var after = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt > before.ReconciledAt, "a pass after the restart");
-            Assert.Equal(4, after.Summary.Complete);
-            Assert.Equal(4, LocalJobCount(daemon));
-            Assert.Equal(before.Slots.Select(s => s.JobId), after.Slots.Select(s => s.JobId));
-        }
-    }
-
-    [Fact]
     public async Task FailingCommand_IsRetriedWithinItsBudget_ThenFailsPermanentlyWithItsExitCode()
     {
         await using var daemon = await TestDaemon.StartAsync(_folder.Path);
