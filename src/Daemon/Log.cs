@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "Reconciling {Project}/{File} failed: {Error}")]
     public static partial void PassFailed(ILogger logger, string project, string file, string error, Exception exception);
 
+    [LoggerMessage(EventId = 18, Level = LogLevel.Debug, Message = "Pass of {Project}/{File} triggered for {TriggeredAt:O} ended: {Outcome}.")]
+    public static partial void PassEnded(ILogger logger, string project, string file, DateTimeOffset triggeredAt, Reconciliation.PassOutcome outcome);
+
     [LoggerMessage(EventId = 17, Level = LogLevel.Information, Message = "Workflow {Project}/{File}: {Complete}/{Total} complete, {Running} running, {Queued} queued, {Failed} failed, {Blocked} blocked, {Invalid} invalid.")]
     public static partial void Progress(ILogger logger, string project, string file, int complete, int total, int running, int queued, int failed, int blocked, int invalid);
 

@@ -147,14 +147,14 @@ public sealed class FaultTests
         using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
         var submit = http.Client.PostAsync(new Uri("/v1/submitjob", UriKind.Relative), content, giveUp.Token);
 
-        await Eventually.UntilAsync(
-            () => Task.FromResult(emulator.RequestsInFlight), n => n == 1, TimeSpan.FromSeconds(10), $"SubmitJob {jobName} to stall");
+        await Eventually.WaitAsync(
+            () => Task.FromResult(emulator.RequestsInFlight), n => n == 1, $"SubmitJob {jobName} to stall", TimeSpan.FromSeconds(10));
         await giveUp.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => submit);
-        await Eventually.UntilAsync(
+        await Eventually.WaitAsync(
             () => Task.FromResult(emulator.RequestsFor("SubmitJob").Count),
-            n => n == recordedBefore + 1, TimeSpan.FromSeconds(10), $"the abandoned SubmitJob {jobName} to be recorded");
+            n => n == recordedBefore + 1, $"the abandoned SubmitJob {jobName} to be recorded", TimeSpan.FromSeconds(10));
     }
 
     private static async Task<List<BatchResponse>> DescribeManyAsync(BatchHttp http, int count)

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Batchkeeper.BatchEmulator.Tests.Infrastructure;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Batchkeeper.BatchEmulator.Tests;
 
@@ -278,22 +278,28 @@ public sealed class StateMachineTests
     [Fact]
     public async Task DescribeVisibilityDelay_HidesANewJobFromDescribeAndList_ForThatLong()
     {
-        var delay = TimeSpan.FromSeconds(1);
-        await using var emulator = await BatchEmulator.StartAsync(new BatchEmulatorOptions { DescribeVisibilityDelay = delay });
+        // On a clock of the test's own: hidden a millisecond before the delay, visible at it, however slow the machine.
+        var clock = new FakeTimeProvider();
+        await using var emulator = await BatchEmulator.StartAsync(new BatchEmulatorOptions { DescribeVisibilityDelay = TimeSpan.FromSeconds(1), TimeProvider = clock });
         using var http = new BatchHttp(emulator.BaseAddress);
-        var clock = Stopwatch.StartNew();
 
         var id = await http.SubmitAsync("eventual-1");
         var describedAtOnce = await http.DescribeAsync(id);
-        var listedAtOnce = await http.CallAsync("ListJobs", new { jobQueue = "q", filters = new[] { new { name = "JOB_NAME", values = new[] { "eventual-1" } } } });
-        await http.WaitForAsync(id, _ => true, "visible");
-        var visibleAfter = clock.Elapsed;
-        var listedLater = await http.CallAsync("ListJobs", new { jobQueue = "q", filters = new[] { new { name = "JOB_NAME", values = new[] { "eventual-1" } } } });
+        var listedAtOnce = await ListAsync(http);
+        clock.Advance(TimeSpan.FromMilliseconds(999));
+        var describedJustBefore = await http.DescribeAsync(id);
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        var describedAtTheDelay = await http.DescribeAsync(id);
+        var listedAtTheDelay = await ListAsync(http);
 
         Assert.Null(describedAtOnce);
         Assert.Equal(0, listedAtOnce.Body.GetProperty("jobSummaryList").GetArrayLength());
-        Assert.True(visibleAfter >= delay, $"visible after {visibleAfter}");
-        Assert.Equal(1, listedLater.Body.GetProperty("jobSummaryList").GetArrayLength());
+        Assert.Null(describedJustBefore);
+        Assert.NotNull(describedAtTheDelay);
+        Assert.Equal(1, listedAtTheDelay.Body.GetProperty("jobSummaryList").GetArrayLength());
         Assert.False(emulator.Jobs.Count == 0, "the hidden job was not kept");
     }
+
+    private static Task<BatchResponse> ListAsync(BatchHttp http) =>
+        http.CallAsync("ListJobs", new { jobQueue = "q", filters = new[] { new { name = "JOB_NAME", values = new[] { "eventual-1" } } } });
 }

@@ -30,7 +30,8 @@ public static class AwsBackendRegistration
             provider.GetService<ILoggerFactory>())));
         services.AddSingleton(sp => new AwsBatchJobBackend(
             sp.GetRequiredService<IBatchClient>(),
-            passesInFlight: sp.GetService<Systemd.LoopHealth>() is { } health ? () => health.PassesRunning : null));
+            passesInFlight: sp.GetService<Systemd.LoopHealth>() is { } health ? () => health.PassesRunning : null,
+            clock: sp.GetService<TimeProvider>()));
         services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<AwsBatchJobBackend>());
 
         services.AddSingleton<IAmazonS3>(provider => CreateS3Client(

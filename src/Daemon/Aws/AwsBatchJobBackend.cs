@@ -24,10 +24,17 @@ public sealed class AwsBatchJobBackend : IJobBackend
     /// so that the passes of all due workflows share calls of 100 ids.
     /// </param>
     /// <param name="describeMaxWait">With <paramref name="passesInFlight"/>: the longest a request waits for the others. Default 1 s.</param>
-    public AwsBatchJobBackend(IBatchClient client, TimeSpan? describeWindow = null, Func<int>? passesInFlight = null, TimeSpan? describeMaxWait = null)
+    /// <param name="clock">The clock the DescribeJobs window and longest wait are measured on. Default the system's.</param>
+    public AwsBatchJobBackend(
+        IBatchClient client,
+        TimeSpan? describeWindow = null,
+        Func<int>? passesInFlight = null,
+        TimeSpan? describeMaxWait = null,
+        TimeProvider? clock = null)
     {
         _client = client;
-        _describe = new DescribeBatcher(DescribeChunkAsync, describeWindow ?? TimeSpan.FromMilliseconds(20), passesInFlight, describeMaxWait);
+        _describe = new DescribeBatcher(
+            DescribeChunkAsync, describeWindow ?? TimeSpan.FromMilliseconds(20), passesInFlight, describeMaxWait, clock ?? TimeProvider.System);
     }
 
     public string Name => "Aws";
@@ -148,8 +155,9 @@ public sealed class AwsBatchJobBackend : IJobBackend
 internal sealed class DescribeBatcher(
     Func<IReadOnlyList<string>, CancellationToken, Task<IReadOnlyList<Port.JobDetail>>> describe,
     TimeSpan window,
-    Func<int>? passesInFlight = null,
-    TimeSpan? maxWait = null)
+    Func<int>? passesInFlight,
+    TimeSpan? maxWait,
+    TimeProvider clock)
 {
     private const int ChunkSize = AwsBatchJobBackend.DescribeLimit;
 
@@ -227,14 +235,14 @@ internal sealed class DescribeBatcher(
 
     private async Task FlushLaterAsync()
     {
-        var started = DateTime.UtcNow;
+        var started = clock.GetTimestamp();
         while (true)
         {
-            await Task.Delay(window);
+            await Task.Delay(window, clock);
             List<string[]> send;
             lock (_gate)
             {
-                var due = passesInFlight is null || EveryoneWaitingLocked() || DateTime.UtcNow - started >= _maxWait;
+                var due = passesInFlight is null || EveryoneWaitingLocked() || clock.GetElapsedTime(started) >= _maxWait;
                 if (!due && _queued.Count > 0)
                 {
                     continue;

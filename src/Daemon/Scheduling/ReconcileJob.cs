@@ -1,5 +1,7 @@
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Watching;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Quartz;
 
@@ -10,7 +12,8 @@ namespace Batchkeeper.Daemon.Scheduling;
 /// once (<see cref="DisallowConcurrentExecutionAttribute"/>); a trigger that fires during a pass waits for it.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed class ReconcileJob(WorkflowPassRunner runner, WorkflowScheduler scheduler, IOptions<BatchkeeperOptions> options) : IJob
+public sealed class ReconcileJob(
+    WorkflowPassRunner runner, WorkflowScheduler scheduler, IOptions<BatchkeeperOptions> options, ILogger<ReconcileJob> logger) : IJob
 {
     public const string PathKey = "path";
 
@@ -18,6 +21,8 @@ public sealed class ReconcileJob(WorkflowPassRunner runner, WorkflowScheduler sc
     {
         var path = context.MergedJobDataMap.GetString(PathKey)!;
         var outcome = await runner.RunAsync(path, cancellationToken);
+        // Which trigger ran this pass (a schedule, a change, SIGHUP, a job's end): one line per pass, at Debug.
+        Log.PassEnded(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path), context.ScheduledFireTimeUtc ?? context.FireTimeUtc, outcome);
         switch (outcome)
         {
             case PassOutcome.ReadAgainSoon:

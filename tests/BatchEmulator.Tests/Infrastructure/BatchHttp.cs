@@ -77,11 +77,11 @@ internal sealed class BatchHttp(Uri baseAddress, TimeSpan? timeout = null) : IDi
 
     /// <summary>Describes the job until <paramref name="done"/> holds for it (deadline 15 s by default).</summary>
     public Task<JsonElement> WaitForAsync(string jobId, Func<JsonElement, bool> done, string what, TimeSpan? timeout = null) =>
-        Eventually.UntilAsync(
+        Eventually.WaitAsync(
             async () => await DescribeAsync(jobId) ?? default,
             job => job.ValueKind == JsonValueKind.Object && done(job),
-            timeout ?? DefaultWait,
-            $"job {jobId} to be {what}");
+            $"job {jobId} to be {what}",
+            timeout ?? DefaultWait);
 
     public Task<JsonElement> WaitForStatusAsync(string jobId, string status, TimeSpan? timeout = null) =>
         WaitForAsync(jobId, j => j.GetProperty("status").GetString() == status, status, timeout);

@@ -13,7 +13,7 @@ public sealed class S3rverFixture : IAsyncLifetime
 {
     public S3rver Server { get; private set; } = null!;
 
-    public async Task InitializeAsync() => Server = await S3rver.StartAsync("results", "results2", "results3");
+    public async Task InitializeAsync() => Server = await S3rver.StartAsync("results", "results2", "results3", "results4");
 
     public async Task DisposeAsync() => await Server.DisposeAsync();
 }
@@ -165,6 +165,59 @@ public sealed class AwsEndToEndTests(S3rverFixture s3) : IClassFixture<S3rverFix
 
         Assert.Single(emulator.RequestsFor(BatchOperations.SubmitJob), r => JsonDocument.Parse(r.Body).RootElement.GetProperty("jobName").GetString() == submitted.JobName);
         Assert.Equal(2, emulator.Jobs.Count);
+    }
+
+    [Fact]
+    public async Task Restart_WithJobsRunningAndQueuedInTheSnapshot_SubmitsNothingTwice()
+    {
+        // Room for two jobs at a time, each running until the test ends it: at the restart two aligns run, two wait
+        // in RUNNABLE and four summarises wait on them, and the snapshot holds all eight job ids.
+        var emulator = await Emulator.StartAsync(new BatchEmulatorOptions
+        {
+            S3ServiceUrl = new Uri(s3.Server.ServiceUrl), MaxRunningJobs = 2, RunDuration = TimeSpan.FromHours(1),
+        });
+        await using var emulatorScope = emulator;
+        Task<TestDaemon> Start() => TestDaemon.StartOnAwsAsync(_folder.Path, emulator.BaseAddress, s3.Server.ServiceUrl);
+        string workflow;
+        WorkflowSnapshot before;
+        await using (var daemon = await Start())
+        {
+            Demo.CreateProject(daemon.Projects, "study", ("s1", 1), ("s2", 2), ("s3", 3), ("s4", 4));
+            workflow = daemon.WorkflowPath("study", "famli.json");
+            Demo.Drop(workflow, Workflow("results4"));
+            await TestDaemon.WaitForSnapshotAsync(
+                workflow, s => s.Slots.Count == 8 && s.Slots.All(x => x.JobId is not null) && s.Summary.Running == 2, "eight jobs known, two running");
+        }
+
+        before = (await TestDaemon.ReadSnapshotAsync(workflow))!;
+        Assert.Equal(2, before.Summary.Running);
+        Assert.Equal(0, before.Summary.Complete);
+        Assert.All(before.Slots, slot => Assert.NotNull(slot.JobId));
+        Assert.Equal(8, SuccessfulSubmissions(emulator).Count());
+
+        await using (var daemon = await Start())
+        {
+            var after = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt > before.ReconciledAt, "a pass after the restart");
+            Assert.Equal(before.Slots.Select(s => s.JobId), after.Slots.Select(s => s.JobId));
+            Assert.Equal(8, SuccessfulSubmissions(emulator).Count());
+
+            // Let the jobs end, two at a time: the restarted daemon follows the jobs it already had to the end.
+            var done = await TestDaemon.WaitForSnapshotAsync(
+                workflow,
+                s =>
+                {
+                    emulator.EndRuns(emulator.Jobs.Select(j => j.JobId));
+                    return s.Summary.Complete == 8;
+                },
+                "all eight slots complete");
+            Assert.Equal(before.Slots.Select(s => s.JobId), done.Slots.Select(s => s.JobId));
+            Assert.All(done.Slots, slot => Assert.Single(slot.History));
+        }
+
+        var submissions = SuccessfulSubmissions(emulator).ToArray();
+        Assert.Equal(8, submissions.Length);
+        Assert.All(submissions.GroupBy(b => b.GetProperty("jobName").GetString()), g => Assert.Single(g));
+        Assert.Equal(8, emulator.Jobs.Count);
     }
 
     private static string ReadLog(TestDaemon daemon) => LogFiles.Read(daemon.LogDirectory);

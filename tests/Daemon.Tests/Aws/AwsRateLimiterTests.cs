@@ -51,12 +51,12 @@ public sealed class AwsRateLimiterTests
 
         for (var admitted = 3; admitted <= 9; admitted += 3)
         {
-            await Wait.UntilAsync(() => server.RequestCount == admitted && Queued(bucket) == 10 - admitted, $"{admitted} admitted, {10 - admitted} queued");
+            await Eventually.WaitAsync(() => server.RequestCount == admitted && Queued(bucket) == 10 - admitted, $"{admitted} admitted, {10 - admitted} queued");
             Assert.Equal(admitted, server.RequestCount);
             await ReplenishAsync(bucket);
         }
 
-        await Wait.UntilAsync(() => calls.All(c => c.IsCompleted), "all calls");
+        await Eventually.WaitAsync(() => calls.All(c => c.IsCompleted), "all calls");
         Assert.Equal(10, server.RequestCount);
         Assert.All(calls, c => Assert.True(c.IsCompletedSuccessfully));
     }
@@ -70,7 +70,7 @@ public sealed class AwsRateLimiterTests
 
         var call = client.DescribeJobsAsync(new DescribeJobsRequest { Jobs = ["j"] });
 
-        await Wait.UntilAsync(() => server.RequestCount == 1 && Queued(bucket) == 1, "the retry waiting for a permit");
+        await Eventually.WaitAsync(() => server.RequestCount == 1 && Queued(bucket) == 1, "the retry waiting for a permit");
         Assert.False(call.IsCompleted);
         await ReplenishAsync(bucket);
         await call.WaitAsync(TimeSpan.FromSeconds(10));
@@ -87,7 +87,7 @@ public sealed class AwsRateLimiterTests
         using var cancellation = new CancellationTokenSource();
 
         var call = client.DescribeJobsAsync(new DescribeJobsRequest { Jobs = ["j"] }, cancellation.Token);
-        await Wait.UntilAsync(() => Queued(bucket) == 1, "the call waiting for a permit");
+        await Eventually.WaitAsync(() => Queued(bucket) == 1, "the call waiting for a permit");
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(TimeSpan.FromSeconds(10)));
@@ -129,6 +129,6 @@ public sealed class AwsRateLimiterTests
     private static Task ReplenishAsync(TokenBucketRateLimiter bucket)
     {
         var queued = Queued(bucket);
-        return Wait.UntilAsync(() => bucket.TryReplenish() && Queued(bucket) < queued, "a refill");
+        return Eventually.WaitAsync(() => bucket.TryReplenish() && Queued(bucket) < queued, "a refill");
     }
 }

@@ -157,7 +157,7 @@ public sealed class AwsRetryTests
         using var cancellation = new CancellationTokenSource();
 
         var call = client.DescribeJobsAsync(AnyRequest, cancellation.Token);
-        await Wait.UntilAsync(() => server.RequestCount == 1, "the first attempt");
+        await Eventually.WaitAsync(() => server.RequestCount == 1, "the first attempt");
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(TimeSpan.FromSeconds(10)));
@@ -172,7 +172,7 @@ public sealed class AwsRetryTests
         using var cancellation = new CancellationTokenSource();
 
         var call = client.DescribeJobsAsync(AnyRequest, cancellation.Token);
-        await Wait.UntilAsync(() => server.RequestCount == 1, "the first attempt");
+        await Eventually.WaitAsync(() => server.RequestCount == 1, "the first attempt");
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(TimeSpan.FromSeconds(10)));

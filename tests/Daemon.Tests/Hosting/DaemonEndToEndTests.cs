@@ -1,5 +1,7 @@
+using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Batchkeeper.Daemon.Tests.Hosting;
 
@@ -100,41 +102,43 @@ public sealed class DaemonEndToEndTests : IDisposable
     }
 
     [Fact]
-    public async Task DeletedWorkflow_StopsBeingManaged_AndLeavesItsDashboardRow()
+    public async Task DeletedWorkflow_StopsBeingManaged_DropsItsDashboardRow_AndLeavesItsRunningJobToFinish()
     {
         await using var daemon = await TestDaemon.StartAsync(_folder.Path);
-        Demo.CreateProject(daemon.Projects, "study", ("a", 2));
-        var workflow = daemon.WorkflowPath("study", "wordcount.json");
-        Demo.Drop(workflow, Demo.Workflow);
-        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2, "the workflow converges");
+        var project = Demo.CreateProject(daemon.Projects, "study", ("a", 2));
+        var workflow = daemon.WorkflowPath("study", "waiting.json");
+        // The job runs until the test lets it finish (the loop is the job's work, not the test's wait).
+        Demo.Drop(workflow, """
+            {
+              "workflow_name": "waiting",
+              "analyses": [
+                { "name": "wait", "job_definition": "x:1", "queue": "local",
+                  "command": ["sh", "-c", "while [ ! -e release ]; do sleep 0.05; done; mkdir -p results; echo ok > results/{sample_name}.done"],
+                  "outputs": ["results/{sample_name}.done"] }
+              ]
+            }
+            """);
+        var running = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Running == 1, "the job runs");
+        var jobId = Assert.Single(running.Slots).JobId!;
         var dashboard = Path.Combine(daemon.Projects, "dashboard.json");
-        await Eventually.WaitAsync(() => File.Exists(dashboard) && File.ReadAllText(dashboard).Contains("study/wordcount.json", StringComparison.Ordinal), "the dashboard lists the workflow");
+        await Eventually.WaitAsync(() => File.Exists(dashboard) && File.ReadAllText(dashboard).Contains("study/waiting.json", StringComparison.Ordinal), "the dashboard lists the workflow");
 
         File.Delete(workflow);
-        await Eventually.WaitAsync(() => !File.ReadAllText(dashboard).Contains("study/wordcount.json", StringComparison.Ordinal), "the dashboard drops the workflow");
-        await Eventually.WaitAsync(() => ReadLog(daemon).Contains("Workflow study/wordcount.json was removed", StringComparison.Ordinal), "the removal is logged");
-    }
+        await Eventually.WaitAsync(() => !File.ReadAllText(dashboard).Contains("study/waiting.json", StringComparison.Ordinal), "the dashboard drops the workflow");
+        await Eventually.WaitAsync(() => ReadLog(daemon).Contains("Workflow study/waiting.json was removed", StringComparison.Ordinal), "the removal is logged");
 
-    [Fact]
-    public async Task Restart_WithExistingSnapshots_SubmitsNothingTwice()
-    {
-        string workflow;
-        WorkflowSnapshot before;
-        await using (var daemon = await TestDaemon.StartAsync(_folder.Path))
-        {
-            Demo.CreateProject(daemon.Projects, "study", ("a", 2), ("b", 3));
-            workflow = daemon.WorkflowPath("study", "wordcount.json");
-            Demo.Drop(workflow, Demo.Workflow);
-            before = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 4, "the workflow converges");
-        }
-
-        await using (var daemon = await TestDaemon.StartAsync(_folder.Path))
-        {
-            var after = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt > before.ReconciledAt, "a pass after the restart");
-            Assert.Equal(4, after.Summary.Complete);
-            Assert.Equal(4, LocalJobCount(daemon));
-            Assert.Equal(before.Slots.Select(s => s.JobId), after.Slots.Select(s => s.JobId));
-        }
+        // Left alone: still running after the removal, and once released it ends on its own, successfully.
+        var backend = daemon.Host.Services.GetRequiredService<IJobBackend>();
+        Assert.Equal(JobStatus.Running, Assert.Single(await backend.DescribeAsync([jobId], CancellationToken.None)).Status);
+        File.WriteAllText(Path.Combine(project, "release"), "");
+        var ended = await Eventually.WaitAsync(
+            async () => (await backend.DescribeAsync([jobId], CancellationToken.None)).SingleOrDefault(),
+            d => d is not null && d.Status is JobStatus.Succeeded or JobStatus.Failed,
+            "the released job ends");
+        Assert.Equal(JobStatus.Succeeded, ended.Status);
+        Assert.Equal(0, ended.ExitCode);
+        Assert.Equal("ok", File.ReadAllText(Path.Combine(project, "results", "a.done")).Trim());
+        Assert.DoesNotContain($"Terminated job {jobId}", ReadLog(daemon), StringComparison.Ordinal);
     }
 
     [Fact]

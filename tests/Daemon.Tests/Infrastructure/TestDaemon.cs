@@ -86,7 +86,11 @@ public sealed class TestDaemon : IAsyncDisposable
 
     /// <summary>Waits until the workflow's snapshot satisfies <paramref name="done"/>.</summary>
     public static Task<WorkflowSnapshot> WaitForSnapshotAsync(string workflowPath, Func<WorkflowSnapshot, bool> done, string what, TimeSpan? timeout = null) =>
-        Eventually.WaitAsync(() => ReadSnapshotAsync(workflowPath), s => s is not null && done(s), what, timeout);
+        Eventually.WaitAsync(() => ReadSnapshotAsync(workflowPath), s => s is not null && done(s), what, timeout, Describe);
+
+    private static string Describe(WorkflowSnapshot? s) => s is null
+        ? "no snapshot"
+        : System.Text.Json.JsonSerializer.Serialize(new { s.ReconciledAt, s.Summary, s.Errors, Slots = s.Slots.Select(x => new { x.Sample, x.Analysis, x.State, x.Message }) });
 
     public async ValueTask DisposeAsync()
     {

@@ -82,15 +82,13 @@ public sealed class SystemdIntegrationTests : IDisposable
     [Fact]
     public async Task HungPass_StopsTheWatchdogPings()
     {
-        // Batch accepts the SubmitJob but never answers: the pass hangs far past PassStallAfter.
-        var options = new BatchEmulatorOptions
-        {
-            Faults = new FaultSettings { StallRate = 1.0, StallDuration = TimeSpan.FromMinutes(5), Operations = [BatchOperations.SubmitJob] },
-        };
-        await using var emulator = await Emulator.StartAsync(options);
+        // A first pass submits sample a's jobs and writes its snapshot; then Batch accepts every SubmitJob but never
+        // answers, and the pass that submits the new sample b hangs far past PassStallAfter.
+        await using var emulator = await Emulator.StartAsync(new BatchEmulatorOptions { RunDuration = TimeSpan.FromHours(1) });
         using var systemd = new NotifyListener(_folder.Path);
         var project = Demo.CreateProject(_folder.Combine("projects"), "study", ("a", 2));
-        Demo.Drop(Path.Combine(project, "wordcount.json"), Demo.Workflow);
+        var workflow = Path.Combine(project, "wordcount.json");
+        Demo.Drop(workflow, Demo.Workflow);
         var environment = Environment(systemd.SocketPath);
         environment["WATCHDOG_USEC"] = "400000";
         environment["Batchkeeper__PassStallAfter"] = "00:00:02";
@@ -104,6 +102,10 @@ public sealed class SystemdIntegrationTests : IDisposable
 
         await using var daemon = DaemonProcess.Start(_folder.Path, environment, "run");
         await systemd.WaitForAsync(_ => systemd.Count("WATCHDOG=1") >= 2, "pings while the loop is healthy");
+        var before = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Slots.Count == 2 && s.Slots.All(x => x.JobId is not null), "sample a's jobs in the snapshot");
+        emulator.Faults.Update(f => f with { StallRate = 1.0, StallDuration = TimeSpan.FromMinutes(5), Operations = [BatchOperations.SubmitJob] });
+        Demo.AddSample(project, "b", 3);
+        await Eventually.WaitAsync(() => emulator.RequestsInFlight > 0, "the new sample's SubmitJob, stalled");
         await Eventually.WaitAsync(() => ReadLog().Contains("The reconcile loop looks hung", StringComparison.Ordinal), "the daemon notices its hung pass");
 
         // From now on systemd must hear nothing: watch for ten ping intervals.
@@ -127,10 +129,11 @@ public sealed class SystemdIntegrationTests : IDisposable
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(35), $"stopped after {stopping.Elapsed}");
         Assert.Contains(systemd.Messages, m => m.StartsWith("STOPPING=1", StringComparison.Ordinal));
         Assert.DoesNotContain(emulator.RequestsFor(BatchOperations.SubmitJob), r => r.ReceivedAt > terminatedAt); // nothing new submitted
-        var workflow = Path.Combine(project, "wordcount.json");
-        if (File.Exists(Batchkeeper.Daemon.Snapshots.SnapshotStore.PathFor(workflow)))
+        var after = await TestDaemon.ReadSnapshotAsync(workflow);
+        Assert.NotNull(after); // whole: it parses
+        foreach (var slot in before.Slots)
         {
-            Assert.NotNull(await TestDaemon.ReadSnapshotAsync(workflow));
+            Assert.Equal(slot.JobId, after.Slots.Single(s => s.Sample == slot.Sample && s.Analysis == slot.Analysis).JobId);
         }
 
         Assert.DoesNotContain(Secret, ReadLog(), StringComparison.Ordinal);

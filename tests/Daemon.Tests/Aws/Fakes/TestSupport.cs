@@ -1,25 +1,4 @@
-using System.Diagnostics;
-
 namespace Batchkeeper.Daemon.Tests.Aws.Fakes;
-
-internal static class Wait
-{
-    /// <summary>Waits until <paramref name="condition"/> holds, failing the test after <paramref name="timeout"/> (default 10 s).</summary>
-    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
-    {
-        var deadline = Stopwatch.StartNew();
-        var limit = timeout ?? TimeSpan.FromSeconds(10);
-        while (!condition())
-        {
-            if (deadline.Elapsed > limit)
-            {
-                Assert.Fail($"Timed out after {limit.TotalSeconds} s waiting for: {what}");
-            }
-
-            await Task.Delay(5);
-        }
-    }
-}
 
 /// <summary>Finds the project's shared folder (<c>shared/aws</c> beside the repository).</summary>
 internal static class SharedFolder
