@@ -378,16 +378,29 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
             LocalJobRecord? record;
             try
             {
-                record = JsonSerializer.Deserialize<LocalJobRecord>(File.ReadAllBytes(path), JsonOptions);
+                // The daemon's one rule for reading files: a regular file inside the jobs folder, capped, with a deadline.
+                record = JsonSerializer.Deserialize<LocalJobRecord>(
+                    Files.ProjectFile.Read(path, _jobsDirectory, Path.GetFileName(path), LocalJobRecord.MaxBytes), JsonOptions);
             }
-            catch (Exception e) when (e is JsonException or IOException)
+            catch (JsonException e)
+            {
+                Log.LocalRecordUnreadable(_logger, path, $"not a job record (at {e.Path ?? "$"}, line {(e.LineNumber ?? 0) + 1})");
+                continue;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Log.LocalRecordUnreadable(_logger, path, e.Message);
                 continue;
             }
-
-            if (record is null)
+            catch (Core.Workflows.InputException e)
             {
+                Log.LocalRecordUnreadable(_logger, path, string.Join("; ", e.Errors.Select(error => error.Message)));
+                continue;
+            }
+
+            if (record is null || LocalJobRecord.Problem(record, Path.GetFileNameWithoutExtension(path)) is { } problem)
+            {
+                Log.LocalRecordUnreadable(_logger, path, record is null ? "not a job record (null)" : LocalJobRecord.Problem(record, Path.GetFileNameWithoutExtension(path))!);
                 continue;
             }
 

@@ -16,18 +16,16 @@ public sealed class SnapshotStore
     public static async Task<WorkflowSnapshot?> LoadAsync(string workflowPath, CancellationToken cancellationToken)
     {
         var path = PathFor(workflowPath);
-        if (!File.Exists(path))
-        {
-            return null;
-        }
-
         try
         {
-            await using var stream = File.OpenRead(path);
+            // The daemon's one rule for reading files: a snapshot that is a link out of the projects root, a FIFO
+            // or a device is not read (it is rebuilt, and the next write replaces it with a real file).
+            var projectsRoot = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
+            await using var stream = Files.ProjectFile.OpenRead(path, projectsRoot, Path.GetFileName(path));
             var snapshot = await JsonSerializer.DeserializeAsync<WorkflowSnapshot>(stream, SnapshotJson.Options, cancellationToken);
             return snapshot?.Schema == WorkflowSnapshot.SchemaName ? snapshot : null;
         }
-        catch (Exception e) when (e is JsonException or IOException or NotSupportedException)
+        catch (Exception e) when (e is JsonException or IOException or NotSupportedException or UnauthorizedAccessException or Core.Workflows.InputException)
         {
             return null;
         }

@@ -127,10 +127,14 @@ public sealed class ProjectsWatcher(
     {
         if (WorkflowFiles.IsWorkflow(Root, path))
         {
-            if (File.Exists(path))
+            if (Files.ProjectFile.Exists(path))
             {
-                Remember(path);
-                await SafelyAsync(path, () => scheduler.AddOrTriggerAsync(path, cancellationToken));
+                // Under its real path only: a second name for a managed file (a link inside the root) is not a second workflow.
+                if (WorkflowFiles.Canonical(Root, path) is { } real && WorkflowFiles.IsWorkflow(Root, real))
+                {
+                    Remember(real);
+                    await SafelyAsync(real, () => scheduler.AddOrTriggerAsync(real, cancellationToken));
+                }
             }
             else if (_known.Remove(path))
             {
