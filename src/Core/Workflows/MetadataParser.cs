@@ -105,6 +105,10 @@ public static class MetadataParser
         {
             throw new InputException([new InputError(fileName, "", $"is not valid JSON at line {(e.LineNumber ?? 0) + 1}")]);
         }
+        catch (ArgumentException)
+        {
+            throw new InputException([new InputError(fileName, "", "is not valid text (it holds a lone UTF-16 surrogate)")]);
+        }
 
         return FromRecords(records, fileName, SampleColumn);
     }
