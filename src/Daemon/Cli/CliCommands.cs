@@ -78,13 +78,6 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
             return ExitCodes.NotOk;
         }
 
-        if (Outputs.BackendOutputs.Unsupported(loaded.Workflow, _options.Backend, Path.GetFileName(path)) is { } unsupported)
-        {
-            error.WriteLine(unsupported);
-            output.WriteLine($"{Path.GetFileName(path)}: invalid (1 errors)");
-            return ExitCodes.NotOk;
-        }
-
         var location = new WorkflowLocation(WorkflowFiles.ProjectOf(path), Path.GetFileName(path), Path.GetDirectoryName(path)!);
         var plan = WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, _options.Retry.ToLimits());
         var invalid = plan.Slots.Where(s => s.Spec is null).ToArray();
@@ -110,6 +103,13 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         foreach (var slot in invalid)
         {
             error.WriteLine($"slot {slot.Sample} / {slot.Analysis}: {slot.Error}");
+        }
+
+        // s3:// outputs with the Local backend configured (unless --aws asks about AWS anyway): the daemon could not check them.
+        if (!aws && Outputs.BackendOutputs.Unsupported(loaded.Workflow, _options.Backend, Path.GetFileName(path)) is { } unsupported)
+        {
+            error.WriteLine(unsupported);
+            return ExitCodes.NotOk;
         }
 
         var missing = 0;
@@ -470,12 +470,6 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         }
 
         var target = Path.Combine(folder, workflow.Name + ".json");
-        if (Outputs.BackendOutputs.Unsupported(workflow, _options.Backend, Path.GetFileName(definitionPath)) is { } unsupported)
-        {
-            error.WriteLine(unsupported);
-            return ExitCodes.NotOk;
-        }
-
         var plan = WorkflowPlanner.Plan(workflow, samples, new WorkflowLocation(project, Path.GetFileName(target), folder), _options.Retry.ToLimits());
         var invalid = plan.Slots.Where(s => s.Spec is null).ToArray();
         foreach (var slot in invalid)
@@ -485,6 +479,12 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
 
         if (invalid.Length > 0)
         {
+            return ExitCodes.NotOk;
+        }
+
+        if (Outputs.BackendOutputs.Unsupported(workflow, _options.Backend, Path.GetFileName(definitionPath)) is { } unsupported)
+        {
+            error.WriteLine(unsupported);
             return ExitCodes.NotOk;
         }
 

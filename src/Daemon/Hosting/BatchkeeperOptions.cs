@@ -136,8 +136,8 @@ internal sealed class BatchkeeperOptionsValidator : IValidateOptions<Batchkeeper
         Between("Debounce", options.Debounce, TimeSpan.Zero, TimeSpan.FromMinutes(1));
         Between("SettleTime", options.SettleTime, TimeSpan.Zero, TimeSpan.FromHours(1));
         Between("OutputGracePeriod", options.OutputGracePeriod, TimeSpan.Zero, TimeSpan.FromDays(7));
-        Between("StuckRunnableAfter", options.StuckRunnableAfter, TimeSpan.FromMinutes(1), TimeSpan.FromDays(30));
-        Between("PassStallAfter", options.PassStallAfter, TimeSpan.FromMinutes(1), day);
+        Between("StuckRunnableAfter", options.StuckRunnableAfter, TimeSpan.FromSeconds(1), TimeSpan.FromDays(30));
+        Between("PassStallAfter", options.PassStallAfter, TimeSpan.FromSeconds(1), day);
         Between("Retry:Backoff", options.Retry.Backoff, TimeSpan.Zero, day);
         Count("Retry:MaxAttempts", options.Retry.MaxAttempts, 1, 100);
         Count("Retry:MemoryFactor", options.Retry.MemoryFactor, 1, 16);

@@ -16,10 +16,10 @@ public static class BackendOutputs
 
         for (var i = 0; i < workflow.Analyses.Count; i++)
         {
-            var s3 = workflow.Analyses[i].Outputs.Count(o => o.StartsWith("s3://", StringComparison.OrdinalIgnoreCase));
+            var s3 = workflow.Analyses[i].Outputs.Count(IsS3Object);
             if (s3 > 0)
             {
-                var first = workflow.Analyses[i].Outputs.First(o => o.StartsWith("s3://", StringComparison.OrdinalIgnoreCase));
+                var first = workflow.Analyses[i].Outputs.First(IsS3Object);
                 return new InputError(fileName, $"analyses[{i}].outputs",
                     $"'{Quoted.Name(first)}'{(s3 > 1 ? $" and {s3 - 1} more" : "")} are on S3, but the Local backend checks only file outputs: set Batchkeeper:Backend to Aws (Batchkeeper__Backend=Aws) or use file outputs");
             }
@@ -27,4 +27,8 @@ public static class BackendOutputs
 
         return null;
     }
+
+    /// <summary>An S3 object URI (bucket and key); a malformed one is the planner's to report.</summary>
+    private static bool IsS3Object(string output) =>
+        output.StartsWith("s3://", StringComparison.OrdinalIgnoreCase) && output.IndexOf('/', 5) is > 5 and var slash && slash < output.Length - 1;
 }

@@ -115,7 +115,8 @@ public sealed class DaemonFailureExitTests : IDisposable
         await Eventually.WaitAsync(() => Directory.Exists(jobs) && Directory.GetFiles(jobs).Length == 2, "both jobs are submitted, one waits for the other");
 
         // The work directory becomes unusable (as a full or vanished disk would make it): the next record write fails.
-        Directory.Delete(jobs, recursive: true);
+        // Moved, not deleted: the daemon may be writing a record into it at this moment.
+        Directory.Move(jobs, jobs + "-gone");
         await File.WriteAllTextAsync(jobs, "not a folder");
         await File.WriteAllTextAsync(gate, "");
 
