@@ -62,6 +62,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 30, Level = LogLevel.Warning, Message = "The file watcher reported a problem; rescanning the projects folder: {Error}")]
     public static partial void WatcherError(ILogger logger, string error);
 
+    [LoggerMessage(EventId = 32, Level = LogLevel.Warning, Message = "The projects folder {Path} is missing: nothing new is found until it is back (the workflows known carry on).")]
+    public static partial void ProjectsRootMissing(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 33, Level = LogLevel.Information, Message = "The projects folder {Path} is back (or was replaced): watching it again and rescanning.")]
+    public static partial void ProjectsRootWatchedAgain(ILogger logger, string path);
+
     [LoggerMessage(EventId = 31, Level = LogLevel.Error, Message = "Scheduling {Path} failed: {Error}")]
     public static partial void ScheduleFailed(ILogger logger, string path, string error, Exception exception);
 

@@ -131,8 +131,52 @@ public static class Program
     private static async Task<int> RunDaemonAsync(string? projects, CancellationToken cancellationToken)
     {
         var overrides = projects is null ? null : new Dictionary<string, string?> { ["Batchkeeper:ProjectsDirectory"] = projects };
-        using var host = DaemonHost.Build([], overrides);
-        await host.RunAsync(cancellationToken);
-        return 0;
+        IHost host;
+        try
+        {
+            host = DaemonHost.Build([], overrides);
+        }
+        catch (ConfigurationException e)
+        {
+            return await ConfigurationErrorAsync(e.Problems);
+        }
+
+        using (host)
+        {
+            var services = DaemonHost.BackgroundServices(host);
+            try
+            {
+                await host.RunAsync(cancellationToken);
+            }
+            catch (Microsoft.Extensions.Options.OptionsValidationException e)
+            {
+                return await ConfigurationErrorAsync(e.Failures.ToArray());
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The host could not start or stop (the cause is in the log already): a failure, so systemd restarts it.
+                await Console.Error.WriteLineAsync($"batchkeeper: the daemon stopped because something broke: {Core.Workflows.Quoted.Escape(e.Message)}");
+                return ExitCodes.Failure;
+            }
+
+            // A background service that threw stops the host: that is the daemon's failure, not a clean stop.
+            if (DaemonHost.Failed(services, out var what))
+            {
+                await Console.Error.WriteLineAsync($"batchkeeper: the daemon stopped because something broke: {what}");
+                return ExitCodes.Failure;
+            }
+        }
+
+        return ExitCodes.Ok;
+    }
+
+    private static async Task<int> ConfigurationErrorAsync(IReadOnlyCollection<string> problems)
+    {
+        foreach (var problem in problems)
+        {
+            await Console.Error.WriteLineAsync($"batchkeeper: configuration: {problem}");
+        }
+
+        return ExitCodes.Usage;
     }
 }

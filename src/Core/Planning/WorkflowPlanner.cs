@@ -130,6 +130,19 @@ public static class WorkflowPlanner
         var queue = Fixed(analysis.Queue, "queue");
         var parameters = ExpandMap(analysis.Parameters, "parameters");
         var command = analysis.Command?.Select((c, i) => Expand(c, $"command[{i}]")).ToArray();
+        for (var i = 0; i < (analysis.Command?.Count ?? 0); i++)
+        {
+            // Templates are expanded once: Batch (and the local backend) replace Ref::name in a command with a
+            // parameter, so a value placed in a command that holds Ref:: would be substituted a second time.
+            foreach (var name in Template.Placeholders(analysis.Command![i]).Distinct())
+            {
+                if (values.TryGetValue(name, out var value) && value.Contains("Ref::", StringComparison.Ordinal))
+                {
+                    errors.Add($"{path}.command[{i}]: the value of {{{name}}} holds 'Ref::', which the backend would replace with a parameter; a value placed in a command may not hold it");
+                }
+            }
+        }
+
         var environment = ExpandMap(analysis.Environment, "environment");
         var tags = ExpandMap(analysis.Tags, "tags");
 

@@ -23,12 +23,12 @@ public static class MetadataParser
         var errors = new List<InputError>();
         foreach (var duplicate in header.GroupBy(h => h).Where(g => g.Count() > 1))
         {
-            errors.Add(new InputError(fileName, "header", $"column '{duplicate.Key}' appears {duplicate.Count()} times"));
+            errors.Add(new InputError(fileName, "header", $"column '{Quoted.Name(duplicate.Key)}' appears {duplicate.Count()} times"));
         }
 
         if (!header.Contains(sampleColumn))
         {
-            errors.Add(new InputError(fileName, "header", $"no '{sampleColumn}' column; the columns are: {string.Join(", ", header)}"));
+            errors.Add(new InputError(fileName, "header", $"no '{sampleColumn}' column; the columns are: {Quoted.Names(header)}"));
             throw new InputException(errors);
         }
 
@@ -105,6 +105,10 @@ public static class MetadataParser
         {
             throw new InputException([new InputError(fileName, "", $"is not valid JSON at line {(e.LineNumber ?? 0) + 1}")]);
         }
+        catch (ArgumentException)
+        {
+            throw new InputException([new InputError(fileName, "", "is not valid text (it holds a lone UTF-16 surrogate)")]);
+        }
 
         return FromRecords(records, fileName, SampleColumn);
     }
@@ -118,6 +122,13 @@ public static class MetadataParser
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (where, record) in records)
         {
+            if (ControlCharacter(record, fileName, where, sampleColumn) is { } unsafeValue)
+            {
+                // A NUL cuts a command short and breaks a path; a line break forges log lines: neither is data.
+                errors.Add(unsafeValue);
+                continue;
+            }
+
             if (!record.TryGetValue(sampleColumn, out var name) || string.IsNullOrWhiteSpace(name))
             {
                 errors.Add(new InputError(fileName, $"{where}.{sampleColumn}", "required: every sample needs a non-empty name"));
@@ -153,6 +164,41 @@ public static class MetadataParser
         }
 
         return samples;
+    }
+
+    /// <summary>
+    /// The first column name or value holding a control character, as an error. Tabs and line breaks are text a
+    /// quoted CSV field may hold (a description); they are escaped wherever they are logged. The sample name has
+    /// a stricter rule of its own.
+    /// </summary>
+    private static InputError? ControlCharacter(IReadOnlyDictionary<string, string> record, string fileName, string where, string sampleColumn)
+    {
+        foreach (var (column, value) in record)
+        {
+            if (column == sampleColumn)
+            {
+                continue;
+            }
+
+            if (column.Any(Quoted.IsUnsafe))
+            {
+                return new InputError(fileName, where, $"the column name '{Quoted.Name(column)}' holds a control character; names and values must be printable text");
+            }
+
+            var at = -1;
+            for (var i = 0; i < value.Length && at < 0; i++)
+            {
+                at = char.IsControl(value[i]) && value[i] is not ('\t' or '\n' or '\r') ? i : -1;
+            }
+
+            if (at >= 0)
+            {
+                return new InputError(fileName, $"{where}.{Quoted.Name(column)}",
+                    $"holds the control character U+{(int)value[at]:X4} at position {at + 1}; values must be printable text (no NUL or other control character but tabs and line breaks)");
+            }
+        }
+
+        return null;
     }
 
     private static string AddError(List<InputError> errors, InputError error)

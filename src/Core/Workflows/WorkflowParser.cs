@@ -48,7 +48,12 @@ public static partial class WorkflowParser
         catch (JsonException e)
         {
             var where = e.LineNumber is { } line ? $" at line {line + 1}, column {e.BytePositionInLine + 1}" : "";
-            throw new InputException([new InputError(fileName, "", $"is not valid JSON{where}: {FirstSentence(e.Message)}")]);
+            throw new InputException([new InputError(fileName, "", $"is not valid JSON{where}: {Quoted.Escape(FirstSentence(e.Message))}")]);
+        }
+        catch (ArgumentException)
+        {
+            // Text that is not valid UTF-16 (a lone surrogate) cannot be transcoded to parse; a file decoded as UTF-8 never is.
+            throw new InputException([new InputError(fileName, "", "is not valid text (it holds a lone UTF-16 surrogate)")]);
         }
 
         using (document)

@@ -22,8 +22,11 @@ public static class ExitCodes
     /// <summary>Done, but what was checked is not fine (an invalid workflow, failed slots).</summary>
     public const int NotOk = 1;
 
-    /// <summary>The command could not be done: bad arguments or unusable input.</summary>
+    /// <summary>The command could not be done: bad arguments, unusable input or configuration.</summary>
     public const int Usage = 2;
+
+    /// <summary>The daemon stopped because something broke (a service failed): systemd's Restart=on-failure restarts it.</summary>
+    public const int Failure = 1;
 }
 
 /// <summary>
@@ -100,6 +103,13 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         foreach (var slot in invalid)
         {
             error.WriteLine($"slot {slot.Sample} / {slot.Analysis}: {slot.Error}");
+        }
+
+        // s3:// outputs with the Local backend configured (unless --aws asks about AWS anyway): the daemon could not check them.
+        if (!aws && Outputs.BackendOutputs.Unsupported(loaded.Workflow, _options.Backend, Path.GetFileName(path)) is { } unsupported)
+        {
+            error.WriteLine(unsupported);
+            return ExitCodes.NotOk;
         }
 
         var missing = 0;
@@ -469,6 +479,12 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
 
         if (invalid.Length > 0)
         {
+            return ExitCodes.NotOk;
+        }
+
+        if (Outputs.BackendOutputs.Unsupported(workflow, _options.Backend, Path.GetFileName(definitionPath)) is { } unsupported)
+        {
+            error.WriteLine(unsupported);
             return ExitCodes.NotOk;
         }
 

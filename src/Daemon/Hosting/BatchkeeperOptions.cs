@@ -99,57 +99,131 @@ public sealed class LocalOptions
     public string WorkDirectory { get; set; } = ".batchkeeper/local";
 }
 
-/// <summary>Reports every configuration problem at once, at start-up.</summary>
+/// <summary>
+/// Reports every configuration problem at once, at start-up: one line each, naming the setting, the value and what
+/// is allowed. Every interval and duration has bounds (a huge one would mean "never"; a negative one is meaningless).
+/// </summary>
 internal sealed class BatchkeeperOptionsValidator : IValidateOptions<BatchkeeperOptions>
 {
     public ValidateOptionsResult Validate(string? name, BatchkeeperOptions options)
     {
-        var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.ProjectsDirectory))
-        {
-            problems.Add("Batchkeeper:ProjectsDirectory: required (a folder path)");
-        }
-
-        if (options.ReconcileInterval < TimeSpan.FromSeconds(1))
-        {
-            problems.Add($"Batchkeeper:ReconcileInterval: expected at least 00:00:01, got {options.ReconcileInterval}");
-        }
-
-        if (options.RescanInterval < TimeSpan.FromMilliseconds(100))
-        {
-            problems.Add($"Batchkeeper:RescanInterval: expected at least 00:00:00.1, got {options.RescanInterval}");
-        }
-
-        if (options.Debounce < TimeSpan.Zero)
-        {
-            problems.Add($"Batchkeeper:Debounce: expected a non-negative time span, got {options.Debounce}");
-        }
-
-        if (options.Retry.MaxAttempts < 1)
-        {
-            problems.Add($"Batchkeeper:Retry:MaxAttempts: expected at least 1, got {options.Retry.MaxAttempts}");
-        }
-
-        if (options.Retry.MemoryFactor < 1)
-        {
-            problems.Add($"Batchkeeper:Retry:MemoryFactor: expected at least 1, got {options.Retry.MemoryFactor}");
-        }
-
-        if (options.Retry.MaxInterruptions < 0)
-        {
-            problems.Add($"Batchkeeper:Retry:MaxInterruptions: expected 0 or more, got {options.Retry.MaxInterruptions}");
-        }
-
-        if (options.PassConcurrency is < 1 or > 256)
-        {
-            problems.Add($"Batchkeeper:PassConcurrency: expected 1 to 256, got {options.PassConcurrency}");
-        }
-
-        if (options.Local.MaxConcurrentJobs < 1)
-        {
-            problems.Add($"Batchkeeper:Local:MaxConcurrentJobs: expected at least 1, got {options.Local.MaxConcurrentJobs}");
-        }
-
+        var problems = Problems(options);
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }
+
+    public static List<string> Problems(BatchkeeperOptions options)
+    {
+        var problems = new List<string>();
+        void Between(string setting, TimeSpan value, TimeSpan min, TimeSpan max)
+        {
+            if (value < min || value > max)
+            {
+                problems.Add($"Batchkeeper:{setting}: {value:c} is not allowed: expected {min:c} to {max:c}");
+            }
+        }
+
+        void Count(string setting, double value, double min, double max)
+        {
+            if (double.IsNaN(value) || value < min || value > max)
+            {
+                problems.Add($"Batchkeeper:{setting}: {value.ToString(System.Globalization.CultureInfo.InvariantCulture)} is not allowed: expected {min.ToString(System.Globalization.CultureInfo.InvariantCulture)} to {max.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+            }
+        }
+
+        var day = TimeSpan.FromDays(1);
+        Between("ReconcileInterval", options.ReconcileInterval, TimeSpan.FromSeconds(1), day);
+        Between("RescanInterval", options.RescanInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
+        Between("Debounce", options.Debounce, TimeSpan.Zero, TimeSpan.FromMinutes(1));
+        Between("SettleTime", options.SettleTime, TimeSpan.Zero, TimeSpan.FromHours(1));
+        Between("OutputGracePeriod", options.OutputGracePeriod, TimeSpan.Zero, TimeSpan.FromDays(7));
+        Between("StuckRunnableAfter", options.StuckRunnableAfter, TimeSpan.FromSeconds(1), TimeSpan.FromDays(30));
+        Between("PassStallAfter", options.PassStallAfter, TimeSpan.FromSeconds(1), day);
+        Between("Retry:Backoff", options.Retry.Backoff, TimeSpan.Zero, day);
+        Count("Retry:MaxAttempts", options.Retry.MaxAttempts, 1, 100);
+        Count("Retry:MemoryFactor", options.Retry.MemoryFactor, 1, 16);
+        Count("Retry:MaxInterruptions", options.Retry.MaxInterruptions, 0, 1000);
+        if (options.Retry.MaxMemory is { } maxMemory)
+        {
+            Count("Retry:MaxMemory", maxMemory, 1, int.MaxValue);
+        }
+
+        Count("PassConcurrency", options.PassConcurrency, 1, 256);
+        Count("Local:MaxConcurrentJobs", options.Local.MaxConcurrentJobs, 1, 4096);
+        Folder(problems, "ProjectsDirectory", options.ProjectsDirectory, mustWrite: false);
+        Folder(problems, "LogDirectory", options.LogDirectory, mustWrite: true);
+        if (options.Backend == BackendKind.Local)
+        {
+            Folder(problems, "Local:WorkDirectory", options.Local.WorkDirectory, mustWrite: true);
+        }
+
+        return problems;
+    }
+
+    /// <summary>
+    /// A folder setting: a path, not a file, that can be created; with <paramref name="mustWrite"/> it is created
+    /// and written to now (an unwritable log folder would otherwise give no log file and no warning).
+    /// </summary>
+    private static void Folder(List<string> problems, string setting, string value, bool mustWrite)
+    {
+        var shown = Batchkeeper.Core.Workflows.Quoted.Name(value ?? "");
+        if (string.IsNullOrWhiteSpace(value) || value.Contains('\0', StringComparison.Ordinal))
+        {
+            problems.Add($"Batchkeeper:{setting}: '{shown}' is not allowed: expected a folder path");
+            return;
+        }
+
+        string full;
+        try
+        {
+            full = Path.GetFullPath(value);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            problems.Add($"Batchkeeper:{setting}: '{shown}' is not allowed: expected a folder path");
+            return;
+        }
+
+        if (File.Exists(full))
+        {
+            problems.Add($"Batchkeeper:{setting}: '{shown}' is a file: expected a folder (created if missing)");
+            return;
+        }
+
+        for (var parent = Path.GetDirectoryName(full); parent is not null; parent = Path.GetDirectoryName(parent))
+        {
+            if (File.Exists(parent))
+            {
+                problems.Add($"Batchkeeper:{setting}: '{shown}' is under the file '{Batchkeeper.Core.Workflows.Quoted.Name(parent)}': expected a folder that can be created");
+                return;
+            }
+
+            if (Directory.Exists(parent))
+            {
+                break;
+            }
+        }
+
+        if (!mustWrite)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.CreateDirectory(full);
+            var probe = Path.Combine(full, $".batchkeeper-write-test-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            problems.Add($"Batchkeeper:{setting}: '{shown}' cannot be written ({Batchkeeper.Core.Workflows.Quoted.Escape(e.Message)}): expected a folder the daemon can write");
+        }
+    }
+}
+
+/// <summary>Configuration that cannot be used: the daemon says each problem on one line and exits 2.</summary>
+public sealed class ConfigurationException(IReadOnlyList<string> problems) : Exception(string.Join("; ", problems))
+{
+    public IReadOnlyList<string> Problems { get; } = problems;
 }

@@ -42,7 +42,23 @@ public static class DaemonHost
             builder.Configuration.AddInMemoryCollection(overrides);
         }
 
-        var settings = builder.Configuration.GetSection(BatchkeeperOptions.Section).Get<BatchkeeperOptions>() ?? new BatchkeeperOptions();
+        BatchkeeperOptions settings;
+        try
+        {
+            settings = builder.Configuration.GetSection(BatchkeeperOptions.Section).Get<BatchkeeperOptions>() ?? new BatchkeeperOptions();
+        }
+        catch (InvalidOperationException e)
+        {
+            // "Failed to convert configuration value '…' at 'Batchkeeper:ReconcileInterval' to type 'System.TimeSpan'."
+            throw new ConfigurationException([ConversionProblem(builder.Configuration, e)]);
+        }
+
+        // Checked before the host exists, so that a bad setting is one line on stderr, not a host start-up failure.
+        if (BatchkeeperOptionsValidator.Problems(settings) is { Count: > 0 } problems)
+        {
+            throw new ConfigurationException(problems);
+        }
+
         var logger = LoggingSetup.Create(builder.Configuration, Path.GetFullPath(settings.LogDirectory), console);
         builder.Logging.ClearProviders();
         builder.Logging.AddSerilog(logger, dispose: true);
@@ -111,6 +127,48 @@ public static class DaemonHost
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>One line for a value the binder cannot convert: the setting, the value and the type expected.</summary>
+    private static string ConversionProblem(ConfigurationManager configuration, InvalidOperationException e)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(e.Message, "at '(?<key>[^']+)' to type '(?<type>[^']+)'");
+        if (!match.Success)
+        {
+            return $"{BatchkeeperOptions.Section}: {Batchkeeper.Core.Workflows.Quoted.Escape(e.Message)}";
+        }
+
+        var key = match.Groups["key"].Value;
+        var type = match.Groups["type"].Value switch
+        {
+            "System.TimeSpan" => "a time span such as 00:00:30",
+            "System.Int32" => "a whole number",
+            "System.Double" => "a number",
+            "System.Boolean" => "true or false",
+            var other when other.EndsWith("BackendKind", StringComparison.Ordinal) => "Local or Aws",
+            var other => other,
+        };
+        return $"{key}: '{Batchkeeper.Core.Workflows.Quoted.Name(configuration[key] ?? "")}' is not allowed: expected {type}";
+    }
+
+    /// <summary>The host's background services, to ask after it stopped (<see cref="Failed"/>): RunAsync disposes the host.</summary>
+    public static BackgroundService[] BackgroundServices(IHost host) =>
+        host.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToArray();
+
+    /// <summary>True when a background service ended with an exception: the daemon stops because something broke.</summary>
+    public static bool Failed(IEnumerable<BackgroundService> services, out string? what)
+    {
+        foreach (var service in services)
+        {
+            if (service.ExecuteTask is { IsFaulted: true } task)
+            {
+                what = $"{service.GetType().Name}: {Batchkeeper.Core.Workflows.Quoted.Escape(task.Exception?.GetBaseException().Message ?? "failed")}";
+                return true;
+            }
+        }
+
+        what = null;
+        return false;
+    }
 
     /// <summary>Says once, at start, what the daemon is about to do.</summary>
     private sealed class StartupLog(IOptions<BatchkeeperOptions> options, ILogger<StartupLog> logger) : IHostedService

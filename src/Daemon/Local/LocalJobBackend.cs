@@ -333,19 +333,38 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
         _wake.Release();
     }
 
+    /// <summary>
+    /// Replaces each <c>Ref::name</c> with the longest parameter name that matches, in one left-to-right pass: a
+    /// parameter's value is placed as it is, never searched for <c>Ref::</c> again.
+    /// </summary>
     private static string SubstituteParameters(string argument, IReadOnlyDictionary<string, string> parameters)
     {
-        if (!argument.Contains("Ref::", StringComparison.Ordinal))
+        const string marker = "Ref::";
+        if (!argument.Contains(marker, StringComparison.Ordinal))
         {
             return argument;
         }
 
-        foreach (var (name, value) in parameters.OrderByDescending(p => p.Key.Length))
+        var result = new System.Text.StringBuilder(argument.Length);
+        var position = 0;
+        for (var at = argument.IndexOf(marker, StringComparison.Ordinal); at >= 0; at = argument.IndexOf(marker, position, StringComparison.Ordinal))
         {
-            argument = argument.Replace("Ref::" + name, value, StringComparison.Ordinal);
+            var start = at + marker.Length;
+            var name = parameters.Keys
+                .Where(k => k.Length > 0 && string.CompareOrdinal(argument, start, k, 0, k.Length) == 0)
+                .MaxBy(k => k.Length);
+            if (name is null)
+            {
+                result.Append(argument, position, start - position);
+                position = start;
+                continue;
+            }
+
+            result.Append(argument, position, at - position).Append(parameters[name]);
+            position = start + name.Length;
         }
 
-        return argument;
+        return result.Append(argument, position, argument.Length - position).ToString();
     }
 
     private void SetStatus(LocalJobRecord record, JobStatus status)
@@ -378,16 +397,29 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
             LocalJobRecord? record;
             try
             {
-                record = JsonSerializer.Deserialize<LocalJobRecord>(File.ReadAllBytes(path), JsonOptions);
+                // The daemon's one rule for reading files: a regular file inside the jobs folder, capped, with a deadline.
+                record = JsonSerializer.Deserialize<LocalJobRecord>(
+                    Files.ProjectFile.Read(path, _jobsDirectory, Path.GetFileName(path), LocalJobRecord.MaxBytes), JsonOptions);
             }
-            catch (Exception e) when (e is JsonException or IOException)
+            catch (JsonException e)
+            {
+                Log.LocalRecordUnreadable(_logger, path, $"not a job record (at {e.Path ?? "$"}, line {(e.LineNumber ?? 0) + 1})");
+                continue;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 Log.LocalRecordUnreadable(_logger, path, e.Message);
                 continue;
             }
-
-            if (record is null)
+            catch (Core.Workflows.InputException e)
             {
+                Log.LocalRecordUnreadable(_logger, path, string.Join("; ", e.Errors.Select(error => error.Message)));
+                continue;
+            }
+
+            if (record is null || LocalJobRecord.Problem(record, Path.GetFileNameWithoutExtension(path)) is { } problem)
+            {
+                Log.LocalRecordUnreadable(_logger, path, record is null ? "not a job record (null)" : LocalJobRecord.Problem(record, Path.GetFileNameWithoutExtension(path))!);
                 continue;
             }
 

@@ -26,5 +26,63 @@ public sealed class LocalJobRecord
     public DateTimeOffset? StoppedAt { get; set; }
     public string LogPath { get; set; } = "";
 
+    /// <summary>A record larger than this is not one the daemon wrote.</summary>
+    public const long MaxBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Why a record read from disk cannot be used (null when it can): JSON gives nulls and empty lists that the
+    /// daemon never writes, e.g. <c>{"jobId": null}</c> or <c>"command": []</c>, and acting on them would stop the backend.
+    /// </summary>
+    public static string? Problem(LocalJobRecord record, string fileId)
+    {
+        var missing = new List<string>();
+        if (string.IsNullOrEmpty(record.JobId))
+        {
+            missing.Add("jobId");
+        }
+
+        if (string.IsNullOrEmpty(record.JobName))
+        {
+            missing.Add("jobName");
+        }
+
+        if (record.Queue is null)
+        {
+            missing.Add("queue");
+        }
+
+        if (record.Command is not { Count: > 0 } || record.Command.Any(arg => arg is null) || string.IsNullOrEmpty(record.Command[0]))
+        {
+            missing.Add("command (a non-empty list of strings)");
+        }
+
+        if (record.Environment is null || record.DependsOn is null || record.DependsOn.Any(d => d is null))
+        {
+            missing.Add("environment and dependsOn");
+        }
+
+        if (string.IsNullOrEmpty(record.WorkingDirectory))
+        {
+            missing.Add("workingDirectory");
+        }
+
+        if (record.Context is null || record.Context.Project is null || record.Context.Workflow is null || record.Context.Sample is null || record.Context.Analysis is null)
+        {
+            missing.Add("context");
+        }
+
+        if (string.IsNullOrEmpty(record.LogPath))
+        {
+            missing.Add("logPath");
+        }
+
+        if (missing.Count > 0)
+        {
+            return $"not a usable job record: {string.Join(", ", missing)} missing or empty";
+        }
+
+        return record.JobId == fileId ? null : "its jobId does not match its file name";
+    }
+
     public JobDetail ToDetail() => new(JobId, JobName, Status, StatusReason, ContainerReason, ExitCode, CreatedAt, StartedAt, StoppedAt, LogPath, Vcpus, MemoryMiB);
 }

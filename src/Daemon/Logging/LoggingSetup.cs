@@ -28,6 +28,7 @@ public static class LoggingSetup
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext()
             .Enrich.With<SyslogLevelEnricher>()
+            .Enrich.With<ControlCharacterEscaper>()
             .WriteTo.File(
                 Path.Combine(logDirectory, "batchkeeper-.log"),
                 outputTemplate: FileTemplate,
@@ -48,6 +49,25 @@ public static class LoggingSetup
         }
 
         return config.CreateLogger();
+    }
+
+    /// <summary>
+    /// Every string value of an event with its control characters escaped (<c>\n</c>, <c>\u0000</c>): a value read from a
+    /// file (a metadata value in a command, a file name) can never start a log line of its own. Exceptions keep their
+    /// stack traces, which the templates put after the message.
+    /// </summary>
+    internal sealed class ControlCharacterEscaper : ILogEventEnricher
+    {
+        public void Enrich(LogEvent logEvent, ILogEventPropertyFactory propertyFactory)
+        {
+            foreach (var (name, value) in logEvent.Properties.ToArray())
+            {
+                if (value is ScalarValue { Value: string text } && text.Any(Batchkeeper.Core.Workflows.Quoted.IsUnsafe))
+                {
+                    logEvent.AddOrUpdateProperty(new LogEventProperty(name, new ScalarValue(Batchkeeper.Core.Workflows.Quoted.Escape(text))));
+                }
+            }
+        }
     }
 
     /// <summary>Adds <c>SyslogLevel</c>: the sd-daemon(3) priority of the event's level.</summary>

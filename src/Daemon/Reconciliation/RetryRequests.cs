@@ -15,6 +15,9 @@ public static class RetryRequests
 {
     public const string Suffix = ".retry.json";
 
+    /// <summary>A request file larger than this is refused (thousands of requests are a few hundred KiB).</summary>
+    public const long MaxBytes = 4 * 1024 * 1024;
+
     public sealed record Entry(
         [property: JsonPropertyName("id")] string Id,
         [property: JsonPropertyName("sample")] string? Sample,
@@ -38,7 +41,9 @@ public static class RetryRequests
         byte[] content;
         try
         {
-            content = System.IO.File.ReadAllBytes(path);
+            // The daemon's one rule for reading files (a regular file inside the projects root, capped, with a deadline).
+            var projectsRoot = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
+            content = Files.ProjectFile.Read(path, projectsRoot, Path.GetFileName(path), MaxBytes);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -51,7 +56,7 @@ public static class RetryRequests
             var requests = (file?.Requests ?? []).Select(r => new RetryRequest(r.Id, r.Sample, r.Analysis, r.RequestedAt)).ToArray();
             if (requests.Any(r => string.IsNullOrWhiteSpace(r.Id)))
             {
-                throw new JsonException("every request needs an id");
+                throw new Core.Workflows.InputException([new Core.Workflows.InputError(Path.GetFileName(path), "requests", "every request needs an id")]);
             }
 
             return (requests, content);
@@ -59,7 +64,7 @@ public static class RetryRequests
         catch (JsonException e)
         {
             throw new Core.Workflows.InputException([new Core.Workflows.InputError(Path.GetFileName(path), "requests",
-                $"expected {{\"requests\": [{{\"id\": \"…\", \"sample\": null, \"analysis\": null, \"requested_at\": \"…\"}}]}}: {e.Message}")]);
+                $"expected {{\"requests\": [{{\"id\": \"…\", \"sample\": null, \"analysis\": null, \"requested_at\": \"…\"}}]}} (at {e.Path ?? "$"}, line {(e.LineNumber ?? 0) + 1})")]);
         }
     }
 

@@ -20,7 +20,7 @@ public static class WorkflowLoader
         new(StringComparer.Ordinal);
 
     /// <summary>Workflow and metadata files larger than this are refused rather than read into memory.</summary>
-    public const long MaxFileBytes = 16 * 1024 * 1024;
+    public const long MaxFileBytes = Files.ProjectFile.MaxInputBytes;
 
     /// <exception cref="InputException">The workflow or its metadata cannot be used.</exception>
     /// <exception cref="FileNotFoundException">The workflow file is gone.</exception>
@@ -53,12 +53,21 @@ public static class WorkflowLoader
         foreach (var candidate in candidates)
         {
             var path = Path.Combine(projectDirectory, candidate);
-            if (!File.Exists(path))
+            if (!Files.ProjectFile.Exists(path))
             {
                 continue;
             }
 
-            var bytes = await ReadLimitedAsync(path, candidate, cancellationToken);
+            byte[] bytes;
+            try
+            {
+                bytes = await ReadLimitedAsync(path, candidate, cancellationToken);
+            }
+            catch (FileNotFoundException)
+            {
+                continue;
+            }
+
             var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
             var key = Path.GetFullPath(path);
             if (Metadata.TryGetValue(key, out var cached) && cached.Sha256 == sha)
@@ -80,15 +89,14 @@ public static class WorkflowLoader
         throw new InputException([new InputError(workflowFile, "samples", expected)]);
     }
 
-    private static async Task<byte[]> ReadLimitedAsync(string path, string fileName, CancellationToken cancellationToken)
+    /// <summary>
+    /// A file of the project folder, by the daemon's one rule for reading (<see cref="Files.ProjectFile"/>): a regular
+    /// file that stays inside the projects root (the folder above the project's), at most <see cref="MaxFileBytes"/>.
+    /// </summary>
+    private static Task<byte[]> ReadLimitedAsync(string path, string fileName, CancellationToken cancellationToken)
     {
-        var length = new FileInfo(path).Length;
-        if (length > MaxFileBytes)
-        {
-            throw new InputException([new InputError(fileName, "", $"is {length / (1024 * 1024)} MiB; files over {MaxFileBytes / (1024 * 1024)} MiB are not read")]);
-        }
-
-        return await File.ReadAllBytesAsync(path, cancellationToken);
+        var projectsRoot = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
+        return Files.ProjectFile.ReadAsync(path, projectsRoot, fileName, MaxFileBytes, cancellationToken);
     }
 
     private static string DecodeUtf8(byte[] bytes, string fileName)

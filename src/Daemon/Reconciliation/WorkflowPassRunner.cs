@@ -148,13 +148,22 @@ public sealed class WorkflowPassRunner(
             loaded = state.LastGood;
         }
 
+        // s3:// outputs on the Local backend: one error for the workflow (in its snapshot and, once, the log), not a
+        // failed pass with a stack trace every time.
+        var unsupported = loaded is null ? null : Outputs.BackendOutputs.Unsupported(loaded.Workflow, options.Value.Backend, file);
+        if (unsupported is not null)
+        {
+            errors.Add(unsupported.ToString());
+        }
+
         ReportErrorsOnce(state, project, file, errors);
 
         WorkflowSnapshot snapshot;
         byte[]? retryContent = null;
-        if (loaded is null)
+        if (loaded is null || unsupported is not null)
         {
             snapshot = Unusable(state.Snapshot, project, file, now);
+            snapshot.Workflow = loaded?.Workflow.Name ?? snapshot.Workflow;
         }
         else
         {

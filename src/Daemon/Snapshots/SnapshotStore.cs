@@ -16,22 +16,29 @@ public sealed class SnapshotStore
     public static async Task<WorkflowSnapshot?> LoadAsync(string workflowPath, CancellationToken cancellationToken)
     {
         var path = PathFor(workflowPath);
-        if (!File.Exists(path))
+        try
+        {
+            // The daemon's one rule for reading files: a snapshot that is a link out of the projects root, a FIFO
+            // or a device is not read (it is rebuilt, and the next write replaces it with a real file).
+            var projectsRoot = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
+            await using var stream = Files.ProjectFile.OpenRead(path, projectsRoot, Path.GetFileName(path));
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(ReadDeadline);
+            var snapshot = await JsonSerializer.DeserializeAsync<WorkflowSnapshot>(stream, SnapshotJson.Options, deadline.Token);
+            return snapshot?.Schema == WorkflowSnapshot.SchemaName ? snapshot : null;
+        }
+        catch (Exception e) when (e is JsonException or IOException or NotSupportedException or UnauthorizedAccessException or Core.Workflows.InputException)
         {
             return null;
         }
-
-        try
-        {
-            await using var stream = File.OpenRead(path);
-            var snapshot = await JsonSerializer.DeserializeAsync<WorkflowSnapshot>(stream, SnapshotJson.Options, cancellationToken);
-            return snapshot?.Schema == WorkflowSnapshot.SchemaName ? snapshot : null;
-        }
-        catch (Exception e) when (e is JsonException or IOException or NotSupportedException)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             return null;
         }
     }
+
+    /// <summary>How long reading a snapshot may take (a few seconds for millions of slots) before it is given up and rebuilt.</summary>
+    public static readonly TimeSpan ReadDeadline = TimeSpan.FromMinutes(1);
 
     public static async Task SaveAsync(string workflowPath, WorkflowSnapshot snapshot, CancellationToken cancellationToken)
     {

@@ -34,10 +34,32 @@ public sealed class ProjectsWatcher(
 
     private string Root => Path.GetFullPath(options.Value.ProjectsDirectory);
 
+    private static readonly TimeSpan RootCheckInterval = TimeSpan.FromSeconds(1);
+
+    private FileSystemWatcher? _watcher;
+    private (ulong Device, ulong Inode)? _watchedRoot;
+    private bool _rootMissing;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         Directory.CreateDirectory(Root);
-        using var watcher = new FileSystemWatcher(Root)
+        try
+        {
+            Arm();
+            await WatchAsync(stoppingToken);
+        }
+        finally
+        {
+            _watcher?.Dispose();
+        }
+    }
+
+    /// <summary>A watcher on the projects root as it is now (a root deleted and made again is a new folder to watch).</summary>
+    private void Arm()
+    {
+        _watcher?.Dispose();
+        _watcher = null;
+        var watcher = new FileSystemWatcher(Root)
         {
             IncludeSubdirectories = true,
             NotifyFilter = NotifyFilters.FileName | NotifyFilters.DirectoryName | NotifyFilters.LastWrite | NotifyFilters.Size,
@@ -57,7 +79,52 @@ public sealed class ProjectsWatcher(
             _events.Writer.TryWrite(null);
         };
         watcher.EnableRaisingEvents = true;
+        _watcher = watcher;
+        _watchedRoot = Files.ProjectFile.Identity(Root);
+    }
 
+    /// <summary>
+    /// Notices the projects root going away (a warning, once) and coming back or being replaced (the watcher is armed
+    /// again on the new folder, and it is rescanned): a watcher on a deleted folder hears nothing ever again.
+    /// </summary>
+    /// <returns>True when the watcher was armed again (the caller rescans).</returns>
+    private bool CheckRoot()
+    {
+        var identity = Files.ProjectFile.Identity(Root);
+        if (identity is null || !Directory.Exists(Root))
+        {
+            if (!_rootMissing)
+            {
+                Log.ProjectsRootMissing(logger, Root);
+                _rootMissing = true;
+                _watcher?.Dispose();
+                _watcher = null;
+            }
+
+            return false;
+        }
+
+        if (_watcher is not null && identity == _watchedRoot)
+        {
+            return false;
+        }
+
+        try
+        {
+            Arm();
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+
+        Log.ProjectsRootWatchedAgain(logger, Root);
+        _rootMissing = false;
+        return true;
+    }
+
+    private async Task WatchAsync(CancellationToken stoppingToken)
+    {
         await RescanAsync(stoppingToken);
         Log.FirstScanDone(logger, _known.Count);
         _firstScan.TrySetResult();
@@ -70,7 +137,8 @@ public sealed class ProjectsWatcher(
             {
                 health.Beat();
                 var now = clock.GetUtcNow();
-                var wakeAt = _pending.Count > 0 ? Min(_pending.Values.Min(), nextRescan) : nextRescan;
+                // At least once a second, to see whether the root is still the folder being watched.
+                var wakeAt = Min(_pending.Count > 0 ? Min(_pending.Values.Min(), nextRescan) : nextRescan, now + RootCheckInterval);
                 using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 wait.CancelAfter(Max(wakeAt - now, TimeSpan.Zero));
                 try
@@ -103,6 +171,11 @@ public sealed class ProjectsWatcher(
                 }
 
                 now = clock.GetUtcNow();
+                if (CheckRoot())
+                {
+                    nextRescan = now;
+                }
+
                 foreach (var path in _pending.Where(p => p.Value <= now).Select(p => p.Key).ToArray())
                 {
                     _pending.Remove(path);
@@ -127,10 +200,14 @@ public sealed class ProjectsWatcher(
     {
         if (WorkflowFiles.IsWorkflow(Root, path))
         {
-            if (File.Exists(path))
+            if (Files.ProjectFile.Exists(path))
             {
-                Remember(path);
-                await SafelyAsync(path, () => scheduler.AddOrTriggerAsync(path, cancellationToken));
+                // Under its real path only: a second name for a managed file (a link inside the root) is not a second workflow.
+                if (WorkflowFiles.Canonical(Root, path) is { } real && WorkflowFiles.IsWorkflow(Root, real))
+                {
+                    Remember(real);
+                    await SafelyAsync(real, () => scheduler.AddOrTriggerAsync(real, cancellationToken));
+                }
             }
             else if (_known.Remove(path))
             {

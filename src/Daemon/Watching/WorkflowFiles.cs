@@ -43,17 +43,25 @@ public static class WorkflowFiles
             yield break;
         }
 
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var project in SafeEnumerate(() => Directory.EnumerateDirectories(root)))
         {
             foreach (var file in SafeEnumerate(() => Directory.EnumerateFiles(project, "*.json")))
             {
-                if (IsWorkflow(root, file))
+                // A project or a file reached through a link inside the root is managed once, under its real path.
+                if (IsWorkflow(root, file) && Canonical(root, file) is { } real && IsWorkflow(root, real) && seen.Add(real))
                 {
-                    yield return Path.GetFullPath(file);
+                    yield return real;
                 }
             }
         }
     }
+
+    /// <summary>
+    /// The path of <paramref name="path"/> with every link under the root resolved (the root written as configured),
+    /// or null when it is gone or leads outside the root: the one name under which a file is managed.
+    /// </summary>
+    public static string? Canonical(string root, string path) => Files.ProjectFile.Canonical(path, root);
 
     /// <summary>The project (folder) name of a file directly inside a project folder.</summary>
     public static string ProjectOf(string path) => Path.GetFileName(Path.GetDirectoryName(path))!;

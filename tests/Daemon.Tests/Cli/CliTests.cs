@@ -202,7 +202,7 @@ public sealed class CliTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(Projects, "other")));
 
         var definition = _folder.Combine("definition.json");
-        await File.WriteAllTextAsync(definition, """{ "workflow_name": "align", "analyses": [ { "job_definition": "bwa:3", "queue": "q", "command": ["bwa", "{file_name}"], "outputs": ["s3://b/{sample_name}.bam"] } ] }""");
+        await File.WriteAllTextAsync(definition, """{ "workflow_name": "align", "analyses": [ { "job_definition": "bwa:3", "queue": "q", "command": ["bwa", "{file_name}"], "outputs": ["bam/{sample_name}.bam"] } ] }""");
         (code, output, error) = await RunAsync("create", "study", "--definition", definition);
         Assert.True(code == 0, error);
         Assert.Contains("2 slots", output, StringComparison.Ordinal);

@@ -104,7 +104,7 @@ public sealed class BadInputCorpusTests : IDisposable
 
         var cases = Workflows.Select(c => (Path: Path.Combine(bad, c.File), c.Expected))
             .Append((Path.Combine(bad, "junk.json"), "junk.json: is not UTF-8 text"))
-            .Append((Path.Combine(bad, "huge.json"), "huge.json: is 50 MiB; files over 16 MiB are not read"))
+            .Append((Path.Combine(bad, "huge.json"), "huge.json: is larger than 16 MiB; larger files are not read"))
             .Concat(Metadata.Select(c => (Path: Path.Combine(daemon.Projects, c.Project, "w.json"), c.Expected)))
             .ToArray();
         Assert.True(cases.Length >= 30, $"the corpus has {cases.Length} files");

@@ -1,0 +1,34 @@
+using Batchkeeper.Core.Workflows;
+using Batchkeeper.Daemon.Hosting;
+
+namespace Batchkeeper.Daemon.Outputs;
+
+/// <summary>Outputs the configured backend cannot check: <c>s3://</c> outputs on the Local backend (which has no S3 store).</summary>
+public static class BackendOutputs
+{
+    /// <summary>One error naming the first such output, or null when the backend can check every output.</summary>
+    public static InputError? Unsupported(Workflow workflow, BackendKind backend, string fileName)
+    {
+        if (backend != BackendKind.Local)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < workflow.Analyses.Count; i++)
+        {
+            var s3 = workflow.Analyses[i].Outputs.Count(IsS3Object);
+            if (s3 > 0)
+            {
+                var first = workflow.Analyses[i].Outputs.First(IsS3Object);
+                return new InputError(fileName, $"analyses[{i}].outputs",
+                    $"'{Quoted.Name(first)}'{(s3 > 1 ? $" and {s3 - 1} more" : "")} are on S3, but the Local backend checks only file outputs: set Batchkeeper:Backend to Aws (Batchkeeper__Backend=Aws) or use file outputs");
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>An S3 object URI (bucket and key); a malformed one is the planner's to report.</summary>
+    private static bool IsS3Object(string output) =>
+        output.StartsWith("s3://", StringComparison.OrdinalIgnoreCase) && output.IndexOf('/', 5) is > 5 and var slash && slash < output.Length - 1;
+}
