@@ -24,9 +24,10 @@ public static class Program
                 FollowInterval = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(interval), 0.05, 3600)),
             };
 
-        var run = new Command("run", "Run the daemon (the default).");
-        run.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), token));
-        root.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), token));
+        var standby = new Option<bool>("--standby") { Description = "Wait for the daemon holding the projects folder to end, then take over (Batchkeeper:Standby)." };
+        var run = new Command("run", "Run the daemon (the default).") { standby };
+        run.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), parse.GetValue(standby), token));
+        root.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), standby: false, token));
         root.Subcommands.Add(run);
 
         var show = new Option<int>("--show") { Description = "How many slots to print.", DefaultValueFactory = _ => 5 };
@@ -128,11 +129,31 @@ public static class Program
             .Build();
     }
 
-    private static async Task<int> RunDaemonAsync(string? projects, CancellationToken cancellationToken)
+    private static async Task<int> RunDaemonAsync(string? projects, bool standby, CancellationToken cancellationToken)
     {
-        var overrides = projects is null ? null : new Dictionary<string, string?> { ["Batchkeeper:ProjectsDirectory"] = projects };
+        var overrides = new Dictionary<string, string?>();
+        if (projects is not null)
+        {
+            overrides["Batchkeeper:ProjectsDirectory"] = projects;
+        }
+
+        if (standby)
+        {
+            overrides["Batchkeeper:Standby"] = "true";
+        }
+
         using var host = DaemonHost.Build([], overrides);
-        await host.RunAsync(cancellationToken);
+        try
+        {
+            await host.RunAsync(cancellationToken);
+        }
+        catch (ProjectsLockedException e)
+        {
+            // One line, at once: another daemon owns the folder. Not a usage error (2): the daemon could not run (1).
+            await Console.Error.WriteLineAsync($"batchkeeper: {e.Message}");
+            return 1;
+        }
+
         return 0;
     }
 }

@@ -60,6 +60,24 @@ public sealed class BatchkeeperOptions
     /// </summary>
     public int PassConcurrency { get; set; } = 16;
 
+    /// <summary>
+    /// Wait for the projects root's lock instead of refusing to start when another daemon holds it, and take over
+    /// when that one ends (<c>batchkeeper run --standby</c>). Default false.
+    /// </summary>
+    public bool Standby { get; set; }
+
+    /// <summary>How long a submitted job may be missing from the backend before it is taken as lost. Default 10 minutes.</summary>
+    public TimeSpan LostJobAfter { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How many samples' chains submit at once within one pass. Default 4.</summary>
+    public int SubmitParallelism { get; set; } = 4;
+
+    /// <summary>
+    /// How long, after SIGTERM or SIGINT, backend calls still in flight may take before they are cancelled, so that every
+    /// pass can write its snapshot and the daemon exits well within systemd's TimeoutStopSec. Default 5 seconds.
+    /// </summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Directory for the rolling log files. Default <c>logs</c>.</summary>
     public string LogDirectory { get; set; } = "logs";
 
@@ -143,6 +161,31 @@ internal sealed class BatchkeeperOptionsValidator : IValidateOptions<Batchkeeper
         if (options.PassConcurrency is < 1 or > 256)
         {
             problems.Add($"Batchkeeper:PassConcurrency: expected 1 to 256, got {options.PassConcurrency}");
+        }
+
+        if (options.LostJobAfter < TimeSpan.FromSeconds(1))
+        {
+            problems.Add($"Batchkeeper:LostJobAfter: expected at least 00:00:01, got {options.LostJobAfter}");
+        }
+
+        if (options.SubmitParallelism is < 1 or > 64)
+        {
+            problems.Add($"Batchkeeper:SubmitParallelism: expected 1 to 64, got {options.SubmitParallelism}");
+        }
+
+        if (options.ShutdownGrace < TimeSpan.Zero || options.ShutdownGrace > TimeSpan.FromSeconds(30))
+        {
+            problems.Add($"Batchkeeper:ShutdownGrace: expected 00:00:00 to 00:00:30, got {options.ShutdownGrace}");
+        }
+
+        if (options.OutputGracePeriod < TimeSpan.Zero)
+        {
+            problems.Add($"Batchkeeper:OutputGracePeriod: expected a non-negative time span, got {options.OutputGracePeriod}");
+        }
+
+        if (options.StuckRunnableAfter < TimeSpan.Zero)
+        {
+            problems.Add($"Batchkeeper:StuckRunnableAfter: expected a non-negative time span, got {options.StuckRunnableAfter}");
         }
 
         if (options.Local.MaxConcurrentJobs < 1)

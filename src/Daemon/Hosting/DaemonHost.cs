@@ -60,6 +60,11 @@ public static class DaemonHost
         services.AddOptions<BatchkeeperOptions>().BindConfiguration(BatchkeeperOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BatchkeeperOptions>, BatchkeeperOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SystemdNotifier>();
+
+        // First: nothing else starts before the projects root is this daemon's alone.
+        services.AddSingleton<ProjectsLock>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProjectsLock>());
         services.AddHostedService<StartupLog>();
 
         services.AddSingleton<LocalOutputStore>();
@@ -83,6 +88,8 @@ public static class DaemonHost
                 OutputGracePeriod = options.OutputGracePeriod,
                 StuckRunnableAfter = options.StuckRunnableAfter,
                 TerminateStuckJobs = options.TerminateStuckJobs,
+                LostJobAfter = options.LostJobAfter,
+                SubmitParallelism = options.SubmitParallelism,
             };
         });
         services.AddSingleton<WorkflowReconciler>();
@@ -104,7 +111,6 @@ public static class DaemonHost
             PassStallAfter = sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.PassStallAfter,
             WatcherStallAfter = Max(TimeSpan.FromMinutes(2), sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.RescanInterval * 4),
         });
-        services.AddSingleton<SystemdNotifier>();
         services.AddHostedService<SystemdService>();
         services.AddHostedService<JobEventTrigger>();
         return services;

@@ -26,5 +26,11 @@ public sealed class LocalJobRecord
     public DateTimeOffset? StoppedAt { get; set; }
     public string LogPath { get; set; } = "";
 
+    /// <summary>The PID of the job's supervisor (the leader of its session and process group), once it runs.</summary>
+    public int? Pid { get; set; }
+
+    /// <summary>That process's start time in clock ticks since boot (<c>/proc/&lt;pid&gt;/stat</c>): a reused PID is not it.</summary>
+    public long? ProcessStartTime { get; set; }
+
     public JobDetail ToDetail() => new(JobId, JobName, Status, StatusReason, ContainerReason, ExitCode, CreatedAt, StartedAt, StoppedAt, LogPath, Vcpus, MemoryMiB);
 }
