@@ -52,6 +52,12 @@ public static class FailureClassifier
             return FailureClass.Misconfigured;
         }
 
+        // Before out of memory: the timeout kill is a SIGKILL too, exit 137, and more memory would not help it.
+        if (status.Contains(TimeoutReason, StringComparison.OrdinalIgnoreCase))
+        {
+            return FailureClass.TimedOut;
+        }
+
         if (container.StartsWith("OutOfMemoryError", StringComparison.Ordinal) || job.ExitCode == 137)
         {
             return FailureClass.OutOfMemory;
