@@ -2,6 +2,7 @@ using System.CommandLine;
 using Batchkeeper.Daemon.Cli;
 using Batchkeeper.Daemon.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Batchkeeper.Daemon;
@@ -152,6 +153,10 @@ public static class Program
             // One line, at once: another daemon owns the folder. Not a usage error (2): the daemon could not run (1).
             await Console.Error.WriteLineAsync($"batchkeeper: {e.Message}");
             return 1;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested)
+        {
+            // Stopped while still starting (a standby waiting for the lock): a clean stop.
         }
 
         return 0;

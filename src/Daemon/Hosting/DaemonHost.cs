@@ -66,6 +66,7 @@ public static class DaemonHost
         services.AddSingleton<ProjectsLock>();
         services.AddHostedService(sp => sp.GetRequiredService<ProjectsLock>());
         services.AddHostedService<StartupLog>();
+        services.AddSingleton<ShutdownDeadline>();
 
         services.AddSingleton<LocalOutputStore>();
         if (backend == BackendKind.Aws)
@@ -74,6 +75,7 @@ public static class DaemonHost
         }
         else
         {
+            services.AddHostedService<StoppedJobsPasses>();
             services.AddSingleton<LocalJobBackend>();
             services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<LocalJobBackend>());
             services.AddHostedService(sp => sp.GetRequiredService<LocalJobBackend>());
