@@ -60,6 +60,33 @@ public sealed class LocalFailurePolicyTests : IDisposable
     }
 
     [Fact]
+    public async Task Timeout_IsTimedOut_NotOutOfMemory_AndResubmittedWithTheSameMemory()
+    {
+        await using var daemon = await TestDaemon.StartAsync(_folder.Path);
+        Demo.CreateProject(daemon.Projects, "study", ("a", 1));
+        var workflow = daemon.WorkflowPath("study", "slow.json");
+        Demo.Drop(workflow, """
+            {
+              "workflow_name": "slow",
+              "analyses": [
+                { "name": "slow", "job_definition": "x:1", "queue": "local", "timeout_seconds": 1,
+                  "containerOverrides": { "memory": 1000 }, "retry": { "max_attempts": 2, "memory_factor": 1.5 },
+                  "command": ["sleep", "30"], "outputs": ["out/{sample_name}"] }
+              ]
+            }
+            """);
+
+        var done = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Failed == 1, "both attempts time out", TimeSpan.FromSeconds(90));
+        var slot = Assert.Single(done.Slots);
+        Assert.Equal(SlotState.FailedPermanently, slot.State);
+        Assert.Equal([FailureClass.TimedOut, FailureClass.TimedOut], slot.History.Select(h => h.FailureClass ?? FailureClass.Failed));
+        Assert.Equal([1000, 1000], slot.History.Select(h => h.Memory ?? 0));
+        Assert.Equal("Job attempt duration exceeded timeout", slot.History[0].StatusReason);
+        Assert.StartsWith("timed out on all 2 attempts", slot.Message, StringComparison.Ordinal);
+        Assert.Contains("timed_out", LogFiles.Read(daemon.LogDirectory), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BlockedDownstream_ResumesByItselfOnceAnEditFixesItsUpstream_AndARetryRequestRestartsAFailedSlot()
     {
         await using var daemon = await TestDaemon.StartAsync(_folder.Path);
