@@ -510,6 +510,7 @@ public sealed class WorkflowReconciler(
         }
 
         var adopted = new List<int>();
+        var succeededUnseen = new List<int>();
         foreach (var i in candidates)
         {
             var record = pass.Records[i];
@@ -528,6 +529,11 @@ public sealed class WorkflowReconciler(
                 .FirstOrDefault();
             if (unseen is null)
             {
+                if (jobs.Any(j => !known.Contains(j.JobId) && j.Status == JobStatus.Succeeded))
+                {
+                    succeededUnseen.Add(i);
+                }
+
                 continue;
             }
 
@@ -545,6 +551,36 @@ public sealed class WorkflowReconciler(
         }
 
         await RefreshJobsAsync(pass, adopted, cancellationToken);
+        await RecheckOutputsAsync(pass, succeededUnseen, cancellationToken);
+    }
+
+    /// <summary>
+    /// A slot with a SUCCEEDED job of its name that no snapshot knows, and outputs missing when they were checked: the
+    /// job may have finished between that check and the listing (a job writes its outputs before it succeeds), or long
+    /// ago with its outputs deleted since. Its outputs are checked once more, after the listing: present, the slot is
+    /// complete; still missing, it runs again, without taking the old job as a failure of its own.
+    /// </summary>
+    private async Task RecheckOutputsAsync(Pass pass, List<int> slots, CancellationToken cancellationToken)
+    {
+        if (slots.Count == 0)
+        {
+            return;
+        }
+
+        var outputs = slots.SelectMany(i => pass.Slots[i].Spec!.Outputs).ToArray();
+        var existing = await outputStore.FindExistingAsync(outputs, cancellationToken);
+        foreach (var i in slots)
+        {
+            var record = pass.Records[i];
+            UpdateOutputs(record, pass.Slots[i].Spec!.Outputs, existing);
+            if (record.Outputs.All(o => o.Exists))
+            {
+                Log.Completed(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, "-");
+                record.State = SlotState.Complete;
+                record.Message = null;
+                record.NextAttemptAt = null;
+            }
+        }
     }
 
     private static bool IsSettledForGood(SlotRecord record) =>

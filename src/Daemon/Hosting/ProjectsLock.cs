@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace Batchkeeper.Daemon.Hosting;
 
-/// <summary>A second daemon found the projects root locked and was not told to wait (<c>--standby</c>).</summary>
+/// <summary>A second daemon found the projects root locked and was not told to wait (<c>--standby</c>), or the lock cannot be taken at all.</summary>
 public sealed class ProjectsLockedException(string message) : Exception(message);
 
 /// <summary>
@@ -22,6 +22,9 @@ public sealed class ProjectsLock(IOptions<BatchkeeperOptions> options, SystemdNo
 {
     /// <summary>How often a standby tries the lock: the takeover comes at most this long after the holder's death.</summary>
     internal static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Linux's EWOULDBLOCK: .NET's IOException for a file another process has locked carries the errno.</summary>
+    private const int EWouldBlock = 11;
 
     private FileStream? _held;
 
@@ -82,12 +85,18 @@ public sealed class ProjectsLock(IOptions<BatchkeeperOptions> options, SystemdNo
     {
         try
         {
-            var stream = new FileStream(Path.Combine(Folder, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            // Open for reading only: flock needs no write access, and a file held open for writing would keep the
+            // folder's file system from being remounted read-only while the daemon runs.
+            var stream = new FileStream(Path.Combine(Folder, LockFileName), FileMode.OpenOrCreate, FileAccess.Read, FileShare.None);
             _held = stream;
         }
-        catch (IOException)
+        catch (IOException e) when (e.HResult == EWouldBlock)
         {
-            return false;
+            return false; // held by another process
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ProjectsLockedException($"cannot take the lock {Path.Combine(Folder, LockFileName)} of the projects folder {Folder}: {e.Message}");
         }
 
         try

@@ -17,10 +17,13 @@ internal static class JobProcess
     /// <summary>
     /// $1 the exit-code file, $2 the log, then the command. It waits for one line <c>go</c> on stdin, which the daemon
     /// writes only once the record holding this PID is on disk: a daemon killed before that leaves no record of the
-    /// process, and the supervisor, reading end of file, exits 125 without running the command.
+    /// process, and the supervisor, reading end of file, exits 125 without running the command. A supervisor that is
+    /// itself signalled (its whole group stopped: the daemon stopping its jobs, systemd stopping the service) writes no
+    /// exit code, so the job is taken as interrupted, not as failed: only the command's own end is its result.
     /// </summary>
     public const string SupervisorScript =
         "ec=$1; log=$2; shift 2\n" +
+        "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM\n" +
         "exec >>\"$log\" 2>&1\n" +
         "IFS= read -r go || exit 125\n" +
         "[ \"$go\" = go ] || exit 125\n" +

@@ -200,7 +200,7 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
                 if (job.Child is null && !JobProcess.IsAlive(job.Pid, job.StartTime))
                 {
                     // An adopted job (not this daemon's child: no exit event) has ended.
-                    Exited(record, waitStatus: null);
+                    Exited(record);
                 }
                 else if (record.Status == JobStatus.Running && record.TimeoutSeconds is { } seconds && record.StartedAt is { } started
                     && now - started >= TimeSpan.FromSeconds(seconds))
@@ -307,13 +307,12 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
     private async Task WatchAsync(LocalJobRecord record, RunningJob job)
     {
         await job.Child!.WaitForExitAsync();
-        var waitStatus = job.Child.ExitCode;
         job.Child.Dispose();
         lock (_gate)
         {
             if (_running.TryGetValue(record.JobId, out var current) && current == job)
             {
-                Exited(record, waitStatus);
+                Exited(record);
             }
         }
 
@@ -321,10 +320,10 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
     }
 
     /// <summary>
-    /// A job's supervisor has ended: the exit code it wrote decides (or, for this daemon's child, the exit status it
-    /// saw). With neither, the job was lost with its process: interrupted. Under <see cref="_gate"/>.
+    /// A job's supervisor has ended: the exit code it wrote decides; without one, the job was lost with its process:
+    /// interrupted. Under <see cref="_gate"/>.
     /// </summary>
-    private void Exited(LocalJobRecord record, int? waitStatus)
+    private void Exited(LocalJobRecord record)
     {
         _running.Remove(record.JobId);
         if (record.Status != JobStatus.Running)
@@ -334,9 +333,10 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
 
         var context = record.Context;
 
-        // 125: the supervisor never got its go and did not run the command.
-        var exitCode = JobProcess.ReadExitCode(ExitCodePath(record.JobId)) ?? (waitStatus is { } code and not 125 ? code : null);
-        if (exitCode is not { } exit)
+        // Only the exit code the supervisor wrote is the command's result. Without one the supervisor never ran the
+        // command (125), or it was killed or signalled with its job's group (the stop of the daemon or the service, a
+        // reboot): the job was lost with its process, not failed.
+        if (JobProcess.ReadExitCode(ExitCodePath(record.JobId)) is not { } exit)
         {
             Finish(record, JobStatus.Failed, FailureClassifier.LocalInterruptedReason, exitCode: null);
             Log.LocalJobInterrupted(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis);
@@ -418,7 +418,7 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
                 }
                 else
                 {
-                    Exited(record, waitStatus: null);
+                    Exited(record);
                 }
             }
             else if (record.Status is JobStatus.Starting or JobStatus.Running)

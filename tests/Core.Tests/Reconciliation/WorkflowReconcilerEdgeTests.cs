@@ -73,6 +73,26 @@ public sealed class WorkflowReconcilerEdgeTests
     }
 
     [Fact]
+    public async Task Reconcile_UnrecordedJobThatSucceedsBetweenTheOutputCheckAndTheListing_CompletesTheSlot_NothingSubmittedTwice()
+    {
+        // Found by the SIGKILL trials once only active jobs were adopted: no snapshot, the job still running when the
+        // outputs were checked, SUCCEEDED (outputs written) by the time the pass listed the queue.
+        var h = new ReconcilerHarness(OneStep());
+        await h.PassAsync();
+        h.Snapshot = null;
+        h.Backend.BeforeList = () =>
+        {
+            h.MakeOutputs("s1", "align");
+            h.Backend.Succeed("job-1");
+        };
+
+        await h.PassAsync();
+
+        Assert.Single(h.Backend.SubmitCalls);
+        Assert.Equal(SlotState.Complete, h.Slot("s1", "align").State);
+    }
+
+    [Fact]
     public async Task Reconcile_UnrecordedActiveJob_IsAdopted_NotSubmittedAgain()
     {
         var h = new ReconcilerHarness(OneStep());

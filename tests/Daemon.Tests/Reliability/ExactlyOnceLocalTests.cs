@@ -153,6 +153,29 @@ public sealed class ExactlyOnceLocalTests(ITestOutputHelper output) : IDisposabl
         Assert.True(AuditLines("overlap").Length == 0 && AuditLines("after-output").Length == 0, "a slot ran twice");
     }
 
+    [Fact]
+    public async Task StandbyFromTheConfiguration_TakesOverFromADaemonKilledWhileItsJobsRun_AdoptsThemAndRunsNoSlotTwice()
+    {
+        var workflow = CreateWorkflow(6, "sleep 1.5");
+        var environment = Environment();
+        await using var active = DaemonProcess.Start(_folder.Path, environment, "run");
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Running == 2, "two jobs run");
+
+        var standbyEnvironment = new Dictionary<string, string>(environment) { ["Batchkeeper__Standby"] = "true" };
+        await using var standby = DaemonProcess.Start(_folder.Path, standbyEnvironment, "run");
+        await Eventually.WaitAsync(() => LogFiles.Read(_folder.Combine("logs")).Contains($"locked by another daemon (PID {active.Id})", StringComparison.Ordinal), "the standby says it waits");
+
+        // The jobs outlive the killed daemon, and none of them holds the lock: the standby takes over while they run.
+        Signals.Kill(active.Id);
+        await active.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        await Eventually.WaitAsync(() => LogFiles.Read(_folder.Combine("logs")).Contains("from before the restart: adopted", StringComparison.Ordinal), "the standby adopts the running jobs", TimeSpan.FromSeconds(15));
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 6, "the standby completes every slot");
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => $"s{i:D2}"), AuditLines("starts").Order(StringComparer.Ordinal));
+        AssertAuditClean();
+        standby.Terminate();
+        Assert.Equal(0, await standby.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+    }
+
     private const int Kills = 20;
     private const int Seed = 20261202;
 
