@@ -144,6 +144,7 @@ public static class Program
         }
 
         using var host = DaemonHost.Build([], overrides);
+        var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping; // RunAsync disposes the services
         try
         {
             await host.RunAsync(cancellationToken);
@@ -154,7 +155,7 @@ public static class Program
             await Console.Error.WriteLineAsync($"batchkeeper: {e.Message}");
             return 1;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || stopping.IsCancellationRequested)
         {
             // Stopped while still starting (a standby waiting for the lock): a clean stop.
         }

@@ -176,6 +176,27 @@ public sealed class ExactlyOnceLocalTests(ITestOutputHelper output) : IDisposabl
         Assert.Equal(0, await standby.WaitForExitAsync(TimeSpan.FromSeconds(45)));
     }
 
+    [Fact]
+    public async Task StandbyStoppedWhileItWaits_Exits0_AndLeavesTheActiveDaemonAlone()
+    {
+        var workflow = CreateWorkflow(2, "sleep 0.2");
+        var environment = Environment();
+        await using var active = DaemonProcess.Start(_folder.Path, environment, "run");
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Total == 2, "the active daemon's first pass");
+        await using (var standby = DaemonProcess.Start(_folder.Path, environment, "run", "--standby"))
+        {
+            await Eventually.WaitAsync(() => LogFiles.Read(_folder.Combine("logs")).Contains($"locked by another daemon (PID {active.Id})", StringComparison.Ordinal), "the standby says it waits");
+            standby.Terminate();
+            var code = await standby.WaitForExitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(code == 0, $"the standby exited {code}: {string.Join("\n", standby.Stderr.TakeLast(10))}");
+        }
+
+        Assert.False(active.HasExited);
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2, "the active daemon carries on");
+        active.Terminate();
+        Assert.Equal(0, await active.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+    }
+
     private const int Kills = 20;
     private const int Seed = 20261202;
 
