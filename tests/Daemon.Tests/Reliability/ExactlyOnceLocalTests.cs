@@ -213,7 +213,11 @@ public sealed class ExactlyOnceLocalTests(ITestOutputHelper output) : IDisposabl
         for (var trial = 0; trial < Kills; trial++)
         {
             await using var daemon = DaemonProcess.Start(_folder.Path, environment, "run");
-            await Task.Delay(random.Next(300, 2000)); // a random moment of its work: the kill time, not a wait for a condition
+
+            // Up and working (its first scan done, so it holds the lock and has adopted or started jobs), however slow the
+            // machine is; then a random moment of its work: the kill time, not a wait for a condition.
+            await Eventually.WaitAsync(() => Occurrences(LogFiles.Read(_folder.Combine("logs")), "First scan done") > trial, $"run {trial + 1} is up", TimeSpan.FromSeconds(60));
+            await Task.Delay(random.Next(0, 1500));
             Signals.Kill(daemon.Id); // the daemon alone, as kill -9 <pid>: its jobs are not its process tree's to kill
             await daemon.WaitForExitAsync(TimeSpan.FromSeconds(30));
             await CrashAudit.AssertEverySnapshotParsesAsync(Projects);
@@ -235,6 +239,17 @@ public sealed class ExactlyOnceLocalTests(ITestOutputHelper output) : IDisposabl
         Assert.True(sampler.MaxPerSlot <= 1, $"a slot had {sampler.MaxPerSlot} processes at once");
         Assert.True(sampler.MaxTotal <= 2, $"{sampler.MaxTotal} jobs ran at once, more than MaxConcurrentJobs (2)");
         Assert.True(adoptedOrRecorded > 0, "no kill landed while a job ran: the trials proved nothing");
+    }
+
+    private static int Occurrences(string text, string what)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(what, StringComparison.Ordinal); at >= 0; at = text.IndexOf(what, at + what.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     /// <summary>Processes of this test's jobs (the job's own shell: argv is sh -c script marker-sample).</summary>
