@@ -205,7 +205,7 @@ public sealed class ExactlyOnceLocalTests(ITestOutputHelper output) : IDisposabl
     {
         const int samples = 24;
         var random = new Random(Seed);
-        var workflow = CreateWorkflow(samples, "sleep 1.2");
+        var workflow = CreateWorkflow(samples, "sleep 2.5"); // 30 s of work at 2 at once: the kills land while jobs run
         var environment = Environment();
         using var sampler = new ProcessSampler(_marker);
 
