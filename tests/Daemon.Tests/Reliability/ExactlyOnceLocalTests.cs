@@ -156,7 +156,9 @@ public sealed class ExactlyOnceLocalTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public async Task StandbyFromTheConfiguration_TakesOverFromADaemonKilledWhileItsJobsRun_AdoptsThemAndRunsNoSlotTwice()
     {
-        var workflow = CreateWorkflow(6, "sleep 1.5");
+        // The jobs wait for a gate, so that two of them still run when the daemon is killed, however slow the machine.
+        var gate = _folder.Combine("gate");
+        var workflow = CreateWorkflow(6, $"while [ ! -e {gate} ]; do sleep 0.05; done");
         var environment = Environment();
         await using var active = DaemonProcess.Start(_folder.Path, environment, "run");
         await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Running == 2, "two jobs run");
@@ -168,7 +170,8 @@ public sealed class ExactlyOnceLocalTests(ITestOutputHelper output) : IDisposabl
         // The jobs outlive the killed daemon, and none of them holds the lock: the standby takes over while they run.
         Signals.Kill(active.Id);
         await active.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        await Eventually.WaitAsync(() => LogFiles.Read(_folder.Combine("logs")).Contains("from before the restart: adopted", StringComparison.Ordinal), "the standby adopts the running jobs", TimeSpan.FromSeconds(15));
+        await Eventually.WaitAsync(() => Occurrences(LogFiles.Read(_folder.Combine("logs")), "from before the restart: adopted") == 2, "the standby adopts the two running jobs", TimeSpan.FromSeconds(30));
+        await File.WriteAllTextAsync(gate, "");
         await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 6, "the standby completes every slot");
         Assert.Equal(Enumerable.Range(1, 6).Select(i => $"s{i:D2}"), AuditLines("starts").Order(StringComparer.Ordinal));
         AssertAuditClean();
