@@ -94,4 +94,16 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 44, Level = LogLevel.Warning, Message = "Local job record {Path} cannot be read and is skipped: {Error}")]
     public static partial void LocalRecordUnreadable(ILogger logger, string path, string error);
+
+    [LoggerMessage(EventId = 60, Level = LogLevel.Warning, Message = "Standby: the projects folder {Folder} is locked by another daemon (PID {Pid}); waiting to take over when it ends.")]
+    public static partial void StandbyWaiting(ILogger logger, string folder, string pid);
+
+    [LoggerMessage(EventId = 61, Level = LogLevel.Warning, Message = "Took over the projects folder {Folder}: the daemon that held it (PID {Pid}) has ended.")]
+    public static partial void StandbyTookOver(ILogger logger, string folder, string pid);
+
+    [LoggerMessage(EventId = 45, Level = LogLevel.Information, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} is still running (PID {Pid}) from before the restart: adopted, not started again.")]
+    public static partial void LocalJobAdopted(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, int pid);
+
+    [LoggerMessage(EventId = 46, Level = LogLevel.Warning, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} timed out after {Seconds} s: killed (Job attempt duration exceeded timeout).")]
+    public static partial void LocalJobTimedOut(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, int seconds);
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Batchkeeper.Daemon.Cli;
 using Batchkeeper.Daemon.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Batchkeeper.Daemon;
@@ -24,9 +25,10 @@ public static class Program
                 FollowInterval = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(interval), 0.05, 3600)),
             };
 
-        var run = new Command("run", "Run the daemon (the default).");
-        run.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), token));
-        root.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), token));
+        var standby = new Option<bool>("--standby") { Description = "Wait for the daemon holding the projects folder to end, then take over (Batchkeeper:Standby)." };
+        var run = new Command("run", "Run the daemon (the default).") { standby };
+        run.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), parse.GetValue(standby), token));
+        root.SetAction((parse, token) => RunDaemonAsync(parse.GetValue(projects), standby: false, token));
         root.Subcommands.Add(run);
 
         var show = new Option<int>("--show") { Description = "How many slots to print.", DefaultValueFactory = _ => 5 };
@@ -128,9 +130,19 @@ public static class Program
             .Build();
     }
 
-    private static async Task<int> RunDaemonAsync(string? projects, CancellationToken cancellationToken)
+    private static async Task<int> RunDaemonAsync(string? projects, bool standby, CancellationToken cancellationToken)
     {
-        var overrides = projects is null ? null : new Dictionary<string, string?> { ["Batchkeeper:ProjectsDirectory"] = projects };
+        var overrides = new Dictionary<string, string?>();
+        if (projects is not null)
+        {
+            overrides["Batchkeeper:ProjectsDirectory"] = projects;
+        }
+
+        if (standby)
+        {
+            overrides["Batchkeeper:Standby"] = "true";
+        }
+
         IHost host;
         try
         {
@@ -144,15 +156,27 @@ public static class Program
         using (host)
         {
             var services = DaemonHost.BackgroundServices(host);
+            var stopping = host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping; // RunAsync disposes the services
             try
             {
                 await host.RunAsync(cancellationToken);
+            }
+            catch (ProjectsLockedException e)
+            {
+                // One line, at once: another daemon owns the folder. Not a usage error (2): the daemon could not run (1).
+                await Console.Error.WriteLineAsync($"batchkeeper: {e.Message}");
+                return ExitCodes.Failure;
             }
             catch (Microsoft.Extensions.Options.OptionsValidationException e)
             {
                 return await ConfigurationErrorAsync(e.Failures.ToArray());
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || stopping.IsCancellationRequested)
+            {
+                // Stopped while still starting (a standby waiting for the lock): a clean stop.
+                return ExitCodes.Ok;
+            }
+            catch (Exception e)
             {
                 // The host could not start or stop (the cause is in the log already): a failure, so systemd restarts it.
                 await Console.Error.WriteLineAsync($"batchkeeper: the daemon stopped because something broke: {Core.Workflows.Quoted.Escape(e.Message)}");

@@ -155,6 +155,12 @@ public sealed class JobFaultRule
         ContainerReason = "OutOfMemoryError: Container killed due to memory usage",
     };
 
+    /// <summary>Killed at its attempt timeout: statusReason <c>Job attempt duration exceeded timeout</c>, exit code 137 (SIGKILL).</summary>
+    public static JobFaultRule TimedOut(string namePrefix, int? firstAttempts = null) => new()
+    {
+        NamePrefix = namePrefix, FirstAttempts = firstAttempts, ExitCode = 137, StatusReason = "Job attempt duration exceeded timeout",
+    };
+
     /// <summary>The instance went away: statusReason <c>Host EC2 (instance i-…) terminated.</c>, no exit code.</summary>
     public static JobFaultRule HostTerminated(string namePrefix, int? firstAttempts = null) => new()
     {

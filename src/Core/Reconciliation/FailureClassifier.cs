@@ -9,6 +9,9 @@ public static class FailureClassifier
     /// <summary>The status reason the local backend gives a job whose process was lost with the daemon.</summary>
     public const string LocalInterruptedReason = "Host interrupted: the batchkeeper daemon stopped while the job ran";
 
+    /// <summary>Batch's status reason for a job killed at its <c>timeout</c> (the local backend gives the same).</summary>
+    public const string TimeoutReason = "Job attempt duration exceeded timeout";
+
     /// <summary>The start of the status reason Batchkeeper gives jobs it terminates for <c>cancel: true</c>.</summary>
     public const string CancelledReasonPrefix = "Cancelled by batchkeeper";
 
@@ -47,6 +50,12 @@ public static class FailureClassifier
         if (MisconfiguredMarkers.Any(m => container.Contains(m, StringComparison.Ordinal) || status.Contains(m, StringComparison.Ordinal)))
         {
             return FailureClass.Misconfigured;
+        }
+
+        // Before out of memory: the timeout kill is a SIGKILL too, exit 137, and more memory would not help it.
+        if (status.Contains(TimeoutReason, StringComparison.OrdinalIgnoreCase))
+        {
+            return FailureClass.TimedOut;
         }
 
         if (container.StartsWith("OutOfMemoryError", StringComparison.Ordinal) || job.ExitCode == 137)

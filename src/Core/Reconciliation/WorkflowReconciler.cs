@@ -408,9 +408,11 @@ public sealed class WorkflowReconciler(
                     : $"Resubmitting (its memory is unknown, so it cannot be raised), attempt {record.Attempt} of {limits.MaxAttempts}.";
                 break;
             default:
+                // timed_out is an ordinary failure too (memory unchanged), named as a timeout.
+                var what = failure == FailureClass.TimedOut ? "timed out" : "failed";
                 if (record.Attempt >= limits.MaxAttempts)
                 {
-                    decision = FailPermanently(record, $"failed on all {limits.MaxAttempts} attempts; last: {reason}");
+                    decision = FailPermanently(record, $"{what} on all {limits.MaxAttempts} attempts; last: {reason}");
                     break;
                 }
 
@@ -418,7 +420,9 @@ public sealed class WorkflowReconciler(
                 record.Attempt = Math.Max(1, record.Attempt) + 1;
                 record.State = SlotState.Retrying;
                 record.NextAttemptAt = pass.Now + backoff;
-                decision = $"Resubmitting at {record.NextAttemptAt:O}, attempt {record.Attempt} of {limits.MaxAttempts}.";
+                decision = failure == FailureClass.TimedOut
+                    ? $"Timed out: resubmitting with the same memory at {record.NextAttemptAt:O}, attempt {record.Attempt} of {limits.MaxAttempts}."
+                    : $"Resubmitting at {record.NextAttemptAt:O}, attempt {record.Attempt} of {limits.MaxAttempts}.";
                 break;
         }
 
@@ -458,6 +462,7 @@ public sealed class WorkflowReconciler(
     internal static string Wire(FailureClass failure) => failure switch
     {
         FailureClass.OutOfMemory => "out_of_memory",
+        FailureClass.TimedOut => "timed_out",
         FailureClass.SucceededWithoutOutputs => "succeeded_without_outputs",
         _ => failure.ToString().ToLowerInvariant(),
     };
@@ -505,6 +510,7 @@ public sealed class WorkflowReconciler(
         }
 
         var adopted = new List<int>();
+        var succeededUnseen = new List<int>();
         foreach (var i in candidates)
         {
             var record = pass.Records[i];
@@ -513,19 +519,21 @@ public sealed class WorkflowReconciler(
                 continue;
             }
 
-            // A job no snapshot recorded is adopted when it is active, when it succeeded, or when it was created
-            // after the slot's last recorded submission (or, for a slot never submitted, after the last snapshot
-            // was written): one submitted just before a crash, even if it failed since. An old finished job of
-            // the same name (a spec changed and changed back) is not taken for a new failure.
+            // Only an active job no snapshot recorded is adopted, as the design says: a second submission beside it
+            // would run the slot twice. A finished one is left alone: the slot needs submitting because its outputs
+            // are missing, and an old job that succeeded (outputs deleted since) or failed says nothing about the
+            // run to come; it runs again at once, without using an attempt.
             var known = record.History.Select(h => h.JobId).ToHashSet(StringComparer.Ordinal);
-            var lastSubmission = record.History.Select(h => h.SubmittedAt).Max() ?? pass.PreviousReconciledAt;
-            var unseen = jobs.Where(j => !known.Contains(j.JobId))
-                .Where(j => j.Status.IsActive() || j.Status == JobStatus.Succeeded || (lastSubmission is { } last && j.CreatedAt > last))
-                .OrderByDescending(j => j.Status.IsActive())
-                .ThenByDescending(j => j.CreatedAt)
+            var unseen = jobs.Where(j => !known.Contains(j.JobId) && j.Status.IsActive())
+                .OrderByDescending(j => j.CreatedAt)
                 .FirstOrDefault();
             if (unseen is null)
             {
+                if (jobs.Any(j => !known.Contains(j.JobId) && j.Status == JobStatus.Succeeded))
+                {
+                    succeededUnseen.Add(i);
+                }
+
                 continue;
             }
 
@@ -543,6 +551,36 @@ public sealed class WorkflowReconciler(
         }
 
         await RefreshJobsAsync(pass, adopted, cancellationToken);
+        await RecheckOutputsAsync(pass, succeededUnseen, cancellationToken);
+    }
+
+    /// <summary>
+    /// A slot with a SUCCEEDED job of its name that no snapshot knows, and outputs missing when they were checked: the
+    /// job may have finished between that check and the listing (a job writes its outputs before it succeeds), or long
+    /// ago with its outputs deleted since. Its outputs are checked once more, after the listing: present, the slot is
+    /// complete; still missing, it runs again, without taking the old job as a failure of its own.
+    /// </summary>
+    private async Task RecheckOutputsAsync(Pass pass, List<int> slots, CancellationToken cancellationToken)
+    {
+        if (slots.Count == 0)
+        {
+            return;
+        }
+
+        var outputs = slots.SelectMany(i => pass.Slots[i].Spec!.Outputs).ToArray();
+        var existing = await outputStore.FindExistingAsync(outputs, cancellationToken);
+        foreach (var i in slots)
+        {
+            var record = pass.Records[i];
+            UpdateOutputs(record, pass.Slots[i].Spec!.Outputs, existing);
+            if (record.Outputs.All(o => o.Exists))
+            {
+                Log.Completed(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, "-");
+                record.State = SlotState.Complete;
+                record.Message = null;
+                record.NextAttemptAt = null;
+            }
+        }
     }
 
     private static bool IsSettledForGood(SlotRecord record) =>

@@ -42,6 +42,12 @@ public enum FailureClass
     /// <summary>Spot or host loss: resubmitted without using an attempt.</summary>
     [JsonStringEnumMemberName("interrupted")] Interrupted,
 
+    /// <summary>
+    /// Killed at its timeout (Batch's "Job attempt duration exceeded timeout", exit 137 like an out-of-memory kill):
+    /// an ordinary failure, resubmitted after the backoff with the same memory.
+    /// </summary>
+    [JsonStringEnumMemberName("timed_out")] TimedOut,
+
     /// <summary>Resubmitted with more memory.</summary>
     [JsonStringEnumMemberName("out_of_memory")] OutOfMemory,
 

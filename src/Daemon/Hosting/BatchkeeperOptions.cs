@@ -60,6 +60,24 @@ public sealed class BatchkeeperOptions
     /// </summary>
     public int PassConcurrency { get; set; } = 16;
 
+    /// <summary>
+    /// Wait for the projects root's lock instead of refusing to start when another daemon holds it, and take over
+    /// when that one ends (<c>batchkeeper run --standby</c>). Default false.
+    /// </summary>
+    public bool Standby { get; set; }
+
+    /// <summary>How long a submitted job may be missing from the backend before it is taken as lost. Default 10 minutes.</summary>
+    public TimeSpan LostJobAfter { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How many samples' chains submit at once within one pass. Default 4.</summary>
+    public int SubmitParallelism { get; set; } = 4;
+
+    /// <summary>
+    /// How long, after SIGTERM or SIGINT, backend calls still in flight may take before they are cancelled, so that every
+    /// pass can write its snapshot and the daemon exits well within systemd's TimeoutStopSec. Default 5 seconds.
+    /// </summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Directory for the rolling log files. Default <c>logs</c>.</summary>
     public string LogDirectory { get; set; } = "logs";
 
@@ -147,7 +165,10 @@ internal sealed class BatchkeeperOptionsValidator : IValidateOptions<Batchkeeper
             Count("Retry:MaxMemory", maxMemory, 1, int.MaxValue);
         }
 
+        Between("LostJobAfter", options.LostJobAfter, TimeSpan.FromSeconds(1), day);
+        Between("ShutdownGrace", options.ShutdownGrace, TimeSpan.Zero, TimeSpan.FromSeconds(30));
         Count("PassConcurrency", options.PassConcurrency, 1, 256);
+        Count("SubmitParallelism", options.SubmitParallelism, 1, 64);
         Count("Local:MaxConcurrentJobs", options.Local.MaxConcurrentJobs, 1, 4096);
         Folder(problems, "ProjectsDirectory", options.ProjectsDirectory, mustWrite: false);
         Folder(problems, "LogDirectory", options.LogDirectory, mustWrite: true);

@@ -76,7 +76,13 @@ public static class DaemonHost
         services.AddOptions<BatchkeeperOptions>().BindConfiguration(BatchkeeperOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BatchkeeperOptions>, BatchkeeperOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<SystemdNotifier>();
+
+        // First: nothing else starts before the projects root is this daemon's alone.
+        services.AddSingleton<ProjectsLock>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProjectsLock>());
         services.AddHostedService<StartupLog>();
+        services.AddSingleton<ShutdownDeadline>();
 
         services.AddSingleton<LocalOutputStore>();
         if (backend == BackendKind.Aws)
@@ -85,6 +91,7 @@ public static class DaemonHost
         }
         else
         {
+            services.AddHostedService<StoppedJobsPasses>();
             services.AddSingleton<LocalJobBackend>();
             services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<LocalJobBackend>());
             services.AddHostedService(sp => sp.GetRequiredService<LocalJobBackend>());
@@ -99,6 +106,8 @@ public static class DaemonHost
                 OutputGracePeriod = options.OutputGracePeriod,
                 StuckRunnableAfter = options.StuckRunnableAfter,
                 TerminateStuckJobs = options.TerminateStuckJobs,
+                LostJobAfter = options.LostJobAfter,
+                SubmitParallelism = options.SubmitParallelism,
             };
         });
         services.AddSingleton<WorkflowReconciler>();
@@ -120,7 +129,6 @@ public static class DaemonHost
             PassStallAfter = sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.PassStallAfter,
             WatcherStallAfter = Max(TimeSpan.FromMinutes(2), sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.RescanInterval * 4),
         });
-        services.AddSingleton<SystemdNotifier>();
         services.AddHostedService<SystemdService>();
         services.AddHostedService<JobEventTrigger>();
         return services;

@@ -29,7 +29,7 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
 
     private readonly object _gate = new();
     private readonly Dictionary<string, LocalJobRecord> _jobs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, Process> _running = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RunningJob> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0);
     private readonly LocalOptions _options;
     private readonly TimeProvider _clock;
@@ -47,7 +47,6 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
         _logsDirectory = Path.Combine(root, "logs");
         Directory.CreateDirectory(_jobsDirectory);
         Directory.CreateDirectory(_logsDirectory);
-        LoadRecords();
     }
 
     public string Name => "Local";
@@ -120,16 +119,34 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
         {
             if (_jobs.TryGetValue(jobId, out var record) && record.Status.IsActive())
             {
-                Finish(record, JobStatus.Failed, reason, exitCode: null);
-                if (_running.Remove(jobId, out var process))
+                // The process first, the record after: a daemon killed in between leaves a RUNNING record of a dead
+                // process (interrupted at the next start), never a finished record of a live one.
+                if (_running.TryGetValue(jobId, out var job))
                 {
-                    Kill(process);
+                    JobProcess.KillGroup(job.Pid, job.StartTime);
                 }
+
+                Finish(record, JobStatus.Failed, reason, exitCode: null);
             }
         }
 
         _wake.Release();
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Reads the records before anything runs: queued jobs carry on; a job whose supervisor is still alive (same PID,
+    /// same start time) is adopted and counts against <see cref="LocalOptions.MaxConcurrentJobs"/>; one that ended while
+    /// no daemon watched gets the exit code its supervisor wrote; any other is reported interrupted.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            LoadRecords();
+        }
+
+        return base.StartAsync(cancellationToken);
     }
 
     /// <summary>Moves jobs along their state machine whenever something changes, and at least every second.</summary>
@@ -150,23 +167,22 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
     }
 
     /// <summary>
-    /// At shutdown, running processes are stopped and reported as interrupted, so that the next start
-    /// resubmits them instead of leaving processes nobody watches.
+    /// At shutdown, running jobs are stopped (their whole process group) and reported as interrupted, so that the next
+    /// start resubmits them without using an attempt instead of leaving processes nobody watches.
     /// </summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
         lock (_gate)
         {
-            foreach (var (id, process) in _running.ToArray())
+            foreach (var (id, job) in _running.ToArray())
             {
+                JobProcess.KillGroup(job.Pid, job.StartTime);
                 if (_jobs.TryGetValue(id, out var record) && record.Status.IsActive())
                 {
                     Finish(record, JobStatus.Failed, FailureClassifier.LocalInterruptedReason, exitCode: null);
                     Log.LocalJobInterrupted(_logger, id, record.Context.Project, record.Context.Workflow, record.Context.Sample, record.Context.Analysis);
                 }
-
-                Kill(process);
             }
 
             _running.Clear();
@@ -177,6 +193,26 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
     {
         lock (_gate)
         {
+            var now = _clock.GetUtcNow();
+            foreach (var (id, job) in _running.ToArray())
+            {
+                var record = _jobs[id];
+                if (job.Child is null && !JobProcess.IsAlive(job.Pid, job.StartTime))
+                {
+                    // An adopted job (not this daemon's child: no exit event) has ended.
+                    Exited(record);
+                }
+                else if (record.Status == JobStatus.Running && record.TimeoutSeconds is { } seconds && record.StartedAt is { } started
+                    && now - started >= TimeSpan.FromSeconds(seconds))
+                {
+                    // Batch's timeout: the job is killed (SIGKILL, hence 137) and FAILED with this reason; it stays counted
+                    // against the limit until its process is seen gone.
+                    JobProcess.KillGroup(job.Pid, job.StartTime);
+                    Finish(record, JobStatus.Failed, FailureClassifier.TimeoutReason, exitCode: 137);
+                    Log.LocalJobTimedOut(_logger, id, record.Context.Project, record.Context.Workflow, record.Context.Sample, record.Context.Analysis, seconds);
+                }
+            }
+
             foreach (var record in _jobs.Values.Where(j => j.Status is JobStatus.Submitted or JobStatus.Pending).OrderBy(j => j.CreatedAt))
             {
                 var dependencies = record.DependsOn.Select(id => _jobs.GetValueOrDefault(id)).ToArray();
@@ -209,42 +245,24 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
     private void Start(LocalJobRecord record)
     {
         var context = record.Context;
-        var start = new ProcessStartInfo(record.Command[0])
+        var environment = new Dictionary<string, string>(record.Environment)
         {
-            WorkingDirectory = record.WorkingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
+            ["AWS_BATCH_JOB_ID"] = record.JobId,
+            ["AWS_BATCH_JQ_NAME"] = record.Queue,
+            ["BATCHKEEPER_PROJECT"] = context.Project,
+            ["BATCHKEEPER_WORKFLOW"] = context.Workflow,
+            ["BATCHKEEPER_SAMPLE"] = context.Sample,
+            ["BATCHKEEPER_ANALYSIS"] = context.Analysis,
         };
-        foreach (var argument in record.Command.Skip(1))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in record.Environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        start.Environment["AWS_BATCH_JOB_ID"] = record.JobId;
-        start.Environment["AWS_BATCH_JQ_NAME"] = record.Queue;
-        start.Environment["BATCHKEEPER_PROJECT"] = context.Project;
-        start.Environment["BATCHKEEPER_WORKFLOW"] = context.Workflow;
-        start.Environment["BATCHKEEPER_SAMPLE"] = context.Sample;
-        start.Environment["BATCHKEEPER_ANALYSIS"] = context.Analysis;
 
         SetStatus(record, JobStatus.Starting);
         Process process;
-        FileStream log;
+        long? startTime;
         try
         {
-            log = new FileStream(record.LogPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-            process = new Process { StartInfo = start, EnableRaisingEvents = true };
-            if (!process.Start())
-            {
-                throw new InvalidOperationException("the process did not start");
-            }
+            CheckRunnable(record);
+            process = JobProcess.Start(ExitCodePath(record.JobId), record.LogPath, record.Command, record.WorkingDirectory, environment);
+            startTime = JobProcess.StartTime(process.Id) ?? throw new InvalidOperationException("the process ended at once");
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException or UnauthorizedAccessException)
         {
@@ -255,83 +273,81 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
             return;
         }
 
-        process.StandardInput.Close();
+        // The record names the process before the command may run (see JobProcess.SupervisorScript).
+        record.Pid = process.Id;
+        record.ProcessStartTime = startTime;
         record.StartedAt = _clock.GetUtcNow();
         SetStatus(record, JobStatus.Running);
-        _running[record.JobId] = process;
+        var job = new RunningJob(process.Id, startTime.Value, process);
+        _running[record.JobId] = job;
+        JobProcess.Release(process);
         Log.LocalJobStarted(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis, string.Join(' ', record.Command), record.LogPath);
-        _ = WatchAsync(record, process, log);
+        _ = WatchAsync(record, job);
     }
 
-    /// <summary>Copies the job's output to its log file, enforces its timeout, and records how it ended.</summary>
-    private async Task WatchAsync(LocalJobRecord record, Process process, FileStream log)
+    /// <summary>What Process.Start would have refused before the supervisor existed: a missing folder or program.</summary>
+    private static void CheckRunnable(LocalJobRecord record)
     {
-        using var writeLock = new SemaphoreSlim(1, 1);
-        async Task Pump(StreamReader reader)
+        if (!Directory.Exists(record.WorkingDirectory))
         {
-            var buffer = new char[8192];
-            int read;
-            while ((read = await reader.ReadAsync(buffer)) > 0)
-            {
-                var bytes = System.Text.Encoding.UTF8.GetBytes(buffer, 0, read);
-                await writeLock.WaitAsync();
-                try
-                {
-                    await log.WriteAsync(bytes);
-                    await log.FlushAsync();
-                }
-                finally
-                {
-                    writeLock.Release();
-                }
-            }
+            throw new IOException($"the folder {record.WorkingDirectory} does not exist");
         }
 
-        var timedOut = false;
-        await using (log)
+        var program = record.Command[0];
+        var candidates = program.Contains('/', StringComparison.Ordinal)
+            ? [Path.Combine(record.WorkingDirectory, program)]
+            : (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin").Split(':', StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, program));
+        if (!candidates.Any(File.Exists))
         {
-            var pumps = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
-            using var timeout = record.TimeoutSeconds is { } seconds ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                timedOut = true;
-                Kill(process);
-                await process.WaitForExitAsync();
-            }
-
-            await pumps;
+            throw new IOException("No such file or directory");
         }
+    }
 
-        var exitCode = process.ExitCode;
-        process.Dispose();
+    /// <summary>Waits for this daemon's own child to end.</summary>
+    private async Task WatchAsync(LocalJobRecord record, RunningJob job)
+    {
+        await job.Child!.WaitForExitAsync();
+        job.Child.Dispose();
         lock (_gate)
         {
-            _running.Remove(record.JobId);
-            if (record.Status == JobStatus.Running)
+            if (_running.TryGetValue(record.JobId, out var current) && current == job)
             {
-                var context = record.Context;
-                Log.LocalJobExited(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis, exitCode);
-                if (timedOut)
-                {
-                    Finish(record, JobStatus.Failed, "Job attempt duration exceeded timeout", exitCode);
-                }
-                else if (exitCode == 0)
-                {
-                    Finish(record, JobStatus.Succeeded, "Essential container in task exited", exitCode);
-                }
-                else
-                {
-                    Finish(record, JobStatus.Failed, "Essential container in task exited", exitCode);
-                }
+                Exited(record);
             }
         }
 
         _wake.Release();
     }
+
+    /// <summary>
+    /// A job's supervisor has ended: the exit code it wrote decides; without one, the job was lost with its process:
+    /// interrupted. Under <see cref="_gate"/>.
+    /// </summary>
+    private void Exited(LocalJobRecord record)
+    {
+        _running.Remove(record.JobId);
+        if (record.Status != JobStatus.Running)
+        {
+            return; // terminated, timed out or stopped: already recorded
+        }
+
+        var context = record.Context;
+
+        // Only the exit code the supervisor wrote is the command's result. Without one the supervisor never ran the
+        // command (125), or it was killed or signalled with its job's group (the stop of the daemon or the service, a
+        // reboot): the job was lost with its process, not failed.
+        if (JobProcess.ReadExitCode(ExitCodePath(record.JobId)) is not { } exit)
+        {
+            Finish(record, JobStatus.Failed, FailureClassifier.LocalInterruptedReason, exitCode: null);
+            Log.LocalJobInterrupted(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis);
+            return;
+        }
+
+        Log.LocalJobExited(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis, exit);
+        Finish(record, exit == 0 ? JobStatus.Succeeded : JobStatus.Failed, "Essential container in task exited", exit);
+    }
+
+    private string ExitCodePath(string jobId) => Path.Combine(_jobsDirectory, jobId + ".exitcode");
 
     /// <summary>
     /// Replaces each <c>Ref::name</c> with the longest parameter name that matches, in one left-to-right pass: a
@@ -423,26 +439,29 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
                 continue;
             }
 
-            if (record.Status is JobStatus.Starting or JobStatus.Running)
+            _jobs[record.JobId] = record;
+            if (record.Status == JobStatus.Running && record.Pid is { } pid && record.ProcessStartTime is { } startTime)
             {
-                // Its process went with the previous daemon: say so, rather than pretend it still runs.
+                if (JobProcess.IsAlive(pid, startTime))
+                {
+                    // Still running under its supervisor, which outlived the previous daemon: watch it, never start a copy.
+                    _running[record.JobId] = new RunningJob(pid, startTime, Child: null);
+                    Log.LocalJobAdopted(_logger, record.JobId, record.Context.Project, record.Context.Workflow, record.Context.Sample, record.Context.Analysis, pid);
+                }
+                else
+                {
+                    Exited(record);
+                }
+            }
+            else if (record.Status is JobStatus.Starting or JobStatus.Running)
+            {
+                // Never released to run its command (the supervisor exits by itself): say so, rather than pretend it runs.
                 Finish(record, JobStatus.Failed, FailureClassifier.LocalInterruptedReason, exitCode: null);
                 Log.LocalJobInterrupted(_logger, record.JobId, record.Context.Project, record.Context.Workflow, record.Context.Sample, record.Context.Analysis);
             }
-
-            _jobs[record.JobId] = record;
         }
     }
 
-    private static void Kill(Process process)
-    {
-        try
-        {
-            process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // Already exited.
-        }
-    }
+    /// <summary>A job whose supervisor runs: this daemon's child, or adopted from a daemon that was killed (no Child).</summary>
+    private sealed record RunningJob(int Pid, long StartTime, Process? Child);
 }

@@ -26,6 +26,12 @@ public sealed class LocalJobRecord
     public DateTimeOffset? StoppedAt { get; set; }
     public string LogPath { get; set; } = "";
 
+    /// <summary>The PID of the job's supervisor (the leader of its session and process group), once it runs.</summary>
+    public int? Pid { get; set; }
+
+    /// <summary>That process's start time in clock ticks since boot (<c>/proc/&lt;pid&gt;/stat</c>): a reused PID is not it.</summary>
+    public long? ProcessStartTime { get; set; }
+
     /// <summary>A record larger than this is not one the daemon wrote.</summary>
     public const long MaxBytes = 4 * 1024 * 1024;
 

@@ -35,7 +35,8 @@ public sealed class WorkflowPassRunner(
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     TimeProvider clock,
     IOptions<BatchkeeperOptions> options,
-    ILogger<WorkflowPassRunner> logger)
+    ILogger<WorkflowPassRunner> logger,
+    ShutdownDeadline? shutdown = null)
 {
     private readonly ConcurrentDictionary<string, WorkflowState> _states = new(StringComparer.Ordinal);
 
@@ -71,6 +72,10 @@ public sealed class WorkflowPassRunner(
 
     /// <summary>The last snapshot of a workflow, as written.</summary>
     public WorkflowSnapshot? Current(string path) => _states.TryGetValue(path, out var state) ? state.Snapshot : null;
+
+    /// <summary>The workflows whose last snapshot matches <paramref name="match"/>.</summary>
+    public IReadOnlyList<string> Paths(Func<WorkflowSnapshot, bool> match) =>
+        _states.Where(s => s.Value.Snapshot is { } snapshot && match(snapshot)).Select(s => s.Key).ToArray();
 
     /// <summary>Forgets a workflow whose file was removed.</summary>
     public void Forget(string path)
@@ -186,14 +191,16 @@ public sealed class WorkflowPassRunner(
                 errors.AddRange(e.Errors.Select(error => error.ToString()));
             }
 
+            // When the daemon is asked to stop, the pass in flight submits nothing more, its backend calls get
+            // ShutdownGrace to finish, and it still writes its snapshot.
+            using var calls = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown?.Token ?? CancellationToken.None);
             try
             {
-                // When the daemon is asked to stop, the pass in flight submits nothing more but still writes its snapshot.
                 snapshot = await reconciler.ReconcileAsync(
-                    plan, state.Snapshot, cancellationToken, retries, lifetime.ApplicationStopping, previousIsComplete: state.SnapshotIsComplete);
+                    plan, state.Snapshot, calls.Token, retries, lifetime.ApplicationStopping, previousIsComplete: state.SnapshotIsComplete);
                 state.SnapshotIsComplete = true;
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (e is not OperationCanceledException || lifetime.ApplicationStopping.IsCancellationRequested || !cancellationToken.IsCancellationRequested)
             {
                 // A backend error fails the pass for this workflow only: keep the last known states.
                 Log.PassFailed(logger, project, file, e.Message, e);
@@ -204,7 +211,9 @@ public sealed class WorkflowPassRunner(
                 state.SnapshotIsComplete = false;
                 snapshot = Unusable(state.Snapshot, project, file, now);
                 snapshot.Workflow = loaded.Workflow.Name;
-                errors.Add($"reconcile failed, states are as last seen: {e.Message}");
+                errors.Add(e is OperationCanceledException && lifetime.ApplicationStopping.IsCancellationRequested
+                    ? $"the daemon stopped during this pass: its backend calls were cut short after {options.Value.ShutdownGrace}; states are as last seen"
+                    : $"reconcile failed, states are as last seen: {e.Message}");
             }
 
             snapshot.DefinitionSha256 = loaded.Sha256;
@@ -217,7 +226,8 @@ public sealed class WorkflowPassRunner(
         var saved = false;
         try
         {
-            await SnapshotStore.SaveAsync(path, snapshot, cancellationToken);
+            // Not on the pass's token: a pass cut short by the shutdown must still leave its snapshot (a local write).
+            await SnapshotStore.SaveAsync(path, snapshot, CancellationToken.None);
             saved = true;
             if (state.SnapshotWrites.Recovered())
             {

@@ -1,8 +1,11 @@
+using System.Runtime.InteropServices;
+
 namespace Batchkeeper.Daemon.Snapshots;
 
 /// <summary>
 /// Replaces a file so that readers see either the old or the new content, never a part:
-/// write <c>.&lt;name&gt;.&lt;guid&gt;.tmp</c> in the same folder, flush it to disk, rename it over the target.
+/// write <c>.&lt;name&gt;.&lt;guid&gt;.tmp</c> in the same folder, flush it to disk, rename it over the target, then
+/// flush the folder to disk, so that a power cut after the write returns cannot bring back the old file (or none).
 /// The temp file is hidden and ends in <c>.tmp</c>, so the projects watcher ignores it.
 /// </summary>
 public static class AtomicFile
@@ -29,6 +32,7 @@ public static class AtomicFile
             }
 
             File.Move(temp, path, overwrite: true);
+            SyncFolder(path);
         }
         finally
         {
@@ -49,11 +53,68 @@ public static class AtomicFile
             }
 
             File.Move(temp, path, overwrite: true);
+            SyncFolder(path);
         }
         finally
         {
             DeleteQuietly(temp);
         }
+    }
+
+    /// <summary>
+    /// fsync of the folder holding <paramref name="path"/>: the rename is durable only once the folder's entry is.
+    /// .NET cannot open a folder as a file (it refuses with UnauthorizedAccessException), hence libc's open and fsync.
+    /// A file system that cannot sync a folder (EINVAL, as some FUSE and network ones) is left as it is.
+    /// </summary>
+    internal static void SyncFolder(string path)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var fd = NativeMethods.open(directory, NativeMethods.ORdOnly | NativeMethods.ODirectory | NativeMethods.OCloExec);
+        if (fd < 0)
+        {
+            return;
+        }
+
+        try
+        {
+            if (NativeMethods.fsync(fd) != 0 && Marshal.GetLastPInvokeError() is not (NativeMethods.EInval or NativeMethods.ENotSup))
+            {
+                throw new IOException($"fsync of the folder {directory} failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+        finally
+        {
+            _ = NativeMethods.close(fd);
+        }
+    }
+
+    private static class NativeMethods
+    {
+        // Linux's values (x86-64 and arm64 share them).
+        public const int ORdOnly = 0;
+        public const int ODirectory = 0x10000;
+        public const int OCloExec = 0x80000;
+        public const int EInval = 22;
+        public const int ENotSup = 95;
+
+#pragma warning disable SYSLIB1054, CA2101 // LibraryImport would need unsafe code; the path is passed as UTF-8 bytes.
+        [DllImport("libc", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+        [DllImport("libc", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int fsync(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+        public static extern int close(int fd);
+#pragma warning restore SYSLIB1054, CA2101
     }
 
     private static string TempPathFor(string path)

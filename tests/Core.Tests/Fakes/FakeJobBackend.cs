@@ -155,8 +155,12 @@ public sealed class FakeJobBackend(TimeProvider clock) : IJobBackend
         }
     }
 
+    /// <summary>Runs just before each listing answers: what happens between a pass's output check and its listing.</summary>
+    public Action? BeforeList { get; set; }
+
     public Task<IReadOnlyList<JobSummary>> ListByNamePrefixAsync(string queue, string namePrefix, CancellationToken cancellationToken)
     {
+        BeforeList?.Invoke();
         lock (_gate)
         {
             _listCalls.Add((queue, namePrefix));

@@ -34,7 +34,8 @@ public sealed class FailureClassifierTests
     [InlineData("Essential container in task exited", null, 1, FailureClass.Failed)]
     [InlineData(null, null, 1, FailureClass.Failed)]
     [InlineData(null, null, null, FailureClass.Failed)]
-    [InlineData("Job attempt duration exceeded timeout", null, 143, FailureClass.Failed)]
+    [InlineData("Job attempt duration exceeded timeout", null, 143, FailureClass.TimedOut)]
+    [InlineData("Job attempt duration exceeded timeout", null, 137, FailureClass.TimedOut)]
     [InlineData("Essential container in task exited", "out of memory in my own code", 2, FailureClass.Failed)]
     // Batchkeeper's own cancellation wins over everything.
     [InlineData("Cancelled by batchkeeper: cancel is true in wf.json", null, 137, FailureClass.Cancelled)]

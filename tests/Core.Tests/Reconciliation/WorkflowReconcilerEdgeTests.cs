@@ -28,7 +28,7 @@ public sealed class WorkflowReconcilerEdgeTests
     }
 
     [Fact]
-    public async Task Reconcile_UnrecordedJobCreatedAfterTheLastSubmission_IsAdoptedEvenWhenItFailed()
+    public async Task Reconcile_UnrecordedJobThatFailedMeanwhile_IsNotAdopted_TheSlotRunsAgainAtOnceWithoutUsingAnAttempt()
     {
         var h = new ReconcilerHarness(OneStep());
         await h.PassAsync();
@@ -39,41 +39,72 @@ public sealed class WorkflowReconcilerEdgeTests
         await h.PassAsync();
         Assert.Equal("job-2", h.Slot("s1", "align").JobId);
 
-        // The daemon died before writing that pass's snapshot, and attempt 2 failed meanwhile.
+        // The daemon died before writing that pass's snapshot, and attempt 2 failed meanwhile: only active jobs are
+        // adopted (the design), so the slot is submitted again at once as attempt 2.
         h.Backend.Fail("job-2", "Essential container in task exited", exitCode: 2);
         h.Snapshot = before;
         await h.PassAsync();
 
         var slot = h.Slot("s1", "align");
-        Assert.Equal(["job-1", "job-2"], slot.History.Select(a => a.JobId));
-        Assert.Equal(2, h.Backend.SubmitCalls.Count);
-        Assert.Equal(SlotState.Retrying, slot.State);
-        Assert.Equal(3, slot.Attempt);
+        Assert.Equal(["job-1", "job-3"], slot.History.Select(a => a.JobId));
+        Assert.Equal(3, h.Backend.SubmitCalls.Count);
+        Assert.Equal(SlotState.Queued, slot.State);
+        Assert.Equal(2, slot.Attempt);
     }
 
     [Fact]
-    public async Task Reconcile_FirstJobOfASlotSubmittedJustBeforeACrash_IsAdoptedEvenWhenItFailedMeanwhile()
+    public async Task Reconcile_LostSnapshot_OldSucceededJobWithMissingOutputs_IsNotAdopted_TheSlotRunsAgainAtOnce()
     {
-        // Found by the SIGKILL trials: the first job of a new sample was submitted, the daemon died before its
-        // snapshot, the job failed; the next start submitted the same attempt again instead of adopting it.
-        var h = new ReconcilerHarness(OneStep(), Samples("s1"));
+        // The case: snapshot deleted, outputs missing, the old SUCCEEDED job of the same name still listed.
+        var h = new ReconcilerHarness(OneStep());
         await h.PassAsync();
-        var before = Copy(h.Snapshot!);
-        h.Load(OneStep(), Samples("s1", "s2"));
+        h.Backend.Succeed("job-1");
+        h.Snapshot = null;
         h.Clock.Advance(TimeSpan.FromMinutes(1));
-        await h.PassAsync();
-        Assert.Equal("job-2", h.Slot("s2", "align").JobId);
 
-        h.Backend.Fail("job-2", "Essential container in task exited", exitCode: 1);
-        h.Snapshot = before;
-        h.Clock.Advance(TimeSpan.FromMinutes(1));
         await h.PassAsync();
 
-        var slot = h.Slot("s2", "align");
+        var slot = h.Slot("s1", "align");
         Assert.Equal(2, h.Backend.SubmitCalls.Count);
         Assert.Equal(["job-2"], slot.History.Select(a => a.JobId));
-        Assert.Equal(SlotState.Retrying, slot.State);
-        Assert.Equal(2, slot.Attempt);
+        Assert.Equal(SlotState.Queued, slot.State);
+        Assert.Equal(1, slot.Attempt);
+        Assert.Null(slot.FailureClass);
+    }
+
+    [Fact]
+    public async Task Reconcile_UnrecordedJobThatSucceedsBetweenTheOutputCheckAndTheListing_CompletesTheSlot_NothingSubmittedTwice()
+    {
+        // Found by the SIGKILL trials once only active jobs were adopted: no snapshot, the job still running when the
+        // outputs were checked, SUCCEEDED (outputs written) by the time the pass listed the queue.
+        var h = new ReconcilerHarness(OneStep());
+        await h.PassAsync();
+        h.Snapshot = null;
+        h.Backend.BeforeList = () =>
+        {
+            h.MakeOutputs("s1", "align");
+            h.Backend.Succeed("job-1");
+        };
+
+        await h.PassAsync();
+
+        Assert.Single(h.Backend.SubmitCalls);
+        Assert.Equal(SlotState.Complete, h.Slot("s1", "align").State);
+    }
+
+    [Fact]
+    public async Task Reconcile_UnrecordedActiveJob_IsAdopted_NotSubmittedAgain()
+    {
+        var h = new ReconcilerHarness(OneStep());
+        await h.PassAsync();
+        h.Backend.SetRunning("job-1");
+        h.Snapshot = null;
+
+        await h.PassAsync();
+
+        Assert.Single(h.Backend.SubmitCalls);
+        Assert.Equal("job-1", h.Slot("s1", "align").JobId);
+        Assert.Equal(SlotState.Running, h.Slot("s1", "align").State);
     }
 
     [Fact]

@@ -74,6 +74,31 @@ public sealed class WorkflowReconcilerFailureTests
     }
 
     [Fact]
+    public async Task Reconcile_Timeout_IsTimedOut_ResubmittedAfterBackoffWithTheSameMemory_NotTakenForOutOfMemory()
+    {
+        var h = new ReconcilerHarness(OneStep("""
+            "containerOverrides": { "memory": 1000 }, "retry": { "max_attempts": 2, "memory_factor": 1.5 }
+            """));
+        await h.PassAsync();
+        h.Backend.Fail("job-1", "Job attempt duration exceeded timeout", exitCode: 137);
+
+        await h.PassAsync();
+
+        var slot = h.Slot("s1", "align");
+        Assert.Equal((SlotState.Retrying, FailureClass.TimedOut, 2, 1000), (slot.State, slot.FailureClass, slot.Attempt, slot.Memory));
+        Assert.StartsWith("Timed out: resubmitting with the same memory at", slot.Message, StringComparison.Ordinal);
+        h.Clock.Advance(TimeSpan.FromMinutes(1));
+        await h.PassAsync();
+        Assert.Equal([1000, 1000], h.Backend.SubmitCalls.Select(s => s.MemoryMiB));
+
+        h.Backend.Fail("job-2", "Job attempt duration exceeded timeout", exitCode: 137);
+        await h.PassAsync();
+        slot = h.Slot("s1", "align");
+        Assert.Equal((SlotState.FailedPermanently, FailureClass.TimedOut), (slot.State, slot.FailureClass));
+        Assert.StartsWith("timed out on all 2 attempts; last: Job attempt duration exceeded timeout", slot.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Reconcile_OutOfMemory_IsResubmittedAtOnceWithMoreMemoryCappedAtMaxMemory()
     {
         var h = new ReconcilerHarness(OneStep("""

@@ -25,6 +25,7 @@ public sealed class WorkflowSnapshotTests
     [Theory]
     [InlineData(FailureClass.Interrupted, "interrupted")]
     [InlineData(FailureClass.OutOfMemory, "out_of_memory")]
+    [InlineData(FailureClass.TimedOut, "timed_out")]
     [InlineData(FailureClass.Misconfigured, "misconfigured")]
     [InlineData(FailureClass.Blocked, "blocked")]
     [InlineData(FailureClass.Failed, "failed")]

@@ -66,6 +66,22 @@ public sealed class FailurePolicyEndToEndTests(S3rverFixture s3) : IClassFixture
     }
 
     [Fact]
+    public async Task Timeout_IsTimedOut_NotOutOfMemory_AndResubmittedWithTheSameMemory()
+    {
+        var (emulator, daemon, workflow) = await StartAsync(new FaultSettings { JobRules = [JobFaultRule.TimedOut("bk-policy-align-", firstAttempts: 1)] }, Workflow());
+        await using var e = emulator;
+        await using var d = daemon;
+
+        var done = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 1, "the slot completes on the second attempt");
+        Assert.Equal(["2000", "2000"], Submissions(emulator).Select(Memory));
+        var slot = Assert.Single(done.Slots);
+        Assert.Equal([FailureClass.TimedOut, null], slot.History.Select(h => h.FailureClass));
+        Assert.Equal("Job attempt duration exceeded timeout", slot.History[0].StatusReason);
+        Assert.Equal(137, slot.History[0].ExitCode);
+        Assert.Contains("timed_out", LogFiles.Read(daemon.LogDirectory), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OutOfMemoryAtMaxMemory_FailsPermanently()
     {
         var (emulator, daemon, workflow) = await StartAsync(new FaultSettings { JobRules = [JobFaultRule.OutOfMemory("bk-policy-align-")] },

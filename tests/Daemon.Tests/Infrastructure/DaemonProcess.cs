@@ -32,9 +32,17 @@ public sealed class DaemonProcess : IAsyncDisposable
     /// <summary>The built daemon, next to the test assembly.</summary>
     public static string Dll => Path.Combine(AppContext.BaseDirectory, "batchkeeper.dll");
 
-    public static DaemonProcess Start(string workingDirectory, IDictionary<string, string> environment, params string[] args)
+    public static DaemonProcess Start(string workingDirectory, IDictionary<string, string> environment, params string[] args) =>
+        Start(workingDirectory, environment, ownSession: false, args);
+
+    /// <summary>
+    /// With <paramref name="ownSession"/>, the daemon leads a session and process group of its own (<c>setsid</c> execs
+    /// it in place, so <see cref="Id"/> is the daemon's PID and its group's id): a signal to that group, as Ctrl-C in a
+    /// terminal sends, reaches the daemon and whatever shares its group, never the test runner.
+    /// </summary>
+    public static DaemonProcess Start(string workingDirectory, IDictionary<string, string> environment, bool ownSession, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(ownSession ? "setsid" : "dotnet")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -42,6 +50,11 @@ public sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (ownSession)
+        {
+            start.ArgumentList.Add("dotnet");
+        }
+
         start.ArgumentList.Add(Dll);
         foreach (var arg in args)
         {

@@ -10,6 +10,7 @@ namespace Batchkeeper.Daemon.Tests.Infrastructure;
 internal static class Signals
 {
     // The same numbers on Linux x86-64 and arm64.
+    private const int SigInt = 2;
     private const int SigKill = 9;
     private const int SigCont = 18;
     private const int SigStop = 19;
@@ -19,6 +20,9 @@ internal static class Signals
     public static void Continue(int pid) => Send(pid, SigCont);
 
     public static void Kill(int pid) => Send(pid, SigKill);
+
+    /// <summary>SIGINT to every process of the group <paramref name="pgid"/>: what Ctrl-C in a terminal does.</summary>
+    public static void InterruptGroup(int pgid) => Send(-pgid, SigInt);
 
     /// <summary>
     /// Waits until every thread of <paramref name="pid"/> is stopped (state T in <c>/proc</c>). A thread inside a system

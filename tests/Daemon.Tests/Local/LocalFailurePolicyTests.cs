@@ -60,6 +60,37 @@ public sealed class LocalFailurePolicyTests : IDisposable
     }
 
     [Fact]
+    public async Task Timeout_IsTimedOut_NotOutOfMemory_AndResubmittedWithTheSameMemory()
+    {
+        await using var daemon = await TestDaemon.StartAsync(_folder.Path);
+        Demo.CreateProject(daemon.Projects, "study", ("a", 1));
+        var workflow = daemon.WorkflowPath("study", "slow.json");
+
+        // 60 s: the shortest timeout a workflow may give (AWS Batch's minimum, checked for every backend).
+        Demo.Drop(workflow, """
+            {
+              "workflow_name": "slow",
+              "analyses": [
+                { "name": "slow", "job_definition": "x:1", "queue": "local", "timeout_seconds": 60,
+                  "containerOverrides": { "memory": 1000 }, "retry": { "max_attempts": 2, "memory_factor": 1.5 },
+                  "command": ["sleep", "600"], "outputs": ["out/{sample_name}"] }
+              ]
+            }
+            """);
+
+        var resubmitted = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Slots.Any(x => x.History.Count == 2), "the first attempt times out and the slot is resubmitted", TimeSpan.FromSeconds(120));
+        var slot = Assert.Single(resubmitted.Slots);
+        Assert.Equal(FailureClass.TimedOut, slot.History[0].FailureClass);
+        Assert.Equal("Job attempt duration exceeded timeout", slot.History[0].StatusReason);
+        Assert.Equal(137, slot.History[0].ExitCode);
+        Assert.Equal([1000, 1000], slot.History.Select(h => h.Memory ?? 0));
+        Assert.Equal(2, slot.Attempt);
+        var log = LogFiles.Read(daemon.LogDirectory);
+        Assert.Contains("timed_out", log, StringComparison.Ordinal);
+        Assert.Contains("Timed out: resubmitting with the same memory", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task BlockedDownstream_ResumesByItselfOnceAnEditFixesItsUpstream_AndARetryRequestRestartsAFailedSlot()
     {
         await using var daemon = await TestDaemon.StartAsync(_folder.Path);

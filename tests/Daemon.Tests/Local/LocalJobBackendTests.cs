@@ -129,33 +129,105 @@ public sealed class LocalJobBackendTests : IDisposable
     }
 
     [Fact]
-    public async Task Restart_ReportsJobsThatWereRunningAsInterrupted_AndKeepsQueuedOnes()
+    public async Task Restart_AdoptsAJobStillRunning_RecordsTheExitCodeItsSupervisorWrote_AndKeepsQueuedOnes()
     {
+        var gate = _folder.Combine("go");
         string running, queued;
         using (var backend = NewBackend(maxConcurrent: 1))
         {
             await backend.StartAsync(CancellationToken.None);
-            running = await backend.SubmitAsync(Job("running", ["sleep", "60"]), CancellationToken.None);
+            running = await backend.SubmitAsync(Job("running", ["sh", "-c", $"while [ ! -f {gate} ]; do sleep 0.05; done; exit 3"]), CancellationToken.None);
             await WaitForAsync(backend, running, d => d.Status == JobStatus.Running, "the job runs");
             queued = await backend.SubmitAsync(Job("queued", ["true"]), CancellationToken.None);
             await WaitForAsync(backend, queued, d => d.Status == JobStatus.Runnable, "the second job queues");
         }
 
-        // The daemon died without stopping: its record still says RUNNING (as after SIGKILL).
+        // The daemon died without stopping (as after SIGKILL): its record still says RUNNING, and the job runs on.
         var record = _folder.Combine("work", "jobs", running + ".json");
         Assert.Contains("\"Running\"", await File.ReadAllTextAsync(record), StringComparison.Ordinal);
 
-        using var restarted = NewBackend();
-        var lost = (await restarted.DescribeAsync([running], CancellationToken.None)).Single();
-        Assert.Equal(JobStatus.Failed, lost.Status);
-        Assert.Equal(FailureClassifier.LocalInterruptedReason, lost.StatusReason);
-        Assert.Equal(Batchkeeper.Core.Snapshots.FailureClass.Interrupted, FailureClassifier.Classify(lost));
-
+        using var restarted = NewBackend(maxConcurrent: 1);
         await restarted.StartAsync(CancellationToken.None);
-        await WaitForAsync(restarted, queued, d => d.Status == JobStatus.Succeeded, "the queued job runs after the restart");
+        Assert.Equal(JobStatus.Running, (await restarted.DescribeAsync([running], CancellationToken.None)).Single().Status);
+
+        // Adopted, it still holds the only slot: the queued job waits for it.
+        Assert.Equal(JobStatus.Runnable, (await restarted.DescribeAsync([queued], CancellationToken.None)).Single().Status);
+        await File.WriteAllTextAsync(gate, "");
+        var finished = await WaitForAsync(restarted, running, d => !d.Status.IsActive(), "the adopted job ends");
+        Assert.Equal(JobStatus.Failed, finished.Status);
+        Assert.Equal(3, finished.ExitCode);
+        Assert.Equal(Batchkeeper.Core.Snapshots.FailureClass.Failed, FailureClassifier.Classify(finished));
+        await WaitForAsync(restarted, queued, d => d.Status == JobStatus.Succeeded, "the queued job runs after the adopted one");
         var listed = await restarted.ListByNamePrefixAsync("local", "run", CancellationToken.None);
         Assert.Equal(running, Assert.Single(listed).JobId);
         await restarted.StopAsync(CancellationToken.None);
         Assert.NotNull(JsonDocument.Parse(await File.ReadAllTextAsync(record)));
+    }
+
+    [Fact]
+    public async Task Restart_ReportsAJobWhoseProcessDiedWithoutAnExitCode_AsInterrupted()
+    {
+        string running;
+        using (var backend = NewBackend())
+        {
+            await backend.StartAsync(CancellationToken.None);
+            running = await backend.SubmitAsync(Job("running", ["sleep", "60"]), CancellationToken.None);
+            await WaitForAsync(backend, running, d => d.Status == JobStatus.Running, "the job runs");
+        }
+
+        // The job's whole group dies while no daemon runs (a reboot): no exit code is written.
+        var record = JsonDocument.Parse(await File.ReadAllTextAsync(_folder.Combine("work", "jobs", running + ".json")));
+        var pid = record.RootElement.GetProperty("pid").GetInt32();
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-KILL", "--", "-" + pid]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await Eventually.WaitAsync(() => !File.Exists($"/proc/{pid}/cmdline") || File.ReadAllText($"/proc/{pid}/cmdline").Length == 0, "the job's process is gone");
+        using var restarted = NewBackend();
+        await restarted.StartAsync(CancellationToken.None);
+        var lost = (await restarted.DescribeAsync([running], CancellationToken.None)).Single();
+        Assert.Equal(JobStatus.Failed, lost.Status);
+        Assert.Equal(FailureClassifier.LocalInterruptedReason, lost.StatusReason);
+        Assert.Equal(Batchkeeper.Core.Snapshots.FailureClass.Interrupted, FailureClassifier.Classify(lost));
+        await restarted.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Stop_KillsTheJobsWholeProcessGroup_AndReportsItInterrupted()
+    {
+        var marker = "bk-stop-" + Guid.NewGuid().ToString("N")[..8];
+        using var backend = NewBackend();
+        await backend.StartAsync(CancellationToken.None);
+        var id = await backend.SubmitAsync(Job("tree", ["sh", "-c", $"sh -c 'sleep 60; :' {marker} & sh -c 'sleep 61; :' {marker}; wait"]), CancellationToken.None);
+        await WaitForAsync(backend, id, d => d.Status == JobStatus.Running, "the job runs");
+        // The supervisor, the job's shell and the two shells it started.
+        await Eventually.WaitAsync(() => ProcessesWith(marker) == 4, "all of the job's processes run");
+        await backend.StopAsync(CancellationToken.None);
+        await Eventually.WaitAsync(() => ProcessesWith(marker) == 0, "no process of the job is left");
+        var detail = (await backend.DescribeAsync([id], CancellationToken.None)).Single();
+        Assert.Equal(FailureClassifier.LocalInterruptedReason, detail.StatusReason);
+    }
+
+    /// <summary>Live processes whose command line holds <paramref name="marker"/>.</summary>
+    internal static int ProcessesWith(string marker)
+    {
+        var count = 0;
+        foreach (var folder in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (int.TryParse(Path.GetFileName(folder), out _) && File.ReadAllText(Path.Combine(folder, "cmdline")).Replace('\0', ' ').Contains(marker, StringComparison.Ordinal))
+                {
+                    count++;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // gone while looking
+            }
+        }
+
+        return count;
     }
 }

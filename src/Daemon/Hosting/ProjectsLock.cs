@@ -1,0 +1,125 @@
+using System.Globalization;
+using Batchkeeper.Daemon.Systemd;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Batchkeeper.Daemon.Hosting;
+
+/// <summary>A second daemon found the projects root locked and was not told to wait (<c>--standby</c>), or the lock cannot be taken at all.</summary>
+public sealed class ProjectsLockedException(string message) : Exception(message);
+
+/// <summary>
+/// One daemon per projects root: an exclusive <c>flock</c> on <c>&lt;projects&gt;/.batchkeeper.lock</c>, which the
+/// kernel releases however the holder ends (SIGKILL included). .NET takes exactly that lock for a file opened with
+/// <see cref="FileShare.None"/> on Linux (<c>flock(LOCK_EX|LOCK_NB)</c>), so no native call is needed. The holder's
+/// PID is written to <c>.batchkeeper.pid</c> beside it, for the message of the daemon that finds it locked (the lock
+/// file itself cannot be read while locked: .NET takes a shared flock to read it). Registered as the first hosted
+/// service: nothing else starts (no job record is read, no snapshot written) before the lock is held.
+/// With <see cref="BatchkeeperOptions.Standby"/> it waits for the lock, saying so in the log and in systemd's STATUS=.
+/// </summary>
+public sealed class ProjectsLock(IOptions<BatchkeeperOptions> options, SystemdNotifier notifier, ILogger<ProjectsLock> logger) : IHostedService, IDisposable
+{
+    /// <summary>How often a standby tries the lock: the takeover comes at most this long after the holder's death.</summary>
+    internal static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>Linux's EWOULDBLOCK: .NET's IOException for a file another process has locked carries the errno.</summary>
+    private const int EWouldBlock = 11;
+
+    private FileStream? _held;
+
+    public const string LockFileName = ".batchkeeper.lock";
+
+    public const string PidFileName = ".batchkeeper.pid";
+
+    /// <summary>The projects root, as its full path.</summary>
+    public string Folder { get; } = Path.GetFullPath(options.Value.ProjectsDirectory);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Folder);
+        if (TryAcquire())
+        {
+            return;
+        }
+
+        if (!options.Value.Standby)
+        {
+            throw new ProjectsLockedException(
+                $"another batchkeeper daemon (PID {HolderPid()}) is running on the projects folder {Folder}: stop it first, or start this one with --standby to take over when it ends");
+        }
+
+        var holder = HolderPid();
+        Log.StandbyWaiting(logger, Folder, holder);
+        notifier.Notify($"STATUS=Standby: waiting for the lock on {Folder} held by PID {holder}");
+        var lastPing = DateTime.UtcNow;
+        while (!TryAcquire())
+        {
+            await Task.Delay(PollInterval, cancellationToken);
+            if (DateTime.UtcNow - lastPing > TimeSpan.FromSeconds(1))
+            {
+                // A standby is alive while it waits: keep systemd's watchdog (if any) fed.
+                notifier.Notify("WATCHDOG=1");
+                lastPing = DateTime.UtcNow;
+            }
+        }
+
+        Log.StandbyTookOver(logger, Folder, holder);
+        notifier.Notify($"STATUS=Took over the projects folder {Folder} from PID {holder}");
+    }
+
+    /// <summary>Stopped last (hosted services stop in reverse order): every other service has stopped when the lock goes.</summary>
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        Dispose();
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        var held = Interlocked.Exchange(ref _held, null);
+        held?.Dispose();
+    }
+
+    private bool TryAcquire()
+    {
+        try
+        {
+            // Open for reading only: flock needs no write access, and a file held open for writing would keep the
+            // folder's file system from being remounted read-only while the daemon runs.
+            var stream = new FileStream(Path.Combine(Folder, LockFileName), FileMode.OpenOrCreate, FileAccess.Read, FileShare.None);
+            _held = stream;
+        }
+        catch (IOException e) when (e.HResult == EWouldBlock)
+        {
+            return false; // held by another process
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ProjectsLockedException($"cannot take the lock {Path.Combine(Folder, LockFileName)} of the projects folder {Folder}: {e.Message}");
+        }
+
+        try
+        {
+            File.WriteAllText(Path.Combine(Folder, PidFileName), Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "\n");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Only the message of a second daemon needs it.
+        }
+
+        return true;
+    }
+
+    private string HolderPid()
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(Folder, PidFileName)).Trim() is { Length: > 0 } pid ? pid : "unknown";
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "unknown";
+        }
+    }
+}
