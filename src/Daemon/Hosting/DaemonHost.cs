@@ -64,77 +64,10 @@ public static class DaemonHost
         builder.Logging.AddSerilog(logger, dispose: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        AddBatchkeeper(builder.Services, settings.Backend, settings.PassConcurrency);
+        builder.Services.AddBatchkeeper(settings.Backend, settings.PassConcurrency);
         configureServices?.Invoke(builder.Services);
         return builder.Build();
     }
-
-    /// <summary>Registers the daemon's services, with the backend named in the configuration.</summary>
-    /// <param name="passConcurrency">Passes run at once (Quartz's thread pool): <see cref="BatchkeeperOptions.PassConcurrency"/>.</param>
-    public static IServiceCollection AddBatchkeeper(IServiceCollection services, BackendKind backend, int passConcurrency = 16)
-    {
-        services.AddOptions<BatchkeeperOptions>().BindConfiguration(BatchkeeperOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<BatchkeeperOptions>, BatchkeeperOptionsValidator>();
-        services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<SystemdNotifier>();
-
-        // First: nothing else starts before the projects root is this daemon's alone.
-        services.AddSingleton<ProjectsLock>();
-        services.AddHostedService(sp => sp.GetRequiredService<ProjectsLock>());
-        services.AddHostedService<StartupLog>();
-        services.AddSingleton<ShutdownDeadline>();
-
-        services.AddSingleton<LocalOutputStore>();
-        if (backend == BackendKind.Aws)
-        {
-            services.AddAwsBackend();
-        }
-        else
-        {
-            services.AddHostedService<StoppedJobsPasses>();
-            services.AddSingleton<LocalJobBackend>();
-            services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<LocalJobBackend>());
-            services.AddHostedService(sp => sp.GetRequiredService<LocalJobBackend>());
-            services.AddSingleton<IOutputStore>(sp => new RoutingOutputStore(sp.GetRequiredService<LocalOutputStore>()));
-        }
-
-        services.AddSingleton(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value;
-            return new ReconcilerOptions
-            {
-                OutputGracePeriod = options.OutputGracePeriod,
-                StuckRunnableAfter = options.StuckRunnableAfter,
-                TerminateStuckJobs = options.TerminateStuckJobs,
-                LostJobAfter = options.LostJobAfter,
-                SubmitParallelism = options.SubmitParallelism,
-            };
-        });
-        services.AddSingleton<WorkflowReconciler>();
-        services.AddSingleton<DashboardWriter>();
-        services.AddHostedService(sp => sp.GetRequiredService<DashboardWriter>());
-        services.AddSingleton<WorkflowPassRunner>();
-        services.AddSingleton<WorkflowScheduler>();
-
-        services.AddQuartz(q => q.UseDefaultThreadPool(tp => tp.MaxConcurrency = Math.Clamp(passConcurrency, 1, 256)));
-        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
-        services.AddTransient<ReconcileJob>();
-
-        services.AddSingleton<ProjectsWatcher>();
-        services.AddHostedService(sp => sp.GetRequiredService<ProjectsWatcher>());
-        services.AddHostedService<ReloadSignal>();
-
-        services.AddSingleton(sp => new LoopHealth(sp.GetRequiredService<TimeProvider>())
-        {
-            PassStallAfter = sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.PassStallAfter,
-            WatcherStallAfter = Max(TimeSpan.FromMinutes(2), sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.RescanInterval * 4),
-        });
-        services.AddHostedService<SystemdService>();
-        services.AddHostedService<JobEventTrigger>();
-        return services;
-    }
-
-    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     /// <summary>One line for a value the binder cannot convert: the setting, the value and the type expected.</summary>
     private static string ConversionProblem(ConfigurationManager configuration, InvalidOperationException e)
@@ -176,19 +109,5 @@ public static class DaemonHost
 
         what = null;
         return false;
-    }
-
-    /// <summary>Says once, at start, what the daemon is about to do.</summary>
-    private sealed class StartupLog(IOptions<BatchkeeperOptions> options, ILogger<StartupLog> logger) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            var o = options.Value;
-            var version = typeof(DaemonHost).Assembly.GetName().Version?.ToString(3) ?? "?";
-            Batchkeeper.Daemon.Log.Started(logger, version, o.Backend.ToString(), Path.GetFullPath(o.ProjectsDirectory), o.ReconcileInterval);
-            return Task.CompletedTask;
-        }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

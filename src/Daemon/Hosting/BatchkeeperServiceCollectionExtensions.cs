@@ -1,0 +1,42 @@
+using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Local;
+using Batchkeeper.Daemon.Outputs;
+using Batchkeeper.Daemon.Scheduling;
+using Batchkeeper.Daemon.Systemd;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Batchkeeper.Daemon.Hosting;
+
+/// <summary>The composition root: one call per area, each registered by its own extension beside its code.</summary>
+public static class BatchkeeperServiceCollectionExtensions
+{
+    /// <summary>Registers the daemon's services, with the backend named in the configuration.</summary>
+    /// <param name="passConcurrency">Passes run at once (Quartz's thread pool): <see cref="BatchkeeperOptions.PassConcurrency"/>.</param>
+    public static IServiceCollection AddBatchkeeper(this IServiceCollection services, BackendKind backend, int passConcurrency = 16)
+    {
+        services.AddOptions<BatchkeeperOptions>().BindConfiguration(BatchkeeperOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BatchkeeperOptions>, BatchkeeperOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+
+        // First: nothing else starts before the projects root is this daemon's alone.
+        services.AddSingleton<ProjectsLock>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProjectsLock>());
+        services.AddHostedService<StartupLog>();
+        services.AddSingleton<ShutdownDeadline>();
+
+        services.AddSingleton<LocalOutputStore>();
+        if (backend == BackendKind.Aws)
+        {
+            services.AddAwsBackend();
+        }
+        else
+        {
+            services.AddLocalBackend();
+        }
+
+        services.AddReconcileLoop(passConcurrency);
+        services.AddSystemdIntegration();
+        return services;
+    }
+}
