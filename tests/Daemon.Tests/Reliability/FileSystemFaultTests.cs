@@ -21,16 +21,20 @@ public sealed class FileSystemFaultTests : IDisposable
         await TestDaemon.WaitForSnapshotAsync(Path.Combine(doomed, "wordcount.json"), s => s.Summary.Complete == 2, "the doomed project converges");
         await TestDaemon.WaitForSnapshotAsync(kept, s => s.Summary.Complete == 2, "the kept project converges");
 
-        Directory.Delete(doomed, recursive: true);
-
         var dashboard = Path.Combine(daemon.Projects, "dashboard.json");
-        await Eventually.WaitAsync(() => !File.ReadAllText(dashboard).Contains("doomed/", StringComparison.Ordinal), "the dashboard drops the deleted project");
-        Assert.False(Directory.Exists(doomed), "the daemon must not recreate a deleted project folder");
+        await Eventually.WaitAsync(() => File.Exists(dashboard) && File.ReadAllText(dashboard).Contains("doomed/", StringComparison.Ordinal), "the dashboard lists the doomed project before it is deleted");
 
-        // A change to the other project is still acted on.
+        // As `rm -rf` does: a file the daemon writes meanwhile (a snapshot's temp file) makes one removal fail with
+        // "Directory not empty", and the next one takes it.
+        await Eventually.WaitAsync(() => RemoveTree(doomed), "the doomed project folder is removed");
+
+        await Eventually.WaitAsync(() => !File.ReadAllText(dashboard).Contains("doomed/", StringComparison.Ordinal), "the dashboard drops the deleted project");
+        await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains("Workflow doomed/wordcount.json was removed", StringComparison.Ordinal), "the release is logged");
+
+        // A change to the other project is still acted on; the passes it takes never bring the deleted folder back.
         Demo.AddSample(Path.Combine(daemon.Projects, "kept"), "c", 4);
         await TestDaemon.WaitForSnapshotAsync(kept, s => s.Summary.Complete == 4, "the kept project keeps converging");
-        await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains("Workflow doomed/wordcount.json was removed", StringComparison.Ordinal), "the release is logged");
+        Assert.False(Directory.Exists(doomed), "the daemon must not recreate a deleted project folder");
     }
 
     [Fact]
@@ -171,5 +175,23 @@ public sealed class FileSystemFaultTests : IDisposable
             process.WaitForExit();
             return (process.ExitCode, text);
         }
+    }
+
+    /// <summary>One <c>rm -rf</c>: true once the folder is gone, false when a file appeared in it during the removal.</summary>
+    private static bool RemoveTree(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException) when (Directory.Exists(folder))
+        {
+            return false;
+        }
+        catch (DirectoryNotFoundException)
+        {
+        }
+
+        return !Directory.Exists(folder);
     }
 }
