@@ -35,10 +35,11 @@ public sealed partial class ReloadSignalTests : IDisposable
             ["Batchkeeper__LogDirectory"] = _folder.Combine("logs"),
             ["Batchkeeper__Local__WorkDirectory"] = _folder.Combine("work"),
             // Nothing but the signals triggers a pass within the test: no schedule, no rescan, and a change the
-            // watcher sees waits an hour (so a change is "unseen" by the time the signal's rescan finds it).
+            // watcher sees waits a minute, the most the options allow (so a change is "unseen" by the time the signal's
+            // rescan finds it; were it to fire, its pass would be triggered after the second signal, outside the count).
             ["Batchkeeper__ReconcileInterval"] = "01:00:00",
             ["Batchkeeper__RescanInterval"] = "01:00:00",
-            ["Batchkeeper__Debounce"] = "01:00:00",
+            ["Batchkeeper__Debounce"] = "00:01:00",
             // One line per pass, naming the trigger's time (ReconcileJob).
             ["Serilog__MinimumLevel__Default"] = "Debug",
         };
