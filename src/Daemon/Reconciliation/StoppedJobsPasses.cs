@@ -1,4 +1,5 @@
 using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Daemon.Registry;
 using Batchkeeper.Daemon.Snapshots;
 using Microsoft.Extensions.Hosting;
 
@@ -10,13 +11,13 @@ namespace Batchkeeper.Daemon.Reconciliation;
 /// local backend, so it stops just after it (hosted services stop in reverse order): each workflow that had a job
 /// running gets one more pass, which submits nothing (the daemon is stopping), and reads those jobs as interrupted.
 /// </summary>
-public sealed class StoppedJobsPasses(WorkflowPassRunner runner, DashboardWriter dashboard) : IHostedService
+public sealed class StoppedJobsPasses(WorkflowPassRunner runner, WorkflowRegistry registry, DashboardWriter dashboard) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        var paths = runner.Paths(s => s.Slots.Any(slot => slot.State is SlotState.Running or SlotState.Verifying));
+        var paths = registry.PathsWhere(s => s.Slots.Any(slot => slot.State is SlotState.Running or SlotState.Verifying));
         foreach (var path in paths)
         {
             await runner.RunAsync(path, CancellationToken.None);

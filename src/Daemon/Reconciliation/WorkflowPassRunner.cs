@@ -1,9 +1,10 @@
-using System.Collections.Concurrent;
+using Batchkeeper.Core.Passes;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Core.Workflows;
 using Batchkeeper.Daemon.Hosting;
+using Batchkeeper.Daemon.Registry;
 using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Watching;
 using Microsoft.Extensions.Logging;
@@ -25,12 +26,12 @@ public enum PassOutcome
 
 /// <summary>
 /// Runs one reconcile pass for one workflow file: reads the file and its metadata (keeping the last good
-/// definition while a broken edit is reported), plans the slots, reconciles, and writes the snapshot and the
-/// dashboard row. A problem with one workflow ends up in its snapshot and the log; it never escapes.
+/// definition while a broken edit is reported), plans the slots, reconciles, writes the snapshot, and publishes it
+/// with the pass's slot transitions on the registry's change feed. A problem with one workflow ends up in its snapshot and the log; it never escapes.
 /// </summary>
 public sealed class WorkflowPassRunner(
     WorkflowReconciler reconciler,
-    DashboardWriter dashboard,
+    WorkflowRegistry registry,
     Systemd.LoopHealth health,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     TimeProvider clock,
@@ -38,8 +39,7 @@ public sealed class WorkflowPassRunner(
     ILogger<WorkflowPassRunner> logger,
     ShutdownDeadline? shutdown = null)
 {
-    private readonly ConcurrentDictionary<string, WorkflowState> _states = new(StringComparer.Ordinal);
-
+    /// <summary>The pass's memory of one workflow, kept by the registry (<see cref="ManagedWorkflow.Memory{T}"/>) and gone with it.</summary>
     private sealed class WorkflowState
     {
         public bool SnapshotLoaded { get; set; }
@@ -64,25 +64,11 @@ public sealed class WorkflowPassRunner(
         public RepeatedWriteFailure SnapshotWrites { get; } = new();
     }
 
-    /// <summary>Raised after every pass that wrote a snapshot.</summary>
+    /// <summary>Raised after every pass that wrote a snapshot. For SystemdService only, until it reads the feed (issue 15 part 3).</summary>
     public event Action? PassCompleted;
 
-    /// <summary>The last snapshot of every managed workflow.</summary>
-    public IReadOnlyList<WorkflowSnapshot> All() => _states.Values.Select(s => s.Snapshot).OfType<WorkflowSnapshot>().ToArray();
-
-    /// <summary>The last snapshot of a workflow, as written.</summary>
-    public WorkflowSnapshot? Current(string path) => _states.TryGetValue(path, out var state) ? state.Snapshot : null;
-
-    /// <summary>The workflows whose last snapshot matches <paramref name="match"/>.</summary>
-    public IReadOnlyList<string> Paths(Func<WorkflowSnapshot, bool> match) =>
-        _states.Where(s => s.Value.Snapshot is { } snapshot && match(snapshot)).Select(s => s.Key).ToArray();
-
-    /// <summary>Forgets a workflow whose file was removed.</summary>
-    public void Forget(string path)
-    {
-        _states.TryRemove(path, out _);
-        dashboard.Remove(path);
-    }
+    /// <summary>The last snapshot of every managed workflow. For SystemdService only, until it reads <see cref="IWorkflowChanges.Snapshots"/>.</summary>
+    public IReadOnlyList<WorkflowSnapshot> All() => [.. registry.Snapshots];
 
     /// <summary>One pass over the workflow file at <paramref name="path"/>.</summary>
     public async Task<PassOutcome> RunAsync(string path, CancellationToken cancellationToken)
@@ -99,7 +85,13 @@ public sealed class WorkflowPassRunner(
 
     private async Task<PassOutcome> RunCoreAsync(string path, CancellationToken cancellationToken)
     {
-        var state = _states.GetOrAdd(path, _ => new WorkflowState());
+        // A pass for a workflow no longer managed (removed while this trigger waited) has nothing to do.
+        if (registry.Get(path) is not { } managed)
+        {
+            return PassOutcome.Gone;
+        }
+
+        var state = managed.Memory<WorkflowState>();
         var project = WorkflowFiles.ProjectOf(path);
         var file = Path.GetFileName(path);
         if (!state.SnapshotLoaded)
@@ -114,6 +106,8 @@ public sealed class WorkflowPassRunner(
             }
         }
 
+        // As values, before the pass: the pass edits the previous snapshot's slot records in place.
+        var before = SlotStates.Of(state.Snapshot);
         var now = clock.GetUtcNow();
         var errors = new List<string>();
         LoadedWorkflow? loaded;
@@ -250,7 +244,7 @@ public sealed class WorkflowPassRunner(
         }
 
         state.Snapshot = snapshot;
-        dashboard.Update(path, snapshot);
+        registry.Publish(managed, snapshot, before.To(snapshot));
         ReportProgress(state, project, file, snapshot.Summary);
         return PassOutcome.Done;
     }

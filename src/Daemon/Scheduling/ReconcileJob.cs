@@ -1,5 +1,6 @@
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Registry;
 using Batchkeeper.Daemon.Watching;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -13,7 +14,7 @@ namespace Batchkeeper.Daemon.Scheduling;
 /// </summary>
 [DisallowConcurrentExecution]
 public sealed class ReconcileJob(
-    WorkflowPassRunner runner, WorkflowScheduler scheduler, IOptions<BatchkeeperOptions> options, ILogger<ReconcileJob> logger) : IJob
+    WorkflowPassRunner runner, WorkflowRegistry registry, WorkflowScheduler scheduler, IOptions<BatchkeeperOptions> options, ILogger<ReconcileJob> logger) : IJob
 {
     public const string PathKey = "path";
 
@@ -29,7 +30,8 @@ public sealed class ReconcileJob(
                 await scheduler.TriggerLaterAsync(path, options.Value.SettleTime, cancellationToken);
                 break;
             case PassOutcome.Gone:
-                await scheduler.RemoveAsync(path, cancellationToken);
+                // The feed takes it from here: the scheduler deletes this job, the dashboard drops the row.
+                registry.Remove(path);
                 break;
         }
     }

@@ -1,6 +1,7 @@
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Registry;
 using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Watching;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,7 +10,11 @@ using Quartz;
 
 namespace Batchkeeper.Daemon.Scheduling;
 
-/// <summary>Registers the reconcile loop: the watcher, the Quartz schedule, the pass and what reports on it.</summary>
+/// <summary>
+/// Registers the reconcile loop: the registry and its feed, the watcher, the Quartz schedule, the pass and what reports
+/// on it. The feed's readers (the dashboard, the scheduler) start before the watcher, so the first scan's workflows are
+/// scheduled before the watcher says the scan is done.
+/// </summary>
 public static class SchedulingServiceCollectionExtensions
 {
     public static IServiceCollection AddReconcileLoop(this IServiceCollection services, int passConcurrency)
@@ -27,14 +32,16 @@ public static class SchedulingServiceCollectionExtensions
             };
         });
         services.AddSingleton<WorkflowReconciler>();
+        services.AddWorkflowRegistry();
         services.AddSingleton<DashboardWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<DashboardWriter>());
         services.AddSingleton<WorkflowPassRunner>();
-        services.AddSingleton<WorkflowScheduler>();
 
         services.AddQuartz(q => q.UseDefaultThreadPool(tp => tp.MaxConcurrency = Math.Clamp(passConcurrency, 1, 256)));
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddTransient<ReconcileJob>();
+        services.AddSingleton<WorkflowScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<WorkflowScheduler>());
 
         services.AddSingleton<ProjectsWatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<ProjectsWatcher>());

@@ -1,6 +1,8 @@
+using System.Threading.Channels;
 using Batchkeeper.Daemon.Hosting;
-using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Registry;
 using Batchkeeper.Daemon.Watching;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Quartz;
@@ -8,38 +10,120 @@ using Quartz;
 namespace Batchkeeper.Daemon.Scheduling;
 
 /// <summary>
-/// One Quartz job per workflow file, repeating every <see cref="BatchkeeperOptions.ReconcileInterval"/>,
-/// with an immediate pass whenever its file changes.
+/// One Quartz job per managed workflow, repeating every <see cref="BatchkeeperOptions.ReconcileInterval"/>: it reads
+/// the registry's change feed, and makes the job on <see cref="WorkflowAdded"/> (whose first pass runs at once) and
+/// deletes it on <see cref="WorkflowRemoved"/>. The watcher asks it for an immediate pass whenever a file changes.
 /// </summary>
-public sealed class WorkflowScheduler(
-    ISchedulerFactory schedulerFactory,
-    WorkflowPassRunner runner,
-    IOptions<BatchkeeperOptions> options,
-    TimeProvider clock,
-    ILogger<WorkflowScheduler> logger)
+public sealed class WorkflowScheduler : BackgroundService
 {
     private const string Group = "workflows";
 
+    private readonly ISchedulerFactory _schedulerFactory;
+    private readonly WorkflowRegistry _registry;
+    private readonly IOptions<BatchkeeperOptions> _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<WorkflowScheduler> _logger;
+    private readonly ChannelReader<WorkflowChange> _changes;
+    private readonly Lock _progressLock = new();
+    private readonly List<(long Sequence, TaskCompletionSource Done)> _waiters = [];
+    private long _processed;
+
+    public WorkflowScheduler(
+        ISchedulerFactory schedulerFactory, WorkflowRegistry registry, IOptions<BatchkeeperOptions> options, TimeProvider clock, ILogger<WorkflowScheduler> logger)
+    {
+        _schedulerFactory = schedulerFactory;
+        _registry = registry;
+        _options = options;
+        _clock = clock;
+        _logger = logger;
+
+        // From construction on, so nothing added before the loop starts is missed (the replay would bring it anyway).
+        _changes = registry.Subscribe(CancellationToken.None);
+    }
+
     private static JobKey KeyFor(string path) => new(path, Group);
 
-    /// <summary>Starts managing a workflow file (if it is new) and runs a pass now.</summary>
-    public async Task AddOrTriggerAsync(string path, CancellationToken cancellationToken)
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var scheduler = await schedulerFactory.GetScheduler(cancellationToken);
-        var key = KeyFor(path);
-        if (await scheduler.Exists(key, cancellationToken))
+        try
         {
-            Log.WorkflowChanged(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path));
-            await scheduler.TriggerJob(key, cancellationToken);
-            return;
-        }
+            await foreach (var change in _changes.ReadAllAsync(stoppingToken))
+            {
+                try
+                {
+                    await ApplyAsync(change, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Log.ScheduleFailed(_logger, change.Path, e.Message, e);
+                }
 
-        var job = JobBuilder.Create<ReconcileJob>()
-            .WithIdentity(key)
-            .UsingJobData(ReconcileJob.PathKey, path)
-            .Build();
-        await scheduler.ScheduleJob(job, RepeatingTrigger(key, options.Value.ReconcileInterval), default, cancellationToken);
-        Log.WorkflowAdded(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path));
+                Processed(change.Sequence);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Clean stop.
+        }
+    }
+
+    private async Task ApplyAsync(WorkflowChange change, CancellationToken cancellationToken)
+    {
+        switch (change)
+        {
+            case WorkflowAdded:
+            {
+                var scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
+                var key = KeyFor(change.Path);
+                var job = JobBuilder.Create<ReconcileJob>()
+                    .WithIdentity(key)
+                    .UsingJobData(ReconcileJob.PathKey, change.Path)
+                    .Build();
+                await scheduler.ScheduleJob(job, RepeatingTrigger(key, _options.Value.ReconcileInterval), default, cancellationToken);
+                Log.WorkflowAdded(_logger, WorkflowFiles.ProjectOf(change.Path), Path.GetFileName(change.Path));
+                break;
+            }
+
+            case WorkflowRemoved:
+            {
+                var scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
+                if (await scheduler.DeleteJob(KeyFor(change.Path), cancellationToken))
+                {
+                    Log.WorkflowRemoved(_logger, WorkflowFiles.ProjectOf(change.Path), Path.GetFileName(change.Path));
+                }
+
+                break;
+            }
+        }
+    }
+
+    /// <summary>Completes once every change up to <paramref name="sequence"/> has been applied to the Quartz schedule.</summary>
+    public Task ProcessedThroughAsync(long sequence, CancellationToken cancellationToken)
+    {
+        lock (_progressLock)
+        {
+            if (_processed >= sequence)
+            {
+                return Task.CompletedTask;
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((sequence, done));
+            return done.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void Processed(long sequence)
+    {
+        lock (_progressLock)
+        {
+            _processed = Math.Max(_processed, sequence);
+            foreach (var waiter in _waiters.Where(w => w.Sequence <= _processed).ToArray())
+            {
+                _waiters.Remove(waiter);
+                waiter.Done.TrySetResult();
+            }
+        }
     }
 
     /// <summary>
@@ -58,12 +142,31 @@ public sealed class WorkflowScheduler(
                 .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithExistingCount))
             .Build();
 
+    /// <summary>
+    /// A managed workflow's file changed: runs a pass now. Nothing to do when its job is not made yet (its first pass,
+    /// still to come, reads the file as it is now) or no longer exists.
+    /// </summary>
+    public async Task TriggerNowAsync(string path, CancellationToken cancellationToken)
+    {
+        var scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
+        if (await scheduler.Exists(KeyFor(path), cancellationToken))
+        {
+            Log.WorkflowChanged(_logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path));
+            await scheduler.TriggerJob(KeyFor(path), cancellationToken);
+        }
+    }
+
     /// <summary>Runs a pass now if the workflow is managed; does nothing for a file that is no longer.</summary>
     public async Task TriggerIfManagedAsync(string path, CancellationToken cancellationToken)
     {
         try
         {
-            var scheduler = await schedulerFactory.GetScheduler(cancellationToken);
+            if (!_registry.IsManaged(path))
+            {
+                return;
+            }
+
+            var scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
             if (await scheduler.Exists(KeyFor(path), cancellationToken))
             {
                 await scheduler.TriggerJob(KeyFor(path), cancellationToken);
@@ -71,38 +174,18 @@ public sealed class WorkflowScheduler(
         }
         catch (SchedulerException e)
         {
-            Log.ScheduleFailed(logger, path, e.Message, e);
+            Log.ScheduleFailed(_logger, path, e.Message, e);
         }
     }
 
     /// <summary>Runs one more pass after <paramref name="delay"/>, besides the regular schedule.</summary>
     public async Task TriggerLaterAsync(string path, TimeSpan delay, CancellationToken cancellationToken)
     {
-        var scheduler = await schedulerFactory.GetScheduler(cancellationToken);
+        var scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
         var trigger = TriggerBuilder.Create()
             .ForJob(KeyFor(path))
-            .StartAt(clock.GetUtcNow() + delay)
+            .StartAt(_clock.GetUtcNow() + delay)
             .Build();
         await scheduler.ScheduleJob(trigger, default, cancellationToken);
-    }
-
-    /// <summary>Stops managing a workflow file. Its jobs are left as they are.</summary>
-    public async Task RemoveAsync(string path, CancellationToken cancellationToken)
-    {
-        var scheduler = await schedulerFactory.GetScheduler(cancellationToken);
-        if (await scheduler.DeleteJob(KeyFor(path), cancellationToken))
-        {
-            Log.WorkflowRemoved(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path));
-        }
-
-        runner.Forget(path);
-    }
-
-    /// <summary>The workflow files currently scheduled.</summary>
-    public async Task<IReadOnlyCollection<string>> ScheduledAsync(CancellationToken cancellationToken)
-    {
-        var scheduler = await schedulerFactory.GetScheduler(cancellationToken);
-        var keys = await scheduler.GetJobKeys(GroupMatcher<JobKey>.GroupEquals(Group), cancellationToken);
-        return keys.Select(k => k.Name).ToArray();
     }
 }

@@ -1,7 +1,8 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
+using System.Threading.Channels;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Hosting;
+using Batchkeeper.Daemon.Registry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -27,48 +28,48 @@ public sealed record Dashboard(string Schema, DateTimeOffset WrittenAt, IReadOnl
 }
 
 /// <summary>
-/// Keeps one row per managed workflow and writes <c>dashboard.json</c> atomically, coalescing bursts of
-/// updates into at most one write per <see cref="MinInterval"/>.
+/// Keeps one row per managed workflow, from the change feed (a pass's snapshot makes or replaces the row, the
+/// workflow's removal drops it), and writes <c>dashboard.json</c> atomically, coalescing bursts of passes into at most
+/// one write per <see cref="MinInterval"/>.
 /// </summary>
-public sealed class DashboardWriter(IOptions<BatchkeeperOptions> options, TimeProvider clock, ILogger<DashboardWriter> logger) : BackgroundService
+public sealed class DashboardWriter : BackgroundService
 {
     private static readonly TimeSpan MinInterval = TimeSpan.FromMilliseconds(250);
-    private readonly ConcurrentDictionary<string, DashboardRow> _rows = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _dirty = new(0, 1);
+    private readonly IOptions<BatchkeeperOptions> _options;
+    private readonly TimeProvider _clock;
+    private readonly ILogger<DashboardWriter> _logger;
+    private readonly ChannelReader<WorkflowChange> _changes;
+    private readonly Dictionary<string, DashboardRow> _rows = new(StringComparer.Ordinal); // guarded by _writeLock
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly RepeatedWriteFailure _writes = new(); // guarded by _writeLock
     private bool _leftoversDeleted; // guarded by _writeLock
 
-    public string Path => System.IO.Path.Combine(System.IO.Path.GetFullPath(options.Value.ProjectsDirectory), Watching.WorkflowFiles.Dashboard);
-
-    public void Update(string workflowPath, WorkflowSnapshot snapshot)
+    public DashboardWriter(IWorkflowChanges changes, IOptions<BatchkeeperOptions> options, TimeProvider clock, ILogger<DashboardWriter> logger)
     {
-        var root = System.IO.Path.GetFullPath(options.Value.ProjectsDirectory);
-        _rows[workflowPath] = new DashboardRow(
-            snapshot.Project, snapshot.Workflow, System.IO.Path.GetRelativePath(root, workflowPath), snapshot.Backend,
-            snapshot.Summary, snapshot.Errors.Count, snapshot.Errors.FirstOrDefault()?.Message, snapshot.ReconciledAt, snapshot.NextReconcileAt);
-        MarkDirty();
+        _options = options;
+        _clock = clock;
+        _logger = logger;
+        _changes = changes.Subscribe(CancellationToken.None);
     }
 
-    public void Remove(string workflowPath)
-    {
-        if (_rows.TryRemove(workflowPath, out _))
-        {
-            MarkDirty();
-        }
-    }
+    public string Path => System.IO.Path.Combine(System.IO.Path.GetFullPath(_options.Value.ProjectsDirectory), Watching.WorkflowFiles.Dashboard);
 
-    private void MarkDirty()
+    /// <summary>Under <see cref="_writeLock"/>: applies every change published so far.</summary>
+    private void Drain()
     {
-        if (_dirty.CurrentCount == 0)
+        var root = System.IO.Path.GetFullPath(_options.Value.ProjectsDirectory);
+        while (_changes.TryRead(out var change))
         {
-            try
+            switch (change)
             {
-                _dirty.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Already marked.
+                case PassCompleted { Snapshot: var snapshot }:
+                    _rows[change.Path] = new DashboardRow(
+                        snapshot.Project, snapshot.Workflow, System.IO.Path.GetRelativePath(root, change.Path), snapshot.Backend,
+                        snapshot.Summary, snapshot.Errors.Count, snapshot.Errors.FirstOrDefault()?.Message, snapshot.ReconciledAt, snapshot.NextReconcileAt);
+                    break;
+                case WorkflowRemoved:
+                    _rows.Remove(change.Path);
+                    break;
             }
         }
     }
@@ -79,9 +80,14 @@ public sealed class DashboardWriter(IOptions<BatchkeeperOptions> options, TimePr
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                await _dirty.WaitAsync(stoppingToken);
+                // Woken by the first change after a write; the changes of the next MinInterval wait for the next write.
+                if (!await _changes.WaitToReadAsync(stoppingToken))
+                {
+                    return;
+                }
+
                 await WriteAsync(stoppingToken);
-                await Task.Delay(MinInterval, clock, stoppingToken);
+                await Task.Delay(MinInterval, _clock, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -96,14 +102,15 @@ public sealed class DashboardWriter(IOptions<BatchkeeperOptions> options, TimePr
         await WriteAsync(CancellationToken.None);
     }
 
-    /// <summary>Writes the dashboard now.</summary>
+    /// <summary>Writes the dashboard now, with every change published before this call.</summary>
     public async Task WriteAsync(CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            Drain();
             var rows = _rows.Values.OrderBy(r => r.Project, StringComparer.Ordinal).ThenBy(r => r.File, StringComparer.Ordinal).ToArray();
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(new Dashboard(Dashboard.SchemaName, clock.GetUtcNow(), rows), SnapshotJson.Options);
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(new Dashboard(Dashboard.SchemaName, _clock.GetUtcNow(), rows), SnapshotJson.Options);
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
             if (!_leftoversDeleted)
             {
@@ -111,21 +118,21 @@ public sealed class DashboardWriter(IOptions<BatchkeeperOptions> options, TimePr
                 _leftoversDeleted = true;
                 if (AtomicFile.DeleteLeftovers(Path) is > 0 and var leftovers)
                 {
-                    Log.InterruptedDashboardWritesCleanedUp(logger, Path, leftovers);
+                    Log.InterruptedDashboardWritesCleanedUp(_logger, Path, leftovers);
                 }
             }
 
             await AtomicFile.WriteAsync(Path, bytes, cancellationToken);
             if (_writes.Recovered())
             {
-                Log.DashboardWrittenAgain(logger, Path);
+                Log.DashboardWrittenAgain(_logger, Path);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             if (_writes.IsNew(e))
             {
-                Log.DashboardWriteFailed(logger, Path, e.Message);
+                Log.DashboardWriteFailed(_logger, Path, e.Message);
             }
         }
         finally

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Batchkeeper.Daemon.Hosting;
+using Batchkeeper.Daemon.Registry;
 using Batchkeeper.Daemon.Scheduling;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,9 +10,12 @@ namespace Batchkeeper.Daemon.Watching;
 
 /// <summary>
 /// Finds workflow files: a <see cref="FileSystemWatcher"/> for speed, a debounce so that a burst of writes
-/// gives one pass, and a periodic full rescan because watchers miss events (overflow, network folders).
+/// gives one pass, and a periodic full rescan because watchers miss events (overflow, network folders). A new file is
+/// added to the <see cref="WorkflowRegistry"/>, a gone one removed from it (the scheduler reads both from the feed);
+/// a change to a managed one asks the scheduler for a pass now.
 /// </summary>
 public sealed class ProjectsWatcher(
+    WorkflowRegistry registry,
     WorkflowScheduler scheduler,
     Systemd.LoopHealth health,
     IOptions<BatchkeeperOptions> options,
@@ -19,11 +23,12 @@ public sealed class ProjectsWatcher(
     ILogger<ProjectsWatcher> logger) : BackgroundService
 {
     private readonly Channel<string?> _events = Channel.CreateUnbounded<string?>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Dictionary<string, (DateTime Written, long Length)> _known = new(StringComparer.Ordinal);
+    /// <summary>What each workflow file looked like when last seen, to tell a changed file from an unchanged one. Which files are managed is the registry's.</summary>
+    private readonly Dictionary<string, (DateTime Written, long Length)> _stamps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _pending = new(StringComparer.Ordinal);
     private readonly TaskCompletionSource _firstScan = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes once the first full scan has scheduled every workflow file.</summary>
+    /// <summary>Completes once the first full scan has added every workflow file and the scheduler has made their jobs.</summary>
     public Task FirstScanDone => _firstScan.Task;
 
     /// <summary>The event that asks for a rescan and a pass of every workflow (SIGHUP, <c>systemctl reload</c>).</summary>
@@ -126,7 +131,8 @@ public sealed class ProjectsWatcher(
     private async Task WatchAsync(CancellationToken stoppingToken)
     {
         await RescanAsync(stoppingToken);
-        Log.FirstScanDone(logger, _known.Count);
+        Log.FirstScanDone(logger, registry.Paths.Count);
+        await scheduler.ProcessedThroughAsync(registry.Sequence, stoppingToken);
         _firstScan.TrySetResult();
 
         var nextRescan = clock.GetUtcNow() + options.Value.RescanInterval;
@@ -206,28 +212,32 @@ public sealed class ProjectsWatcher(
                 if (WorkflowFiles.Canonical(Root, path) is { } real && WorkflowFiles.IsWorkflow(Root, real))
                 {
                     Remember(real);
-                    await SafelyAsync(real, () => scheduler.AddOrTriggerAsync(real, cancellationToken));
+                    if (!registry.Add(real))
+                    {
+                        await SafelyAsync(real, () => scheduler.TriggerNowAsync(real, cancellationToken));
+                    }
                 }
             }
-            else if (_known.Remove(path))
+            else
             {
-                await SafelyAsync(path, () => scheduler.RemoveAsync(path, cancellationToken));
+                _stamps.Remove(path);
+                registry.Remove(path);
             }
         }
         else if (WorkflowFiles.IsRetryRequest(Root, path) && File.Exists(path))
         {
             var workflow = Reconciliation.RetryRequests.WorkflowFor(path);
-            if (_known.ContainsKey(workflow))
+            if (registry.IsManaged(workflow))
             {
-                await SafelyAsync(workflow, () => scheduler.AddOrTriggerAsync(workflow, cancellationToken));
+                await SafelyAsync(workflow, () => scheduler.TriggerNowAsync(workflow, cancellationToken));
             }
         }
         else if (WorkflowFiles.IsMetadata(Root, path))
         {
             var project = Path.GetDirectoryName(path)!;
-            foreach (var workflow in _known.Keys.Where(k => Path.GetDirectoryName(k) == project).ToArray())
+            foreach (var workflow in registry.Paths.Where(k => Path.GetDirectoryName(k) == project))
             {
-                await SafelyAsync(workflow, () => scheduler.AddOrTriggerAsync(workflow, cancellationToken));
+                await SafelyAsync(workflow, () => scheduler.TriggerNowAsync(workflow, cancellationToken));
             }
         }
         else if (Directory.Exists(path) || !Path.HasExtension(path))
@@ -244,18 +254,19 @@ public sealed class ProjectsWatcher(
     private async Task RescanAsync(CancellationToken cancellationToken, bool everyWorkflow = false)
     {
         var found = WorkflowFiles.Scan(Root).ToHashSet(StringComparer.Ordinal);
-        foreach (var gone in _known.Keys.Where(k => !found.Contains(k)).ToArray())
+        foreach (var gone in registry.Paths.Where(k => !found.Contains(k)))
         {
-            _known.Remove(gone);
-            await SafelyAsync(gone, () => scheduler.RemoveAsync(gone, cancellationToken));
+            _stamps.Remove(gone);
+            registry.Remove(gone);
         }
 
         foreach (var path in found)
         {
-            var before = _known.TryGetValue(path, out var seen) ? seen : default((DateTime, long)?);
-            if (Remember(path) is { } now && (now != before || everyWorkflow))
+            var before = _stamps.TryGetValue(path, out var seen) ? seen : default((DateTime, long)?);
+            // Added again even when unchanged: a pass that found the file gone (moved away and back) removed it.
+            if (Remember(path) is { } now && !registry.Add(path) && (now != before || everyWorkflow))
             {
-                await SafelyAsync(path, () => scheduler.AddOrTriggerAsync(path, cancellationToken));
+                await SafelyAsync(path, () => scheduler.TriggerNowAsync(path, cancellationToken));
             }
         }
     }
@@ -266,7 +277,7 @@ public sealed class ProjectsWatcher(
         {
             var info = new FileInfo(path);
             var stamp = (info.LastWriteTimeUtc, info.Length);
-            _known[path] = stamp;
+            _stamps[path] = stamp;
             return stamp;
         }
         catch (IOException)

@@ -1,0 +1,23 @@
+using Batchkeeper.Core.Passes;
+using Batchkeeper.Core.Snapshots;
+
+namespace Batchkeeper.Daemon.Registry;
+
+/// <summary>
+/// One entry of the change feed. <see cref="Sequence"/> numbers every change of the registry, starting at 1, in the
+/// order they were published: for one workflow, always Added, then its passes, then Removed.
+/// </summary>
+public abstract record WorkflowChange(string Path, long Sequence);
+
+/// <summary>A workflow file is now managed. Its first pass follows.</summary>
+public sealed record WorkflowAdded(string Path, long Sequence) : WorkflowChange(Path, Sequence);
+
+/// <summary>A workflow file is no longer managed (its file is gone). Its jobs are left as they are.</summary>
+public sealed record WorkflowRemoved(string Path, long Sequence) : WorkflowChange(Path, Sequence);
+
+/// <summary>
+/// A pass of a managed workflow ended: the snapshot it wrote (or tried to write) and the slots whose state or job
+/// changed in that pass, in the snapshot's order. A pass that changed nothing has no transitions.
+/// </summary>
+public sealed record PassCompleted(string Path, long Sequence, WorkflowSnapshot Snapshot, IReadOnlyList<SlotTransition> Transitions)
+    : WorkflowChange(Path, Sequence);
