@@ -7,33 +7,12 @@ namespace Batchkeeper.Daemon.Cli;
 
 /// <summary>
 /// What every command shares: the writers, the configuration and the validated options (bound and checked by the
-/// daemon's own registration), the projects root, the clock and the follow interval.
+/// daemon's own registration; <c>Options</c> is the <c>Batchkeeper</c> section), the projects root, the clock and the
+/// follow interval.
 /// </summary>
-public sealed record CliContext
+public sealed record CliContext(
+    TextWriter Output, TextWriter Error, TextReader Input, IConfiguration Configuration, BatchkeeperOptions Options, TimeProvider Clock)
 {
-    private CliContext(TextWriter output, TextWriter error, TextReader input, IConfiguration configuration, BatchkeeperOptions options, TimeProvider clock)
-    {
-        Output = output;
-        Error = error;
-        Input = input;
-        Configuration = configuration;
-        Options = options;
-        Clock = clock;
-    }
-
-    public TextWriter Output { get; }
-
-    public TextWriter Error { get; }
-
-    public TextReader Input { get; }
-
-    public IConfiguration Configuration { get; }
-
-    /// <summary>The <c>Batchkeeper</c> section, validated as the daemon validates it.</summary>
-    public BatchkeeperOptions Options { get; }
-
-    public TimeProvider Clock { get; }
-
     /// <summary>How often <c>logs --follow</c> and <c>status --watch</c> look again.</summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Batchkeeper.Core.Planning;
@@ -9,7 +8,6 @@ using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Watching;
-using Microsoft.Extensions.Configuration;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
 
