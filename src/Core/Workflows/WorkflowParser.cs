@@ -1,9 +1,9 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using static Batchkeeper.Core.Workflows.JsonFields;
 
 namespace Batchkeeper.Core.Workflows;
+
 
 /// <summary>
 /// Parses a workflow file: the seed format (aws-batch-helpers) with Batchkeeper's additions.
@@ -11,15 +11,9 @@ namespace Batchkeeper.Core.Workflows;
 /// </summary>
 public static partial class WorkflowParser
 {
-    private static readonly string[] SeedBookkeepingKeys = ["jobs", "status", "job_ids", "_sample", "_filepath"];
+    internal static readonly string[] SeedBookkeepingKeys = ["jobs", "status", "job_ids", "_sample", "_filepath"];
 
     private static readonly string[] TopLevelKeys = ["workflow_name", "project_name", "samples", "analyses", "cancel", .. SeedBookkeepingKeys];
-
-    private static readonly string[] AnalysisKeys =
-    [
-        "name", "job_definition", "queue", "description", "outputs", "parameters", "command", "environment",
-        "containerOverrides", "retry", "timeout_seconds", "timeout", "tags", .. SeedBookkeepingKeys,
-    ];
 
     /// <summary>Names that reach job names and paths: letters, digits, <c>_</c>, <c>-</c>, <c>.</c>, not leading with <c>.</c>.</summary>
     [GeneratedRegex("^[A-Za-z0-9_-][A-Za-z0-9_.-]*$")]
@@ -38,7 +32,7 @@ public static partial class WorkflowParser
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(StripHashComments(text), new JsonDocumentOptions
+            document = JsonDocument.Parse(HashComments.Strip(text), new JsonDocumentOptions
             {
                 AllowTrailingCommas = true,
                 CommentHandling = JsonCommentHandling.Skip,
@@ -106,7 +100,7 @@ public static partial class WorkflowParser
                 var index = 0;
                 foreach (var element in analysesElement.EnumerateArray())
                 {
-                    var analysis = ParseAnalysis(element, $"analyses[{index}]", Error, notes, fileName);
+                    var analysis = AnalysisParser.Parse(element, $"analyses[{index}]", Error, notes, fileName);
                     if (analysis is not null)
                     {
                         analyses.Add(analysis);
@@ -168,125 +162,6 @@ public static partial class WorkflowParser
         }
     }
 
-    private static Analysis? ParseAnalysis(JsonElement element, string path, Action<string, string> error, List<string> notes, string fileName)
-    {
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            error(path, $"expected an analysis object, got {Describe(element)}");
-            return null;
-        }
-
-        var failed = false;
-        void Error(string field, string message)
-        {
-            failed = true;
-            error(field, message);
-        }
-
-        foreach (var property in element.EnumerateObject())
-        {
-            if (SeedBookkeepingKeys.Contains(property.Name))
-            {
-                notes.Add($"{fileName}: {path}.{property.Name}: ignored (seed bookkeeping)");
-            }
-            else if (!AnalysisKeys.Contains(property.Name))
-            {
-                Error($"{path}.{property.Name}", $"unknown field; expected one of {string.Join(", ", AnalysisKeys.Except(SeedBookkeepingKeys))}");
-            }
-        }
-
-        var jobDefinition = RequiredString(element, "job_definition", $"{path}.job_definition", Error);
-        var queue = RequiredString(element, "queue", $"{path}.queue", Error);
-        var name = OptionalString(element, "name", $"{path}.name", Error) ?? DefinitionName(jobDefinition);
-        if (name is not null && !SafeName().IsMatch(name))
-        {
-            Error($"{path}.name", $"'{name}' may hold only letters, digits, '_', '-' and '.' (not leading): it becomes part of job names");
-        }
-
-        var outputs = StringList(element, "outputs", $"{path}.outputs", Error);
-        if (outputs is null || outputs.Count == 0)
-        {
-            // StringList has already reported a value of the wrong type; absent and null are reported here.
-            if (outputs is not null || !element.TryGetProperty("outputs", out var outputsElement) || outputsElement.ValueKind == JsonValueKind.Null)
-            {
-                Error($"{path}.outputs", "required: a non-empty list of output URIs (s3://…, file://… or a path); without outputs a slot can never be known to be done");
-            }
-        }
-
-        var command = element.TryGetProperty("command", out var commandElement) && commandElement.ValueKind != JsonValueKind.Null
-            ? StringList(element, "command", $"{path}.command", Error)
-            : null;
-        if (command is { Count: 0 })
-        {
-            Error($"{path}.command", "expected a non-empty list of strings (the program and its arguments)");
-        }
-
-        int? vcpus = null, memory = null;
-        if (element.TryGetProperty("containerOverrides", out var overrides) && overrides.ValueKind != JsonValueKind.Null)
-        {
-            if (overrides.ValueKind != JsonValueKind.Object)
-            {
-                Error($"{path}.containerOverrides", $"expected an object with vcpus and/or memory, got {Describe(overrides)}");
-            }
-            else
-            {
-                foreach (var property in overrides.EnumerateObject().Where(p => p.Name is not ("vcpus" or "memory")))
-                {
-                    Error($"{path}.containerOverrides.{property.Name}", "unknown field; expected vcpus or memory (MiB)");
-                }
-
-                vcpus = PositiveInt(overrides, "vcpus", $"{path}.containerOverrides.vcpus", Error);
-                memory = PositiveInt(overrides, "memory", $"{path}.containerOverrides.memory", Error);
-            }
-        }
-
-        var retry = RetrySettings.None;
-        if (element.TryGetProperty("retry", out var retryElement) && retryElement.ValueKind != JsonValueKind.Null)
-        {
-            if (retryElement.ValueKind != JsonValueKind.Object)
-            {
-                Error($"{path}.retry", $"expected an object with max_attempts, memory_factor, max_memory, got {Describe(retryElement)}");
-            }
-            else
-            {
-                foreach (var property in retryElement.EnumerateObject().Where(p => p.Name is not ("max_attempts" or "memory_factor" or "max_memory")))
-                {
-                    Error($"{path}.retry.{property.Name}", "unknown field; expected max_attempts, memory_factor or max_memory");
-                }
-
-                var factor = PositiveNumber(retryElement, "memory_factor", $"{path}.retry.memory_factor", Error);
-                if (factor is < 1)
-                {
-                    Error($"{path}.retry.memory_factor", $"expected a number of at least 1, got {factor.Value.ToString(CultureInfo.InvariantCulture)}");
-                }
-
-                retry = new RetrySettings(
-                    PositiveInt(retryElement, "max_attempts", $"{path}.retry.max_attempts", Error),
-                    factor,
-                    PositiveInt(retryElement, "max_memory", $"{path}.retry.max_memory", Error));
-            }
-        }
-
-        var timeout = PositiveInt(element, "timeout_seconds", $"{path}.timeout_seconds", Error)
-                      ?? PositiveInt(element, "timeout", $"{path}.timeout", Error);
-        if (timeout is < 60)
-        {
-            Error(element.TryGetProperty("timeout_seconds", out _) ? $"{path}.timeout_seconds" : $"{path}.timeout", $"expected at least 60 seconds (AWS Batch's minimum), got {timeout}");
-        }
-
-        var parameters = OptionalMap(element, "parameters", $"{path}.parameters", Error);
-        var environment = OptionalMap(element, "environment", $"{path}.environment", Error);
-        var tags = OptionalMap(element, "tags", $"{path}.tags", Error);
-        var description = OptionalString(element, "description", $"{path}.description", Error);
-
-        if (failed || jobDefinition is null || queue is null || name is null || outputs is null)
-        {
-            return null;
-        }
-
-        return new Analysis(name, jobDefinition, queue, description, outputs, parameters, command, environment, vcpus, memory, retry, timeout, tags);
-    }
-
     /// <summary>The name of a job definition reference, without revision or ARN prefix.</summary>
     public static string DefinitionNameOf(string jobDefinition) => DefinitionName(jobDefinition) ?? jobDefinition;
 
@@ -303,240 +178,6 @@ public static partial class WorkflowParser
         return colon >= 0 ? name[..colon] : name;
     }
 
-    /// <summary>
-    /// Removes <c>#</c> comments (to the end of the line) outside JSON strings, as the seed tool allowed.
-    /// <c>//</c> and <c>/* */</c> comments are left to the JSON reader.
-    /// </summary>
-    internal static string StripHashComments(string text)
-    {
-        if (!text.Contains('#', StringComparison.Ordinal))
-        {
-            return text;
-        }
-
-        var result = new StringBuilder(text.Length);
-        var inString = false;
-        for (var i = 0; i < text.Length; i++)
-        {
-            var c = text[i];
-            if (inString)
-            {
-                result.Append(c);
-                if (c == '\\' && i + 1 < text.Length)
-                {
-                    result.Append(text[++i]);
-                }
-                else if (c == '"')
-                {
-                    inString = false;
-                }
-            }
-            else if (c == '"')
-            {
-                inString = true;
-                result.Append(c);
-            }
-            else if (c == '#')
-            {
-                // Keep the newline so line numbers in later errors stay right.
-                while (i + 1 < text.Length && text[i + 1] != '\n')
-                {
-                    i++;
-                }
-            }
-            else
-            {
-                result.Append(c);
-            }
-        }
-
-        return result.ToString();
-    }
-
-    private static string? RequiredString(JsonElement parent, string key, string field, Action<string, string> error)
-    {
-        if (!parent.TryGetProperty(key, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            error(field, "required: a non-empty string");
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.String || element.GetString()!.Trim().Length == 0)
-        {
-            error(field, $"expected a non-empty string, got {Describe(element)}");
-            return null;
-        }
-
-        return element.GetString();
-    }
-
-    private static string? OptionalString(JsonElement parent, string key, string field, Action<string, string> error)
-    {
-        if (!parent.TryGetProperty(key, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        return RequiredString(parent, key, field, error);
-    }
-
-    private static bool? OptionalBool(JsonElement parent, string key, string field, Action<string, string> error)
-    {
-        if (!parent.TryGetProperty(key, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (element.ValueKind is JsonValueKind.True or JsonValueKind.False)
-        {
-            return element.GetBoolean();
-        }
-
-        error(field, $"expected true or false, got {Describe(element)}");
-        return null;
-    }
-
-    private static int? PositiveInt(JsonElement parent, string key, string field, Action<string, string> error)
-    {
-        var number = PositiveNumber(parent, key, field, error);
-        if (number is null)
-        {
-            return null;
-        }
-
-        if (number != Math.Floor(number.Value) || number > int.MaxValue)
-        {
-            error(field, $"expected a whole number, got {number.Value.ToString(CultureInfo.InvariantCulture)}");
-            return null;
-        }
-
-        return (int)number.Value;
-    }
-
-    private static double? PositiveNumber(JsonElement parent, string key, string field, Action<string, string> error)
-    {
-        if (!parent.TryGetProperty(key, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        double value;
-        if (element.ValueKind == JsonValueKind.Number)
-        {
-            value = element.GetDouble();
-        }
-        else if (element.ValueKind == JsonValueKind.String
-                 && double.TryParse(element.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
-        {
-            value = parsed;
-        }
-        else
-        {
-            error(field, $"expected a positive number, got {Describe(element)}");
-            return null;
-        }
-
-        if (value <= 0 || double.IsNaN(value) || double.IsInfinity(value))
-        {
-            error(field, $"expected a positive number, got {value.ToString(CultureInfo.InvariantCulture)}");
-            return null;
-        }
-
-        return value;
-    }
-
-    private static List<string>? StringList(JsonElement parent, string key, string field, Action<string, string> error)
-    {
-        if (!parent.TryGetProperty(key, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.Array)
-        {
-            error(field, $"expected a list of strings, got {Describe(element)}");
-            return null;
-        }
-
-        var list = new List<string>();
-        var i = 0;
-        foreach (var item in element.EnumerateArray())
-        {
-            if (Scalar(item) is { } text)
-            {
-                list.Add(text);
-            }
-            else
-            {
-                error($"{field}[{i}]", $"expected a string, got {Describe(item)}");
-            }
-
-            i++;
-        }
-
-        return list;
-    }
-
-    private static Dictionary<string, string> OptionalMap(JsonElement parent, string key, string field, Action<string, string> error)
-    {
-        if (!parent.TryGetProperty(key, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return new Dictionary<string, string>();
-        }
-
-        return StringMap(element, field, error) ?? new Dictionary<string, string>();
-    }
-
-    private static Dictionary<string, string>? StringMap(JsonElement element, string field, Action<string, string> error)
-    {
-        if (element.ValueKind != JsonValueKind.Object)
-        {
-            error(field, $"expected an object of names to strings, got {Describe(element)}");
-            return null;
-        }
-
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var property in element.EnumerateObject())
-        {
-            if (Scalar(property.Value) is { } text)
-            {
-                map[property.Name] = text;
-            }
-            else
-            {
-                error($"{field}.{property.Name}", $"expected a string or number, got {Describe(property.Value)}");
-            }
-        }
-
-        return map;
-    }
-
-    /// <summary>Strings as they are; numbers and booleans as their JSON text (the seed wrote <c>"threads": 16</c> too).</summary>
-    private static string? Scalar(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number => element.GetRawText(),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        _ => null,
-    };
-
-    internal static string Describe(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.String => $"the string \"{Truncate(element.GetString()!)}\"",
-        JsonValueKind.Number => $"the number {element.GetRawText()}",
-        JsonValueKind.True or JsonValueKind.False => $"{element.GetRawText()}",
-        JsonValueKind.Array => $"a list of {element.GetArrayLength()}",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.Null => "null",
-        _ => element.ValueKind.ToString(),
-    };
-
-    private static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
-
-    private static string FirstSentence(string message)
-    {
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
-    }
+    /// <summary>What a JSON value is, for an error message (forwards to <see cref="JsonFields.Describe"/>, which MetadataParser uses).</summary>
+    internal static string Describe(JsonElement element) => JsonFields.Describe(element);
 }

@@ -4,7 +4,6 @@ using Batchkeeper.Daemon.Outputs;
 using Batchkeeper.Daemon.Scheduling;
 using Batchkeeper.Daemon.Systemd;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace Batchkeeper.Daemon.Hosting;
 
@@ -15,8 +14,7 @@ public static class BatchkeeperServiceCollectionExtensions
     /// <param name="passConcurrency">Passes run at once (Quartz's thread pool): <see cref="BatchkeeperOptions.PassConcurrency"/>.</param>
     public static IServiceCollection AddBatchkeeper(this IServiceCollection services, BackendKind backend, int passConcurrency = 16)
     {
-        services.AddOptions<BatchkeeperOptions>().BindConfiguration(BatchkeeperOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<BatchkeeperOptions>, BatchkeeperOptionsValidator>();
+        services.AddBatchkeeperOptions();
         services.AddSingleton(TimeProvider.System);
 
         // First: nothing else starts before the projects root is this daemon's alone.

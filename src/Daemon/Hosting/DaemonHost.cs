@@ -42,53 +42,27 @@ public static class DaemonHost
             builder.Configuration.AddInMemoryCollection(overrides);
         }
 
+        // The backend and the pass concurrency decide what is registered, so they are read before the host exists, but
+        // through the same binding and validator the host uses (AddBatchkeeperOptions), so that a bad setting is one
+        // line on stderr and exit 2, not a host start-up failure.
         BatchkeeperOptions settings;
-        try
+        using (var probe = new ServiceCollection().AddSingleton<IConfiguration>(builder.Configuration).AddBatchkeeperOptions().BuildServiceProvider())
         {
-            settings = builder.Configuration.GetSection(BatchkeeperOptions.Section).Get<BatchkeeperOptions>() ?? new BatchkeeperOptions();
-        }
-        catch (InvalidOperationException e)
-        {
-            // "Failed to convert configuration value '…' at 'Batchkeeper:ReconcileInterval' to type 'System.TimeSpan'."
-            throw new ConfigurationException([ConversionProblem(builder.Configuration, e)]);
+            settings = BatchkeeperOptionsRegistration.Resolve(probe, builder.Configuration);
         }
 
-        // Checked before the host exists, so that a bad setting is one line on stderr, not a host start-up failure.
-        if (BatchkeeperOptionsValidator.Problems(settings) is { Count: > 0 } problems)
-        {
-            throw new ConfigurationException(problems);
-        }
-
-        var logger = LoggingSetup.Create(builder.Configuration, Path.GetFullPath(settings.LogDirectory), console);
+        // Serilog through Serilog.Extensions.Hosting: the logger is built from the host's own validated options and
+        // disposed (flushed) with the host. The static Log.Logger is left alone: tests run several hosts in one process.
         builder.Logging.ClearProviders();
-        builder.Logging.AddSerilog(logger, dispose: true);
+        builder.Services.AddSerilog(
+            (services, logger) => LoggingSetup.Configure(
+                logger, builder.Configuration, Path.GetFullPath(services.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.LogDirectory), console),
+            preserveStaticLogger: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.Services.AddBatchkeeper(settings.Backend, settings.PassConcurrency);
         configureServices?.Invoke(builder.Services);
         return builder.Build();
-    }
-
-    /// <summary>One line for a value the binder cannot convert: the setting, the value and the type expected.</summary>
-    private static string ConversionProblem(ConfigurationManager configuration, InvalidOperationException e)
-    {
-        var match = System.Text.RegularExpressions.Regex.Match(e.Message, "at '(?<key>[^']+)' to type '(?<type>[^']+)'");
-        if (!match.Success)
-        {
-            return $"{BatchkeeperOptions.Section}: {Batchkeeper.Core.Workflows.Quoted.Escape(e.Message)}";
-        }
-
-        var key = match.Groups["key"].Value;
-        var type = match.Groups["type"].Value switch
-        {
-            "System.TimeSpan" => "a time span such as 00:00:30",
-            "System.Int32" => "a whole number",
-            "System.Double" => "a number",
-            "System.Boolean" => "true or false",
-            var other when other.EndsWith("BackendKind", StringComparison.Ordinal) => "Local or Aws",
-            var other => other,
-        };
-        return $"{key}: '{Batchkeeper.Core.Workflows.Quoted.Name(configuration[key] ?? "")}' is not allowed: expected {type}";
     }
 
     /// <summary>The host's background services, to ask after it stopped (<see cref="Failed"/>): RunAsync disposes the host.</summary>

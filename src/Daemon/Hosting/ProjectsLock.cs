@@ -1,6 +1,7 @@
 using System.Globalization;
 using Batchkeeper.Daemon.Systemd;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -17,8 +18,15 @@ public sealed class ProjectsLockedException(string message) : Exception(message)
 /// file itself cannot be read while locked: .NET takes a shared flock to read it). Registered as the first hosted
 /// service: nothing else starts (no job record is read, no snapshot written) before the lock is held.
 /// With <see cref="BatchkeeperOptions.Standby"/> it waits for the lock, saying so in the log and in systemd's STATUS=.
+/// A standby under <c>Type=notify</c> says <c>READY=1</c> as it starts to wait: it is up and doing its job (standing
+/// by), and a unit's <c>TimeoutStartSec</c> would otherwise kill it after two minutes of waiting. The READY=1 that
+/// the lifetime sends after the takeover's first scan is then a repeat, which systemd ignores.
 /// </summary>
-public sealed class ProjectsLock(IOptions<BatchkeeperOptions> options, SystemdNotifier notifier, ILogger<ProjectsLock> logger) : IHostedService, IDisposable
+public sealed class ProjectsLock(
+    IOptions<BatchkeeperOptions> options,
+    ISystemdNotifier notifier,
+    TimeProvider clock,
+    ILogger<ProjectsLock> logger) : IHostedService, IDisposable
 {
     /// <summary>How often a standby tries the lock: the takeover comes at most this long after the holder's death.</summary>
     internal static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
@@ -51,21 +59,21 @@ public sealed class ProjectsLock(IOptions<BatchkeeperOptions> options, SystemdNo
 
         var holder = HolderPid();
         Log.StandbyWaiting(logger, Folder, holder);
-        notifier.Notify($"STATUS=Standby: waiting for the lock on {Folder} held by PID {holder}");
-        var lastPing = DateTime.UtcNow;
+        SystemdStatus.Send(notifier, $"READY=1\nSTATUS=Standby: waiting for the lock on {Folder} held by PID {holder}");
+        var lastPing = clock.GetUtcNow();
         while (!TryAcquire())
         {
-            await Task.Delay(PollInterval, cancellationToken);
-            if (DateTime.UtcNow - lastPing > TimeSpan.FromSeconds(1))
+            await Task.Delay(PollInterval, clock, cancellationToken);
+            if (clock.GetUtcNow() - lastPing > TimeSpan.FromSeconds(1))
             {
                 // A standby is alive while it waits: keep systemd's watchdog (if any) fed.
-                notifier.Notify("WATCHDOG=1");
-                lastPing = DateTime.UtcNow;
+                SystemdStatus.Send(notifier, "WATCHDOG=1");
+                lastPing = clock.GetUtcNow();
             }
         }
 
         Log.StandbyTookOver(logger, Folder, holder);
-        notifier.Notify($"STATUS=Took over the projects folder {Folder} from PID {holder}");
+        SystemdStatus.Send(notifier, $"STATUS=Took over the projects folder {Folder} from PID {holder}");
     }
 
     /// <summary>Stopped last (hosted services stop in reverse order): every other service has stopped when the lock goes.</summary>

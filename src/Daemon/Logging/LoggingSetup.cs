@@ -17,14 +17,24 @@ public static class LoggingSetup
     public const string JournalTemplate = "<{SyslogLevel}>{Message:lj}{NewLine}{Exception}";
 
     /// <summary>Builds the logger from the <c>Serilog</c> section (minimum level and overrides) and the log directory.</summary>
-    public static Logger Create(IConfiguration configuration, string logDirectory, bool console = true, bool? journal = null)
+    public static Logger Create(IConfiguration configuration, string logDirectory, bool console = true, bool? journal = null) =>
+        Configure(new LoggerConfiguration(), configuration, logDirectory, console, journal).CreateLogger();
+
+    /// <summary>
+    /// Configures <paramref name="config"/> (the host's, through Serilog.Extensions.Hosting' AddSerilog). AddSystemd()
+    /// sets M.E.Logging's console formatter to "systemd", which does not apply here: the providers are cleared and
+    /// Serilog writes the console, keyed on <c>JOURNAL_STREAM</c> to <see cref="JournalTemplate"/>.
+    /// </summary>
+    public static LoggerConfiguration Configure(LoggerConfiguration config, IConfiguration configuration, string logDirectory, bool console = true, bool? journal = null)
     {
         var underJournal = journal ?? !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("JOURNAL_STREAM"));
-        var config = new LoggerConfiguration()
+        config = config
             .MinimumLevel.Information()
             .MinimumLevel.Override("Quartz", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
+            // Polly logs each retry of the resilience pipelines at Warning; the AWS clients log their own retry line.
+            .MinimumLevel.Override("Polly", LogEventLevel.Error)
             .ReadFrom.Configuration(configuration)
             .Enrich.FromLogContext()
             .Enrich.With<SyslogLevelEnricher>()
@@ -48,7 +58,7 @@ public static class LoggingSetup
                 theme: plain ? Serilog.Sinks.SystemConsole.Themes.ConsoleTheme.None : null);
         }
 
-        return config.CreateLogger();
+        return config;
     }
 
     /// <summary>

@@ -46,6 +46,22 @@ public sealed class CliTests : IDisposable
     private Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => RunWithInputAsync(null, args);
 
     [Fact]
+    public async Task BadConfiguration_StopsACommandWithExit2_AndEveryProblemOnItsOwnLine()
+    {
+        // The CLI binds and validates the options as the daemon does (AddBatchkeeperOptions): before, it read them with
+        // Get<>() around the validator and ran on with a meaningless setting.
+        File.WriteAllText(_folder.Combine("appsettings.json"), """{ "Batchkeeper": { "LostJobAfter": "00:00:00", "SubmitParallelism": 0 } }""");
+
+        var (code, _, err) = await RunAsync("dashboard");
+
+        Assert.Equal(2, code);
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("batchkeeper: configuration: Batchkeeper:LostJobAfter: 00:00:00 is not allowed", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("batchkeeper: configuration: Batchkeeper:SubmitParallelism: 0 is not allowed", StringComparison.Ordinal));
+        Assert.Equal(2, lines.Length);
+    }
+
+    [Fact]
     public async Task Validate_PrintsTheSlots_OrEveryErrorWithFileAndField()
     {
         var project = Demo.CreateProject(Projects, "study", ("a", 1), ("b", 2));

@@ -3,6 +3,7 @@ using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace Batchkeeper.Daemon.Tests.Hosting;
 
@@ -43,6 +44,7 @@ public sealed class ReconcilerOptionsBindingTests : IDisposable
     [Fact]
     public void InvalidReconcilerOptions_AreAllReportedAtStartUp_ByName()
     {
+        // Bound and validated once, through AddBatchkeeperOptions, before the host exists: one line per problem.
         var error = Assert.Throws<ConfigurationException>(() => Build(new()
         {
             ["Batchkeeper:LostJobAfter"] = "00:00:00",
@@ -54,7 +56,7 @@ public sealed class ReconcilerOptionsBindingTests : IDisposable
 
         foreach (var name in new[] { "LostJobAfter", "SubmitParallelism", "ShutdownGrace", "OutputGracePeriod", "StuckRunnableAfter" })
         {
-            Assert.Contains(error.Problems, p => p.StartsWith($"Batchkeeper:{name}: ", StringComparison.Ordinal) && p.Contains(" is not allowed: expected ", StringComparison.Ordinal));
+            Assert.Contains(error.Problems, f => f.StartsWith($"Batchkeeper:{name}: ", StringComparison.Ordinal) && f.Contains("is not allowed: expected", StringComparison.Ordinal));
         }
     }
 }

@@ -67,6 +67,34 @@ public sealed class SystemdIntegrationTests : IDisposable
     }
 
     [Fact]
+    public async Task StandbyUnderTypeNotify_SaysReadyWithStandbyStatusWhileItWaits_AndTakesOverWhenTheHolderEnds()
+    {
+        // A --standby unit under Type=notify must not be killed by TimeoutStartSec while it waits for the lock: it says
+        // READY=1 (with STATUS=Standby…) as it starts to wait, long before it can take over.
+        var project = Demo.CreateProject(_folder.Combine("projects"), "study", ("a", 2));
+        Demo.Drop(Path.Combine(project, "wordcount.json"), Demo.Workflow);
+        var activeEnvironment = Environment("");
+        activeEnvironment.Remove("NOTIFY_SOCKET");
+        await using var active = DaemonProcess.Start(_folder.Path, activeEnvironment, "run");
+        await Eventually.WaitAsync(() => ReadLog().Contains("First scan done", StringComparison.Ordinal), "the active daemon holds the folder");
+
+        using var systemd = new NotifyListener(_folder.Path);
+        await using var standby = DaemonProcess.Start(_folder.Path, Environment(systemd.SocketPath), "run", "--standby");
+        await systemd.WaitForAsync(m => m.Any(x => x.StartsWith("READY=1\nSTATUS=Standby: waiting for the lock", StringComparison.Ordinal)), "READY=1 with the standby's STATUS=");
+        Assert.False(active.HasExited);
+        Assert.DoesNotContain(systemd.Messages, m => m.Contains("workflows,", StringComparison.Ordinal)); // not yet reconciling
+
+        active.Terminate();
+        Assert.Equal(0, await active.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+        await systemd.WaitForAsync(m => m.Any(x => x.StartsWith("STATUS=Took over the projects folder", StringComparison.Ordinal)), "the takeover in STATUS=");
+        await systemd.WaitForAsync(m => m.Any(x => x.StartsWith("STATUS=1 workflows,", StringComparison.Ordinal)), "the counts once the standby reconciles");
+
+        standby.Terminate();
+        Assert.Equal(0, await standby.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+        Assert.Contains(systemd.Messages, m => m.StartsWith("STOPPING=1", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task NotUnderSystemd_ConsoleLinesHaveTimestampsAndNoLevelPrefix()
     {
         var environment = Environment("");

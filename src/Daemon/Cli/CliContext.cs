@@ -1,0 +1,72 @@
+using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Batchkeeper.Daemon.Cli;
+
+/// <summary>
+/// What every command shares: the writers, the configuration and the validated options (bound and checked by the
+/// daemon's own registration; <c>Options</c> is the <c>Batchkeeper</c> section), the projects root, the clock and the
+/// follow interval.
+/// </summary>
+public sealed record CliContext(
+    TextWriter Output, TextWriter Error, TextReader Input, IConfiguration Configuration, BatchkeeperOptions Options, TimeProvider Clock)
+{
+    /// <summary>How often <c>logs --follow</c> and <c>status --watch</c> look again.</summary>
+    public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    public string ProjectsRoot => Path.GetFullPath(Options.ProjectsDirectory);
+
+    public AwsOptions AwsSettings => Configuration.GetSection(AwsOptions.SectionName).Get<AwsOptions>() ?? new AwsOptions();
+
+    /// <summary>
+    /// The context of one command. <c>--projects</c> is the same in-memory <c>Batchkeeper:ProjectsDirectory</c> override
+    /// the daemon uses, and the options go through <see cref="BatchkeeperOptionsRegistration.AddBatchkeeperOptions"/>.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A setting is wrong; every problem is listed.</exception>
+    public static CliContext Create(TextWriter output, TextWriter error, TextReader input, IConfiguration configuration, string? projects, TimeProvider clock)
+    {
+        if (projects is not null)
+        {
+            configuration = new ConfigurationBuilder()
+                .AddConfiguration(configuration)
+                .AddInMemoryCollection(new Dictionary<string, string?> { [$"{BatchkeeperOptions.Section}:ProjectsDirectory"] = projects })
+                .Build();
+        }
+
+        var services = new ServiceCollection().AddSingleton(configuration).AddBatchkeeperOptions();
+        using var provider = services.BuildServiceProvider();
+        return new CliContext(output, error, input, configuration, BatchkeeperOptionsRegistration.Resolve(provider, configuration), clock);
+    }
+
+    public int Fail(int code, string message)
+    {
+        Error.WriteLine($"batchkeeper: {message}");
+        return code;
+    }
+
+    public bool Exists(string path, out int code)
+    {
+        code = File.Exists(path) ? ExitCodes.Ok : Fail(ExitCodes.Usage, $"{path}: no such file");
+        return code == ExitCodes.Ok;
+    }
+
+    /// <summary>How long ago <paramref name="at"/> was, by this context's clock.</summary>
+    public string Age(DateTimeOffset at) => CliFormat.Age(at, Clock.GetUtcNow());
+
+    /// <summary>
+    /// What to tell the user when a call to AWS could not be made or was refused, and the exit code; null for anything
+    /// else (a bug, which should show its stack trace). Configuration and credential problems are the user's to fix (2);
+    /// an unreachable or failing service is reported as not OK (1).
+    /// </summary>
+    public static (int Code, string Message)? AwsFailure(Exception exception) => exception switch
+    {
+        AwsConfigurationException => (ExitCodes.Usage, exception.Message),
+        Amazon.Runtime.AmazonClientException => (ExitCodes.Usage, $"AWS credentials: {exception.Message}"),
+        BatchServiceException { IsClientError: true } => (ExitCodes.Usage, exception.Message),
+        BatchServiceException or CloudWatchLogsException => (ExitCodes.NotOk, exception.Message),
+        HttpRequestException or TimeoutException => (ExitCodes.NotOk, $"cannot reach AWS: {exception.Message}"),
+        _ => null,
+    };
+}

@@ -1,0 +1,75 @@
+using System.Text;
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Workflows;
+using Batchkeeper.Daemon.Hosting;
+using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Snapshots;
+using Microsoft.Extensions.Configuration;
+
+namespace Batchkeeper.Daemon.Cli.Commands;
+
+/// <summary><c>create</c>: a definition validated against a project's samples and installed.</summary>
+internal sealed class CreateCommand(CliContext context)
+{
+    /// <summary><c>create</c>: validates a definition against the project's samples and writes it as a workflow file.</summary>
+    public async Task<int> CreateAsync(string project, string definitionPath, bool force, CancellationToken cancellationToken)
+    {
+        var folder = Path.Combine(context.ProjectsRoot, project);
+        if (!Directory.Exists(folder))
+        {
+            return context.Fail(ExitCodes.Usage, $"project '{project}' does not exist under {context.ProjectsRoot}: run 'batchkeeper import' first");
+        }
+
+        if (!File.Exists(definitionPath))
+        {
+            return context.Fail(ExitCodes.Usage, $"{definitionPath}: no such file");
+        }
+
+        var text = await File.ReadAllTextAsync(definitionPath, cancellationToken);
+        Workflow workflow;
+        IReadOnlyList<Sample> samples;
+        try
+        {
+            workflow = WorkflowParser.Parse(text, Path.GetFileName(definitionPath), project);
+            samples = await WorkflowLoader.LoadSamplesAsync(workflow, folder, Path.GetFileName(definitionPath), cancellationToken);
+        }
+        catch (InputException e)
+        {
+            foreach (var problem in e.Errors)
+            {
+                context.Error.WriteLine(problem);
+            }
+
+            return ExitCodes.NotOk;
+        }
+
+        var target = Path.Combine(folder, workflow.Name + ".json");
+        var plan = WorkflowPlanner.Plan(workflow, samples, new WorkflowLocation(project, Path.GetFileName(target), folder), context.Options.Retry.ToLimits());
+        var invalid = plan.Slots.Where(s => s.Spec is null).ToArray();
+        foreach (var slot in invalid)
+        {
+            context.Error.WriteLine($"slot {slot.Sample} / {slot.Analysis}: {slot.Error}");
+        }
+
+        if (invalid.Length > 0)
+        {
+            return ExitCodes.NotOk;
+        }
+
+        if (Outputs.BackendOutputs.Unsupported(workflow, context.Options.Backend, Path.GetFileName(definitionPath)) is { } unsupported)
+        {
+            context.Error.WriteLine(unsupported);
+            return ExitCodes.NotOk;
+        }
+
+        if (File.Exists(target) && !force)
+        {
+            return context.Fail(ExitCodes.Usage, $"{target} exists; use --force to replace it");
+        }
+
+        await AtomicFile.WriteAsync(target, Encoding.UTF8.GetBytes(text), cancellationToken);
+        context.Output.WriteLine($"created {target}: {plan.Slots.Count} slots ({samples.Count} samples × {plan.Analyses.Count} analyses)");
+        return ExitCodes.Ok;
+    }
+
+}

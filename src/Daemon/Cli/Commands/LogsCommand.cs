@@ -1,0 +1,138 @@
+using System.Text;
+using System.Text.Json;
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Snapshots;
+using Microsoft.Extensions.Configuration;
+
+namespace Batchkeeper.Daemon.Cli.Commands;
+
+/// <summary><c>logs</c>: a slot's job output, from its log file locally or CloudWatch Logs on AWS.</summary>
+internal sealed class LogsCommand(CliContext context)
+{
+    /// <summary><c>logs</c>: the slot's job output; locally its log file.</summary>
+    public async Task<int> LogsAsync(string workflowPath, string sample, string? analysis, bool follow, CancellationToken cancellationToken, string? logGroup = null)
+    {
+        var path = Path.GetFullPath(workflowPath);
+        var snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+        if (snapshot is null)
+        {
+            return context.Fail(ExitCodes.NotOk, $"{SnapshotStore.PathFor(path)}: no snapshot yet");
+        }
+
+        var slots = snapshot.Slots.Where(s => s.Sample == sample && (analysis is null || s.Analysis == analysis)).ToArray();
+        if (slots.Length == 0)
+        {
+            return context.Fail(ExitCodes.Usage, $"no slot for sample '{sample}'{(analysis is null ? "" : $" and analysis '{analysis}'")} in {snapshot.File}");
+        }
+
+        if (slots.Length > 1)
+        {
+            return context.Fail(ExitCodes.Usage, $"sample '{sample}' has {slots.Length} analyses ({string.Join(", ", slots.Select(s => s.Analysis))}): name one with --analysis");
+        }
+
+        var slot = slots[0];
+        var stream = slot.LogStream ?? slot.History.LastOrDefault()?.LogStream;
+        if (stream is null)
+        {
+            return context.Fail(ExitCodes.NotOk, $"slot {sample} / {slot.Analysis} has no log yet ({CliFormat.Wire(slot.State)})");
+        }
+
+        if (snapshot.Backend != "Local")
+        {
+            return await AwsLogsAsync(path, slot, stream, follow, logGroup, cancellationToken);
+        }
+
+        long position = 0;
+        while (true)
+        {
+            await using (var file = new FileStream(stream, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            {
+                file.Position = position;
+                using var reader = new StreamReader(file);
+                var text = await reader.ReadToEndAsync(cancellationToken);
+                await context.Output.WriteAsync(text);
+                await context.Output.FlushAsync(cancellationToken);
+                position = file.Position;
+            }
+
+            if (!follow || !await IsStillRunningAsync(path, slot, cancellationToken))
+            {
+                return ExitCodes.Ok;
+            }
+
+            await Task.Delay(context.FollowInterval, context.Clock, cancellationToken);
+        }
+    }
+
+
+
+    /// <summary>
+    /// <c>logs</c> on AWS: every page of the slot's CloudWatch Logs stream (GetLogEvents, oldest first); with
+    /// <c>--follow</c>, reads on from the last page's token while the job is active, then once more for the last lines.
+    /// </summary>
+    private async Task<int> AwsLogsAsync(string path, SlotRecord slot, string stream, bool follow, string? logGroup, CancellationToken cancellationToken)
+    {
+        var settings = context.AwsSettings;
+        var group = logGroup ?? settings.LogGroup;
+        try
+        {
+            using var client = new CloudWatchLogsClient(settings);
+            string? token = null;
+            var last = false;
+            while (true)
+            {
+                try
+                {
+                    await foreach (var page in client.ReadPagesAsync(group, stream, token, cancellationToken))
+                    {
+                        foreach (var line in page.Events)
+                        {
+                            await context.Output.WriteLineAsync(line.Message);
+                        }
+
+                        token = page.NextForwardToken ?? token;
+                    }
+
+                    await context.Output.FlushAsync(cancellationToken);
+                }
+                catch (CloudWatchLogsException e) when (e.ErrorCode == "ResourceNotFoundException" && (!follow || last))
+                {
+                    return context.Fail(ExitCodes.NotOk,
+                        $"log stream {stream} in log group {group}: {e.ServiceMessage} (a job definition that sends its logs elsewhere needs --log-group)");
+                }
+                catch (CloudWatchLogsException e) when (e.ErrorCode == "ResourceNotFoundException")
+                {
+                    // Following a job that has not written anything yet: its stream appears with its first line.
+                }
+
+                if (!follow || last)
+                {
+                    return ExitCodes.Ok;
+                }
+
+                // One more read after the job stops: the lines it wrote last may have arrived since.
+                last = !await IsStillRunningAsync(path, slot, cancellationToken);
+                if (!last)
+                {
+                    await Task.Delay(context.FollowInterval, context.Clock, cancellationToken);
+                }
+            }
+        }
+        catch (Exception e) when (CliContext.AwsFailure(e) is { } failure)
+        {
+            return context.Fail(failure.Code, failure.Message);
+        }
+    }
+
+    /// <summary>Whether the slot's job is still queued or running, by the workflow's current snapshot.</summary>
+    private static async Task<bool> IsStillRunningAsync(string path, SlotRecord slot, CancellationToken cancellationToken)
+    {
+        var current = await SnapshotStore.LoadAsync(path, cancellationToken);
+        var now = current?.Slots.FirstOrDefault(s => s.Sample == slot.Sample && s.Analysis == slot.Analysis);
+        return now is { State: SlotState.Queued or SlotState.Running };
+    }
+
+}
