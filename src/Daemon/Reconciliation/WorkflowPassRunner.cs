@@ -64,23 +64,11 @@ public sealed class WorkflowPassRunner(
         public RepeatedWriteFailure SnapshotWrites { get; } = new();
     }
 
-    /// <summary>Raised after every pass that wrote a snapshot. For SystemdService only, until it reads the feed (issue 15 part 3).</summary>
-    public event Action? PassCompleted;
-
-    /// <summary>The last snapshot of every managed workflow. For SystemdService only, until it reads <see cref="IWorkflowChanges.Snapshots"/>.</summary>
-    public IReadOnlyList<WorkflowSnapshot> All() => [.. registry.Snapshots];
-
     /// <summary>One pass over the workflow file at <paramref name="path"/>.</summary>
     public async Task<PassOutcome> RunAsync(string path, CancellationToken cancellationToken)
     {
         using var running = health.PassStarted(path);
-        var outcome = await RunCoreAsync(path, cancellationToken);
-        if (outcome == PassOutcome.Done)
-        {
-            PassCompleted?.Invoke();
-        }
-
-        return outcome;
+        return await RunCoreAsync(path, cancellationToken);
     }
 
     private async Task<PassOutcome> RunCoreAsync(string path, CancellationToken cancellationToken)

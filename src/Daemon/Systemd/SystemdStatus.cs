@@ -1,6 +1,6 @@
 using System.Net.Sockets;
 using Batchkeeper.Core.Snapshots;
-using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Registry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Systemd;
 using Microsoft.Extensions.Logging;
@@ -9,18 +9,16 @@ namespace Batchkeeper.Daemon.Systemd;
 
 /// <summary>
 /// systemd's STATUS= line: the counts of every managed workflow, once the host has started (READY=1 is the library's
-/// lifetime's), then after passes at most once a second; on stopping, its own datagram saying so (the lifetime sends
-/// STOPPING=1 alone).
+/// lifetime's), then after changes on the feed (passes, workflows added or removed) at most once a second; on
+/// stopping, its own datagram saying so (the lifetime sends STOPPING=1 alone).
 /// </summary>
 public sealed class SystemdStatus(
     ISystemdNotifier notifier,
-    WorkflowPassRunner runner,
+    IWorkflowChanges changes,
     IHostApplicationLifetime lifetime,
     TimeProvider clock,
     ILogger<SystemdStatus> logger) : BackgroundService
 {
-    private int _statusDirty;
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!notifier.IsEnabled)
@@ -28,20 +26,20 @@ public sealed class SystemdStatus(
             return;
         }
 
-        runner.PassCompleted += () => Interlocked.Exchange(ref _statusDirty, 1);
+        // Subscribed before the host has started, so that no change between READY and the first line is missed.
+        var feed = changes.Subscribe(stoppingToken);
         try
         {
             await Started(lifetime).WaitAsync(stoppingToken);
             lifetime.ApplicationStopping.Register(() => Send(notifier, "STATUS=Stopping: finishing the passes in flight"));
+            Drain(feed);
             Send(notifier, $"STATUS={Status()}");
             Log.SystemdReady(logger);
-            while (!stoppingToken.IsCancellationRequested)
+            while (await feed.WaitToReadAsync(stoppingToken))
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), clock, stoppingToken);
-                if (Interlocked.Exchange(ref _statusDirty, 0) == 1)
-                {
-                    Send(notifier, $"STATUS={Status()}");
-                }
+                Drain(feed);
+                Send(notifier, $"STATUS={Status()}");
+                await Task.Delay(TimeSpan.FromSeconds(1), clock, stoppingToken); // at most one line a second
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -74,9 +72,16 @@ public sealed class SystemdStatus(
         }
     }
 
+    private static void Drain(System.Threading.Channels.ChannelReader<WorkflowChange> feed)
+    {
+        while (feed.TryRead(out _))
+        {
+        }
+    }
+
     private string Status()
     {
-        var snapshots = runner.All();
+        var snapshots = changes.Snapshots;
         var total = new SnapshotSummary();
         foreach (var s in snapshots.Select(s => s.Summary))
         {
