@@ -9,6 +9,7 @@ using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Watching;
+using Batchkeeper.Daemon.Workflows;
 using Microsoft.Extensions.Configuration;
 
 namespace Batchkeeper.Daemon.Cli;
@@ -65,7 +66,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         LoadedWorkflow loaded;
         try
         {
-            loaded = await WorkflowLoader.LoadAsync(path, cancellationToken);
+            loaded = await new FileWorkflowSource().LoadAsync(path, cancellationToken);
         }
         catch (InputException e)
         {
@@ -212,7 +213,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
     public async Task<int> StatusAsync(string workflowPath, bool json, CancellationToken cancellationToken)
     {
         var path = Path.GetFullPath(workflowPath);
-        var snapshotPath = SnapshotStore.PathFor(path);
+        var snapshotPath = FileSnapshotStore.PathFor(path);
         if (!File.Exists(snapshotPath))
         {
             return Fail(ExitCodes.NotOk, $"{snapshotPath}: no snapshot yet: the daemon has not reconciled {Path.GetFileName(path)} (is it running, and is the file under the projects folder?)");
@@ -224,7 +225,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
             return ExitCodes.Ok;
         }
 
-        var snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+        var snapshot = await FileSnapshotStore.LoadAsync(path, cancellationToken);
         if (snapshot is null)
         {
             return Fail(ExitCodes.Usage, $"{snapshotPath}: not a batchkeeper.status/1 snapshot");
@@ -261,7 +262,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         var stale = 0;
         foreach (var path in WorkflowFiles.Scan(root).Order(StringComparer.Ordinal))
         {
-            var snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+            var snapshot = await FileSnapshotStore.LoadAsync(path, cancellationToken);
             var name = Path.GetRelativePath(root, path);
             if (snapshot is null)
             {
@@ -290,7 +291,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
 
         // With a snapshot to go by, a typo'd sample or analysis is an error and a request that would match nothing is not
         // written; without one (the daemon has not seen the file yet) the request is written as asked.
-        if (await SnapshotStore.LoadAsync(path, cancellationToken) is { } snapshot)
+        if (await FileSnapshotStore.LoadAsync(path, cancellationToken) is { } snapshot)
         {
             if (sample is not null && !snapshot.Slots.Any(s => s.Sample == sample))
             {
@@ -311,8 +312,8 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
             }
         }
 
-        var request = await RetryRequests.AddAsync(path, sample, analysis, DateTimeOffset.UtcNow, cancellationToken);
-        output.WriteLine($"retry requested ({request.Id}) for sample {sample ?? "*"}, analysis {analysis ?? "*"}: the daemon gives the matching failed slots a fresh budget on its next pass ({RetryRequests.PathFor(path)})");
+        var request = await RetryRequestFile.AddAsync(path, sample, analysis, DateTimeOffset.UtcNow, cancellationToken);
+        output.WriteLine($"retry requested ({request.Id}) for sample {sample ?? "*"}, analysis {analysis ?? "*"}: the daemon gives the matching failed slots a fresh budget on its next pass ({RetryRequestFile.PathFor(path)})");
         return ExitCodes.Ok;
     }
 
@@ -457,7 +458,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         try
         {
             workflow = WorkflowParser.Parse(text, Path.GetFileName(definitionPath), project);
-            samples = await WorkflowLoader.LoadSamplesAsync(workflow, folder, Path.GetFileName(definitionPath), cancellationToken);
+            samples = await new FileWorkflowSource().LoadSamplesAsync(workflow, folder, Path.GetFileName(definitionPath), cancellationToken);
         }
         catch (InputException e)
         {
@@ -502,10 +503,10 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
     public async Task<int> LogsAsync(string workflowPath, string sample, string? analysis, bool follow, CancellationToken cancellationToken, string? logGroup = null)
     {
         var path = Path.GetFullPath(workflowPath);
-        var snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+        var snapshot = await FileSnapshotStore.LoadAsync(path, cancellationToken);
         if (snapshot is null)
         {
-            return Fail(ExitCodes.NotOk, $"{SnapshotStore.PathFor(path)}: no snapshot yet");
+            return Fail(ExitCodes.NotOk, $"{FileSnapshotStore.PathFor(path)}: no snapshot yet");
         }
 
         var slots = snapshot.Slots.Where(s => s.Sample == sample && (analysis is null || s.Analysis == analysis)).ToArray();
@@ -617,7 +618,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
     /// <summary>Whether the slot's job is still queued or running, by the workflow's current snapshot.</summary>
     private static async Task<bool> IsStillRunningAsync(string path, SlotRecord slot, CancellationToken cancellationToken)
     {
-        var current = await SnapshotStore.LoadAsync(path, cancellationToken);
+        var current = await FileSnapshotStore.LoadAsync(path, cancellationToken);
         var now = current?.Slots.FirstOrDefault(s => s.Sample == slot.Sample && s.Analysis == slot.Analysis);
         return now is { State: SlotState.Queued or SlotState.Running };
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Core.Workflows;
@@ -30,6 +31,8 @@ public enum PassOutcome
 /// </summary>
 public sealed class WorkflowPassRunner(
     WorkflowReconciler reconciler,
+    IWorkflowSource workflows,
+    ISnapshotStore snapshots,
     DashboardWriter dashboard,
     Systemd.LoopHealth health,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
@@ -102,55 +105,45 @@ public sealed class WorkflowPassRunner(
         var state = _states.GetOrAdd(path, _ => new WorkflowState());
         var project = WorkflowFiles.ProjectOf(path);
         var file = Path.GetFileName(path);
+        var location = WorkflowFiles.LocationOf(path);
         if (!state.SnapshotLoaded)
         {
-            state.Snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+            state.Snapshot = await snapshots.LoadAsync(location, cancellationToken);
             state.SnapshotLoaded = true;
-
-            // Nothing of this process has written this snapshot yet: any temp file of it is from a write that was killed.
-            if (AtomicFile.DeleteLeftovers(SnapshotStore.PathFor(path)) is > 0 and var leftovers)
-            {
-                Log.InterruptedWritesCleanedUp(logger, project, file, leftovers);
-            }
         }
 
         var now = clock.GetUtcNow();
         var errors = new List<string>();
         LoadedWorkflow? loaded;
-        try
+        switch (await workflows.ReadAsync(location, cancellationToken))
         {
-            loaded = await WorkflowLoader.LoadAsync(path, cancellationToken);
-            state.LastGood = loaded;
-            state.LastGoodAt = now;
-        }
-        catch (FileNotFoundException)
-        {
-            return PassOutcome.Gone;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return PassOutcome.Gone;
-        }
-        catch (InputException e)
-        {
-            var age = now - new DateTimeOffset(File.GetLastWriteTimeUtc(path));
-            if (age < options.Value.SettleTime && age >= TimeSpan.Zero)
-            {
-                Log.WorkflowMaybeHalfWritten(logger, project, file, age);
-                return PassOutcome.ReadAgainSoon;
-            }
+            case WorkflowRead.Loaded read:
+                loaded = read.Workflow;
+                state.LastGood = loaded;
+                state.LastGoodAt = now;
+                break;
+            case WorkflowRead.Invalid invalid:
+                var age = now - invalid.WrittenAt;
+                if (age < options.Value.SettleTime && age >= TimeSpan.Zero)
+                {
+                    Log.WorkflowMaybeHalfWritten(logger, project, file, age);
+                    return PassOutcome.ReadAgainSoon;
+                }
 
-            errors.AddRange(e.Errors.Select(error => error.ToString()));
-            loaded = state.LastGood;
-            if (loaded is not null)
-            {
-                errors.Add($"{file}: still using the last good definition, read at {state.LastGoodAt:O}, until the file is fixed");
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            errors.Add($"{file}: cannot be read: {e.Message}");
-            loaded = state.LastGood;
+                errors.AddRange(invalid.Errors.Select(error => error.ToString()));
+                loaded = state.LastGood;
+                if (loaded is not null)
+                {
+                    errors.Add($"{file}: still using the last good definition, read at {state.LastGoodAt:O}, until the file is fixed");
+                }
+
+                break;
+            case WorkflowRead.Unreadable unreadable:
+                errors.Add(unreadable.Message);
+                loaded = state.LastGood;
+                break;
+            default:
+                return PassOutcome.Gone;
         }
 
         // s3:// outputs on the Local backend: one error for the workflow (in its snapshot and, once, the log), not a
@@ -164,7 +157,7 @@ public sealed class WorkflowPassRunner(
         ReportErrorsOnce(state, project, file, errors);
 
         WorkflowSnapshot snapshot;
-        byte[]? retryContent = null;
+        string? retryVersion = null;
         if (loaded is null || unsupported is not null)
         {
             snapshot = Unusable(state.Snapshot, project, file, now);
@@ -172,7 +165,6 @@ public sealed class WorkflowPassRunner(
         }
         else
         {
-            var location = new WorkflowLocation(project, file, Path.GetDirectoryName(path)!);
             // Planning expands every slot's templates and hashes its spec: with thousands of slots it is most of a
             // pass's work, and it gives the same plan for the same workflow and metadata bytes.
             var key = (loaded.Sha256, loaded.SamplesSha256);
@@ -181,14 +173,13 @@ public sealed class WorkflowPassRunner(
                 : WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, options.Value.Retry.ToLimits());
             state.Plan = plan;
             state.PlanKey = key;
-            IReadOnlyList<RetryRequest> retries = [];
-            try
+            // An unusable request file is an error of this workflow's snapshot, not a failed pass.
+            var requests = await workflows.ReadRetryRequestsAsync(location, cancellationToken);
+            IReadOnlyList<RetryRequest> retries = requests.Requests;
+            retryVersion = requests.Version;
+            if (requests.Error is { } retryError)
             {
-                (retries, retryContent) = RetryRequests.Read(path);
-            }
-            catch (InputException e)
-            {
-                errors.AddRange(e.Errors.Select(error => error.ToString()));
+                errors.Add(retryError);
             }
 
             // When the daemon is asked to stop, the pass in flight submits nothing more, its backend calls get
@@ -204,7 +195,7 @@ public sealed class WorkflowPassRunner(
             {
                 // A backend error fails the pass for this workflow only: keep the last known states.
                 Log.PassFailed(logger, project, file, e.Message, e);
-                retryContent = null; // not applied: keep the requests for the next pass
+                retryVersion = null; // not applied: keep the requests for the next pass
 
                 // Jobs it submitted before failing may be missing from the snapshot kept: the next pass that would
                 // submit looks for them by name first.
@@ -227,7 +218,7 @@ public sealed class WorkflowPassRunner(
         try
         {
             // Not on the pass's token: a pass cut short by the shutdown must still leave its snapshot (a local write).
-            await SnapshotStore.SaveAsync(path, snapshot, CancellationToken.None);
+            await snapshots.SaveAsync(location, snapshot, CancellationToken.None);
             saved = true;
             if (state.SnapshotWrites.Recovered())
             {
@@ -243,10 +234,10 @@ public sealed class WorkflowPassRunner(
             }
         }
 
-        if (retryContent is not null && saved)
+        if (retryVersion is not null && saved)
         {
             // Applied and remembered in the snapshot just written: the request file has served.
-            RetryRequests.Consume(path, retryContent);
+            await workflows.ConsumeRetryRequestsAsync(location, retryVersion, CancellationToken.None);
         }
 
         state.Snapshot = snapshot;

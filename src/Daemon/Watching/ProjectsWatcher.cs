@@ -216,7 +216,7 @@ public sealed class ProjectsWatcher(
         }
         else if (WorkflowFiles.IsRetryRequest(Root, path) && File.Exists(path))
         {
-            var workflow = Reconciliation.RetryRequests.WorkflowFor(path);
+            var workflow = Workflows.RetryRequestFile.WorkflowFor(path);
             if (_known.ContainsKey(workflow))
             {
                 await SafelyAsync(workflow, () => scheduler.AddOrTriggerAsync(workflow, cancellationToken));
