@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Batchkeeper.Core.Passes;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Snapshots;
@@ -16,7 +17,6 @@ namespace Batchkeeper.Core.Reconciliation;
 public sealed class WorkflowReconciler(
     IJobBackend backend,
     IOutputStore outputStore,
-    TimeProvider clock,
     ReconcilerOptions? options = null,
     ILogger<WorkflowReconciler>? logger = null)
 {
@@ -26,43 +26,35 @@ public sealed class WorkflowReconciler(
     /// <summary>The backend's name, for snapshots.</summary>
     public string BackendName => backend.Name;
 
-    /// <summary>Reconciles <paramref name="plan"/> once and returns the snapshot to write.</summary>
-    /// <param name="retries">Retry requests not yet consumed; those already applied (by id) are skipped.</param>
-    /// <param name="stopSubmitting">
-    /// Once cancelled (the daemon is stopping), the pass submits nothing more but still finishes and returns its
-    /// snapshot, so that what it did submit is recorded.
-    /// </param>
-    /// <param name="previousIsComplete">
-    /// True when <paramref name="previous"/> is what the last pass of this process returned, having run to its end:
-    /// it then knows every job submitted for the workflow, and a pass looks for jobs by name only for submissions left
-    /// unconfirmed. False (the default) for a snapshot read from disk, at start-up or after a failed pass: the daemon
-    /// may have died between a SubmitJob and the snapshot, so a pass that would submit lists the workflow's jobs first.
-    /// </param>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1068", Justification = "stopSubmitting is a signal, not the pass's cancellation; the existing (plan, previous, token) calls stay as they are.")]
-    public async Task<WorkflowSnapshot> ReconcileAsync(
-        WorkflowPlan plan, WorkflowSnapshot? previous, CancellationToken cancellationToken,
-        IReadOnlyList<RetryRequest>? retries = null, CancellationToken stopSubmitting = default, bool previousIsComplete = false)
+    /// <summary>
+    /// Reconciles the plan once and returns the snapshot to write with the slot transitions of this pass. The
+    /// previous snapshot is not edited: each slot starts from a copy of its previous record.
+    /// </summary>
+    public async Task<PassResult> ReconcileAsync(PassInput input, CancellationToken cancellationToken)
     {
-        var pass = new Pass(plan, clock.GetUtcNow(), stopSubmitting) { PreviousReconciledAt = previous?.ReconciledAt };
+        var previous = input.Previous;
+        var before = SlotStates.Of(previous);
+        var pass = new Pass(input.Plan, input.Now, input.StopSubmitting) { PreviousReconciledAt = previous?.ReconciledAt };
         CarryOver(pass, previous);
-        ApplyRetries(pass, previous, retries ?? []);
+        ApplyRetries(pass, previous, input.RetryRequests);
         await CheckOutputsAsync(pass, cancellationToken);
         await RefreshJobsAsync(pass, pass.WithActiveJob(), cancellationToken);
 
-        if (plan.Cancel)
+        if (input.Plan.Cancel)
         {
             await CancelAsync(pass, cancellationToken);
         }
         else
         {
-            await AdoptUnrecordedJobsAsync(pass, previous, previousIsComplete, cancellationToken);
+            await AdoptUnrecordedJobsAsync(pass, previous, input.PreviousIsComplete, cancellationToken);
             await Parallel.ForEachAsync(
                 pass.Chains(),
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.SubmitParallelism), CancellationToken = cancellationToken },
                 async (chain, ct) => await AdvanceChainAsync(pass, chain, ct));
         }
 
-        return BuildSnapshot(pass, previous);
+        var snapshot = BuildSnapshot(pass, input);
+        return new PassResult(snapshot, before.To(snapshot), pass.Submitted);
     }
 
     /// <summary>Step 0: each slot starts from its previous record, unless its spec (and so its job name) changed.</summary>
@@ -81,13 +73,13 @@ public sealed class WorkflowReconciler(
             SlotRecord record;
             if (slot.Spec is null)
             {
-                record = before ?? new SlotRecord();
+                record = before?.Copy() ?? new SlotRecord();
                 record.State = SlotState.Invalid;
                 record.Message = slot.Error;
             }
             else if (before is not null && before.JobName == slot.Spec.JobName)
             {
-                record = before;
+                record = before.Copy();
                 if (record.State is not (SlotState.FailedPermanently or SlotState.Retrying))
                 {
                     // Messages of passing states are worked out again below; those of settled decisions stay.
@@ -765,7 +757,8 @@ public sealed class WorkflowReconciler(
         }
     }
 
-    private WorkflowSnapshot BuildSnapshot(Pass pass, WorkflowSnapshot? previous)
+    /// <summary>The one place the pass's snapshot is made: its times, hashes, notes and errors are each set once, here.</summary>
+    private WorkflowSnapshot BuildSnapshot(Pass pass, PassInput input)
     {
         var snapshot = new WorkflowSnapshot
         {
@@ -776,10 +769,12 @@ public sealed class WorkflowReconciler(
             Cancel = pass.Plan.Cancel,
             ReconciledAt = pass.Now,
             Slots = [.. pass.Records],
-            Errors = pass.Errors.Select(e => new SnapshotError(pass.Now, e)).ToList(),
+            NextReconcileAt = input.NextReconcileAt,
+            Errors = pass.Errors.Concat(input.Errors).Select(e => new SnapshotError(pass.Now, e)).ToList(),
+            Notes = [.. input.Notes],
             AppliedRequests = pass.AppliedRequests.TakeLast(100).ToList(),
             UnconfirmedSubmissions = [.. pass.Unconfirmed.Order(StringComparer.Ordinal)],
-            DefinitionSha256 = previous?.DefinitionSha256,
+            DefinitionSha256 = input.DefinitionSha256 ?? input.Previous?.DefinitionSha256,
         };
         snapshot.Summary = SnapshotSummary.Of(snapshot.Slots);
         Log.PassDone(_logger, pass.Project, pass.Workflow, snapshot.Summary.Complete, snapshot.Summary.Total,

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Batchkeeper.Core.Passes;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Reconciliation;
@@ -158,10 +159,10 @@ public sealed class WorkflowPassRunner(
 
         WorkflowSnapshot snapshot;
         string? retryVersion = null;
+        var next = now + options.Value.ReconcileInterval;
         if (loaded is null || unsupported is not null)
         {
-            snapshot = Unusable(state.Snapshot, project, file, now);
-            snapshot.Workflow = loaded?.Workflow.Name ?? snapshot.Workflow;
+            snapshot = LastSeen.Of(state.Snapshot, location, reconciler.BackendName, loaded?.Workflow.Name, now, next, errors);
         }
         else
         {
@@ -187,8 +188,15 @@ public sealed class WorkflowPassRunner(
             using var calls = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown?.Token ?? CancellationToken.None);
             try
             {
-                snapshot = await reconciler.ReconcileAsync(
-                    plan, state.Snapshot, calls.Token, retries, lifetime.ApplicationStopping, previousIsComplete: state.SnapshotIsComplete);
+                var input = new PassInput(plan, state.Snapshot, retries, now, lifetime.ApplicationStopping)
+                {
+                    PreviousIsComplete = state.SnapshotIsComplete,
+                    DefinitionSha256 = loaded.Sha256,
+                    Notes = loaded.Workflow.Notes,
+                    Errors = errors,
+                    NextReconcileAt = next,
+                };
+                snapshot = (await reconciler.ReconcileAsync(input, calls.Token)).Snapshot;
                 state.SnapshotIsComplete = true;
             }
             catch (Exception e) when (e is not OperationCanceledException || lifetime.ApplicationStopping.IsCancellationRequested || !cancellationToken.IsCancellationRequested)
@@ -200,20 +208,13 @@ public sealed class WorkflowPassRunner(
                 // Jobs it submitted before failing may be missing from the snapshot kept: the next pass that would
                 // submit looks for them by name first.
                 state.SnapshotIsComplete = false;
-                snapshot = Unusable(state.Snapshot, project, file, now);
-                snapshot.Workflow = loaded.Workflow.Name;
                 errors.Add(e is OperationCanceledException && lifetime.ApplicationStopping.IsCancellationRequested
                     ? $"the daemon stopped during this pass: its backend calls were cut short after {options.Value.ShutdownGrace}; states are as last seen"
                     : $"reconcile failed, states are as last seen: {e.Message}");
+                snapshot = LastSeen.Of(state.Snapshot, location, reconciler.BackendName, loaded.Workflow.Name, now, next, errors, loaded);
             }
-
-            snapshot.DefinitionSha256 = loaded.Sha256;
-            snapshot.Notes = [.. loaded.Workflow.Notes];
         }
 
-        snapshot.Errors.AddRange(errors.Select(message => new SnapshotError(now, message)));
-        snapshot.ReconciledAt = now;
-        snapshot.NextReconcileAt = now + options.Value.ReconcileInterval;
         var saved = false;
         try
         {
@@ -244,17 +245,6 @@ public sealed class WorkflowPassRunner(
         dashboard.Update(path, snapshot);
         ReportProgress(state, project, file, snapshot.Summary);
         return PassOutcome.Done;
-    }
-
-    /// <summary>A snapshot for a workflow that cannot be reconciled now: the last one (so job ids are kept), or an empty one.</summary>
-    private WorkflowSnapshot Unusable(WorkflowSnapshot? previous, string project, string file, DateTimeOffset now)
-    {
-        var snapshot = previous ?? new WorkflowSnapshot { Project = project, File = file };
-        snapshot.Backend = reconciler.BackendName;
-        snapshot.Errors = [];
-        snapshot.Summary = SnapshotSummary.Of(snapshot.Slots);
-        snapshot.ReconciledAt = now;
-        return snapshot;
     }
 
     private void ReportErrorsOnce(WorkflowState state, string project, string file, List<string> errors)
