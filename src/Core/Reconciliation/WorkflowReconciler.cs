@@ -351,84 +351,21 @@ public sealed class WorkflowReconciler(
         record.NextAttemptAt = null;
 
         var reason = Describe(detail, failure);
-        string decision;
-        var limits = spec.Retry;
-        switch (failure)
-        {
-            case FailureClass.Blocked:
-                record.State = SlotState.Waiting;
-                decision = "It is resubmitted once the analysis before it is running again.";
-                break;
-            case FailureClass.Cancelled:
-                record.State = SlotState.Cancelled;
-                decision = "It was cancelled.";
-                break;
-            case FailureClass.Interrupted when record.Interruptions < limits.MaxInterruptions:
-                record.Interruptions++;
-                record.State = SlotState.Retrying;
-                record.NextAttemptAt = pass.Now;
-                decision = $"Resubmitting without using an attempt (interruption {record.Interruptions} of {limits.MaxInterruptions}).";
-                break;
-            case FailureClass.Interrupted:
-                decision = FailPermanently(record, $"interrupted {record.Interruptions + 1} times, more than the cap of {limits.MaxInterruptions}: {reason}");
-                break;
-            case FailureClass.Misconfigured:
-                decision = FailPermanently(record, $"misconfigured, not retried (fix the job definition, queue or image, then edit the workflow or run 'batchkeeper retry'): {reason}");
-                break;
-            case FailureClass.OutOfMemory when record.Attempt >= limits.MaxAttempts:
-                decision = FailPermanently(record, $"out of memory on all {limits.MaxAttempts} attempts: {reason}");
-                break;
-            case FailureClass.OutOfMemory:
-                var current = detail.MemoryMiB ?? record.Memory;
-                if (current is { } memory)
-                {
-                    if (limits.MaxMemoryMiB is { } ceiling && memory >= ceiling)
-                    {
-                        decision = FailPermanently(record, $"out of memory at max_memory ({ceiling} MiB): {reason}");
-                        break;
-                    }
-
-                    var next = (int)Math.Ceiling(memory * limits.MemoryFactor);
-                    record.Memory = limits.MaxMemoryMiB is { } max ? Math.Min(next, max) : next;
-                }
-
-                record.Attempt = Math.Max(1, record.Attempt) + 1;
-                record.State = SlotState.Retrying;
-                record.NextAttemptAt = pass.Now;
-                decision = record.Memory is { } raised
-                    ? $"Resubmitting with {raised} MiB, attempt {record.Attempt} of {limits.MaxAttempts}."
-                    : $"Resubmitting (its memory is unknown, so it cannot be raised), attempt {record.Attempt} of {limits.MaxAttempts}.";
-                break;
-            default:
-                // timed_out is an ordinary failure too (memory unchanged), named as a timeout.
-                var what = failure == FailureClass.TimedOut ? "timed out" : "failed";
-                if (record.Attempt >= limits.MaxAttempts)
-                {
-                    decision = FailPermanently(record, $"{what} on all {limits.MaxAttempts} attempts; last: {reason}");
-                    break;
-                }
-
-                var backoff = limits.Backoff * Math.Pow(2, Math.Max(0, record.Attempt - 1));
-                record.Attempt = Math.Max(1, record.Attempt) + 1;
-                record.State = SlotState.Retrying;
-                record.NextAttemptAt = pass.Now + backoff;
-                decision = failure == FailureClass.TimedOut
-                    ? $"Timed out: resubmitting with the same memory at {record.NextAttemptAt:O}, attempt {record.Attempt} of {limits.MaxAttempts}."
-                    : $"Resubmitting at {record.NextAttemptAt:O}, attempt {record.Attempt} of {limits.MaxAttempts}.";
-                break;
-        }
-
+        var decided = FailurePolicy.Decide(
+            failure, reason, new SlotBudget(record.Attempt, record.Interruptions, record.Memory), detail.MemoryMiB, spec.Retry, pass.Now);
+        record.State = decided.State;
+        record.Attempt = decided.Attempt;
+        record.Interruptions = decided.Interruptions;
+        record.Memory = decided.Memory;
+        record.NextAttemptAt = decided.NextAttemptAt;
+        record.Message = decided.Message ?? record.Message;
         if (record.State == SlotState.FailedPermanently)
         {
             Log.FailedPermanently(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, detail.JobId, record.Message!);
         }
         else
         {
-            Log.JobFailed(_logger, detail.JobId, pass.Project, pass.Workflow, record.Sample, record.Analysis, Wire(failure), reason, decision);
-            if (record.State == SlotState.Retrying)
-            {
-                record.Message = decision;
-            }
+            Log.JobFailed(_logger, detail.JobId, pass.Project, pass.Workflow, record.Sample, record.Analysis, Wire(failure), reason, decided.LogDecision);
         }
     }
 
