@@ -121,6 +121,8 @@ public sealed partial class WorkflowReconciler
             new JobContext(pass.Project, pass.Workflow, record.Sample, record.Analysis,
                 Path.Combine(pass.Plan.Location.ProjectDirectory, pass.Plan.Location.FileName)));
 
+        // The backend's own lines (retries of SubmitJob) name the slot.
+        using var scope = Logging.LogScopes.Slot(_logger, pass.Project, pass.Plan.Location.FileName, record.Sample, record.Analysis);
         string jobId;
         try
         {
@@ -181,6 +183,7 @@ public sealed partial class WorkflowReconciler
 
             if (record.JobId is { } jobId && record.State is SlotState.Queued or SlotState.Running)
             {
+                using var scope = Logging.LogScopes.Slot(_logger, pass.Project, pass.Plan.Location.FileName, record.Sample, record.Analysis, jobId);
                 await backend.TerminateAsync(jobId, reason, cancellationToken);
                 Log.Terminated(_logger, jobId, pass.Project, pass.Workflow, record.Sample, record.Analysis);
             }

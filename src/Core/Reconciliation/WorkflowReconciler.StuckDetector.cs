@@ -31,6 +31,7 @@ public sealed partial class WorkflowReconciler
         record.Message = $"stuck RUNNABLE for {waited}: {reason}";
         if (_options.TerminateStuckJobs)
         {
+            using var scope = Logging.LogScopes.Slot(_logger, pass.Project, pass.Plan.Location.FileName, record.Sample, record.Analysis, detail.JobId);
             await backend.TerminateAsync(detail.JobId, $"{FailureClassifier.StuckReasonPrefix} after {waited}: {reason}", cancellationToken);
             record.Message += "; terminated, it will be reported as misconfigured";
         }

@@ -92,6 +92,9 @@ public sealed class WorkflowPassRunner(
     public async Task<PassOutcome> RunAsync(string path, CancellationToken cancellationToken)
     {
         using var running = health.PassStarted(path);
+
+        // Every line of the pass, the Core's and the AWS clients' included, names the workflow.
+        using var scope = Core.Logging.LogScopes.Workflow(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path));
         var outcome = await RunCoreAsync(path, cancellationToken);
         if (outcome == PassOutcome.Done)
         {
