@@ -1,10 +1,5 @@
-using System.Collections.Concurrent;
-using Batchkeeper.Core.Passes;
-using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Snapshots;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Batchkeeper.Core.Reconciliation;
 
@@ -39,7 +34,7 @@ public sealed partial class WorkflowReconciler
     private async Task ListAndAdoptAsync(PassState pass, int[] candidates, CancellationToken cancellationToken)
     {
         var jobsByName = new Dictionary<string, List<JobSummary>>(StringComparer.Ordinal);
-        var prefix = JobNames.WorkflowPrefix(pass.Plan.WorkflowName);
+        var prefix = Planning.JobNames.WorkflowPrefix(pass.Plan.WorkflowName);
         foreach (var queue in candidates.Select(i => pass.Slots[i].Spec!.Queue).Distinct(StringComparer.Ordinal))
         {
             foreach (var job in await backend.ListByNamePrefixAsync(queue, prefix, cancellationToken))

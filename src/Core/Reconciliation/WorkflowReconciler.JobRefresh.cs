@@ -1,10 +1,5 @@
-using System.Collections.Concurrent;
-using Batchkeeper.Core.Passes;
-using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Snapshots;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Batchkeeper.Core.Reconciliation;
 
@@ -49,7 +44,7 @@ public sealed partial class WorkflowReconciler
     }
 
     /// <summary>Records which outputs exist, in the slot's existing list when it names the same outputs (most passes change nothing).</summary>
-    private static void UpdateOutputs(SlotRecord record, IReadOnlyList<OutputLocation> outputs, IReadOnlySet<string> existing)
+    private static void UpdateOutputs(SlotRecord record, IReadOnlyList<Planning.OutputLocation> outputs, IReadOnlySet<string> existing)
     {
         var list = record.Outputs;
         var same = list.Count == outputs.Count;
@@ -157,7 +152,7 @@ public sealed partial class WorkflowReconciler
     /// between resubmission (now or after backoff) and a permanent failure. The job id is then released,
     /// so the next pass does not describe a finished job again.
     /// </summary>
-    private void Settle(PassState pass, JobSpec spec, SlotRecord record, JobDetail detail)
+    private void Settle(PassState pass, Planning.JobSpec spec, SlotRecord record, JobDetail detail)
     {
         if (record.State == SlotState.Complete)
         {

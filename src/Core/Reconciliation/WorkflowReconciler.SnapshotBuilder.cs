@@ -1,10 +1,5 @@
-using System.Collections.Concurrent;
 using Batchkeeper.Core.Passes;
-using Batchkeeper.Core.Planning;
-using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Snapshots;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Batchkeeper.Core.Reconciliation;
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Batchkeeper.Core.Passes;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
