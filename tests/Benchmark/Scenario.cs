@@ -124,7 +124,7 @@ public sealed class Scenario
                 scenario.WorkflowFiles.Add(file);
 
                 // The daemon's own loader and planner: the job names are exactly those it will look for.
-                var loaded = await WorkflowLoader.LoadAsync(file, CancellationToken.None);
+                var loaded = await new Batchkeeper.Daemon.Workflows.FileWorkflowSource().LoadAsync(file, CancellationToken.None);
                 var plan = WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, new WorkflowLocation(project, name + ".json", folder), new RetryOptions().ToLimits());
                 planned.Add((file, plan));
                 for (var i = 0; i < size.Samples; i++)

@@ -95,6 +95,19 @@ public sealed class WorkflowSnapshot
     /// </summary>
     public List<string> UnconfirmedSubmissions { get; set; } = [];
     public List<SlotRecord> Slots { get; set; } = [];
+
+    /// <summary>A deep copy: editing it leaves this snapshot as it was (a pass never edits the one it started from).</summary>
+    public WorkflowSnapshot Copy()
+    {
+        var copy = (WorkflowSnapshot)MemberwiseClone();
+        copy.Summary = (SnapshotSummary)Summary.MemberwiseCopy();
+        copy.Errors = [.. Errors];
+        copy.Notes = [.. Notes];
+        copy.AppliedRequests = [.. AppliedRequests];
+        copy.UnconfirmedSubmissions = [.. UnconfirmedSubmissions];
+        copy.Slots = Slots.ConvertAll(slot => slot.Copy());
+        return copy;
+    }
 }
 
 public sealed class SnapshotSummary
@@ -109,6 +122,8 @@ public sealed class SnapshotSummary
     public int Blocked { get; set; }
     public int Invalid { get; set; }
     public int Cancelled { get; set; }
+
+    internal object MemberwiseCopy() => MemberwiseClone();
 
     public static SnapshotSummary Of(IEnumerable<SlotRecord> slots)
     {
@@ -140,6 +155,8 @@ public sealed class OutputStatus
 {
     public string Uri { get; set; } = "";
     public bool Exists { get; set; }
+
+    public OutputStatus Copy() => (OutputStatus)MemberwiseClone();
 }
 
 /// <summary>One job slot (sample × analysis) with its current job and every attempt before it.</summary>
@@ -183,6 +200,15 @@ public sealed class SlotRecord
     /// <summary>The job has waited RUNNABLE with a MISCONFIGURATION or CAPACITY reason for too long.</summary>
     public bool Stuck { get; set; }
     public List<AttemptRecord> History { get; set; } = [];
+
+    /// <summary>A deep copy (its outputs and history too).</summary>
+    public SlotRecord Copy()
+    {
+        var copy = (SlotRecord)MemberwiseClone();
+        copy.Outputs = Outputs.ConvertAll(output => output.Copy());
+        copy.History = History.ConvertAll(attempt => attempt.Copy());
+        return copy;
+    }
 }
 
 /// <summary>One job ever submitted or adopted for a slot.</summary>
@@ -204,6 +230,8 @@ public sealed class AttemptRecord
 
     /// <summary>True once this attempt's outcome has been acted on (so a restart does not act twice).</summary>
     public bool Settled { get; set; }
+
+    public AttemptRecord Copy() => (AttemptRecord)MemberwiseClone();
 }
 
 /// <summary>The JSON form of snapshots: snake_case, indented, nulls kept so every field is always there.</summary>

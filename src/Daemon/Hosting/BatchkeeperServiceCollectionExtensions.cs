@@ -3,6 +3,7 @@ using Batchkeeper.Daemon.Local;
 using Batchkeeper.Daemon.Outputs;
 using Batchkeeper.Daemon.Scheduling;
 using Batchkeeper.Daemon.Systemd;
+using Batchkeeper.Daemon.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Batchkeeper.Daemon.Hosting;
@@ -23,6 +24,7 @@ public static class BatchkeeperServiceCollectionExtensions
         services.AddHostedService<StartupLog>();
         services.AddSingleton<ShutdownDeadline>();
 
+        services.AddFileStores();
         services.AddSingleton<LocalOutputStore>();
         if (backend == BackendKind.Aws)
         {

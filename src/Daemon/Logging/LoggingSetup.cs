@@ -12,9 +12,9 @@ namespace Batchkeeper.Daemon.Logging;
 /// </summary>
 public static class LoggingSetup
 {
-    public const string FileTemplate = "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{NewLine}{Exception}";
-    public const string ConsoleTemplate = "{Timestamp:HH:mm:ss} [{Level:u3}] {Message:lj}{NewLine}{Exception}";
-    public const string JournalTemplate = "<{SyslogLevel}>{Message:lj}{NewLine}{Exception}";
+    public const string FileTemplate = "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{Where:l}{NewLine}{Exception}";
+    public const string ConsoleTemplate = "{Timestamp:HH:mm:ss} [{Level:u3}] {Message:lj}{Where:l}{NewLine}{Exception}";
+    public const string JournalTemplate = "<{SyslogLevel}>{Message:lj}{Where:l}{NewLine}{Exception}";
 
     /// <summary>Builds the logger from the <c>Serilog</c> section (minimum level and overrides) and the log directory.</summary>
     public static Logger Create(IConfiguration configuration, string logDirectory, bool console = true, bool? journal = null) =>

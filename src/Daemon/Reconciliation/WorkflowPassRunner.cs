@@ -1,5 +1,6 @@
 using Batchkeeper.Core.Passes;
 using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Core.Workflows;
@@ -32,6 +33,8 @@ public enum PassOutcome
 public sealed class WorkflowPassRunner(
     WorkflowReconciler reconciler,
     WorkflowRegistry registry,
+    IWorkflowSource workflows,
+    ISnapshotStore snapshots,
     Systemd.LoopHealth health,
     Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime,
     TimeProvider clock,
@@ -68,6 +71,9 @@ public sealed class WorkflowPassRunner(
     public async Task<PassOutcome> RunAsync(string path, CancellationToken cancellationToken)
     {
         using var running = health.PassStarted(path);
+
+        // Every line of the pass, the Core's and the AWS clients' included, names the workflow.
+        using var scope = Core.Logging.LogScopes.Workflow(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path));
         return await RunCoreAsync(path, cancellationToken);
     }
 
@@ -82,57 +88,48 @@ public sealed class WorkflowPassRunner(
         var state = managed.Memory<WorkflowState>();
         var project = WorkflowFiles.ProjectOf(path);
         var file = Path.GetFileName(path);
+        var location = WorkflowFiles.LocationOf(path);
         if (!state.SnapshotLoaded)
         {
-            state.Snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+            state.Snapshot = await snapshots.LoadAsync(location, cancellationToken);
             state.SnapshotLoaded = true;
-
-            // Nothing of this process has written this snapshot yet: any temp file of it is from a write that was killed.
-            if (AtomicFile.DeleteLeftovers(SnapshotStore.PathFor(path)) is > 0 and var leftovers)
-            {
-                Log.InterruptedWritesCleanedUp(logger, project, file, leftovers);
-            }
         }
 
-        // As values, before the pass: the pass edits the previous snapshot's slot records in place.
+        // As values, before the pass: the transitions published are what changed from these, for a pass that ran
+        // (the same as its result's) and for one that failed or found no definition (none: its snapshot is a copy).
         var before = SlotStates.Of(state.Snapshot);
         var now = clock.GetUtcNow();
         var errors = new List<string>();
         LoadedWorkflow? loaded;
-        try
+        switch (await workflows.ReadAsync(location, cancellationToken))
         {
-            loaded = await WorkflowLoader.LoadAsync(path, cancellationToken);
-            state.LastGood = loaded;
-            state.LastGoodAt = now;
-        }
-        catch (FileNotFoundException)
-        {
-            return PassOutcome.Gone;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return PassOutcome.Gone;
-        }
-        catch (InputException e)
-        {
-            var age = now - new DateTimeOffset(File.GetLastWriteTimeUtc(path));
-            if (age < options.Value.SettleTime && age >= TimeSpan.Zero)
-            {
-                Log.WorkflowMaybeHalfWritten(logger, project, file, age);
-                return PassOutcome.ReadAgainSoon;
-            }
+            case WorkflowRead.Loaded read:
+                loaded = read.Workflow;
+                state.LastGood = loaded;
+                state.LastGoodAt = now;
+                break;
+            case WorkflowRead.Invalid invalid:
+                var age = now - invalid.WrittenAt;
+                if (age < options.Value.SettleTime && age >= TimeSpan.Zero)
+                {
+                    Log.WorkflowMaybeHalfWritten(logger, project, file, age);
+                    return PassOutcome.ReadAgainSoon;
+                }
 
-            errors.AddRange(e.Errors.Select(error => error.ToString()));
-            loaded = state.LastGood;
-            if (loaded is not null)
-            {
-                errors.Add($"{file}: still using the last good definition, read at {state.LastGoodAt:O}, until the file is fixed");
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            errors.Add($"{file}: cannot be read: {e.Message}");
-            loaded = state.LastGood;
+                errors.AddRange(invalid.Errors.Select(error => error.ToString()));
+                loaded = state.LastGood;
+                if (loaded is not null)
+                {
+                    errors.Add($"{file}: still using the last good definition, read at {state.LastGoodAt:O}, until the file is fixed");
+                }
+
+                break;
+            case WorkflowRead.Unreadable unreadable:
+                errors.Add(unreadable.Message);
+                loaded = state.LastGood;
+                break;
+            default:
+                return PassOutcome.Gone;
         }
 
         // s3:// outputs on the Local backend: one error for the workflow (in its snapshot and, once, the log), not a
@@ -146,15 +143,14 @@ public sealed class WorkflowPassRunner(
         ReportErrorsOnce(state, project, file, errors);
 
         WorkflowSnapshot snapshot;
-        byte[]? retryContent = null;
+        string? retryVersion = null;
+        var next = now + options.Value.ReconcileInterval;
         if (loaded is null || unsupported is not null)
         {
-            snapshot = Unusable(state.Snapshot, project, file, now);
-            snapshot.Workflow = loaded?.Workflow.Name ?? snapshot.Workflow;
+            snapshot = LastSeen.Of(state.Snapshot, location, reconciler.BackendName, loaded?.Workflow.Name, now, next, errors);
         }
         else
         {
-            var location = new WorkflowLocation(project, file, Path.GetDirectoryName(path)!);
             // Planning expands every slot's templates and hashes its spec: with thousands of slots it is most of a
             // pass's work, and it gives the same plan for the same workflow and metadata bytes.
             var key = (loaded.Sha256, loaded.SamplesSha256);
@@ -163,14 +159,13 @@ public sealed class WorkflowPassRunner(
                 : WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, options.Value.Retry.ToLimits());
             state.Plan = plan;
             state.PlanKey = key;
-            IReadOnlyList<RetryRequest> retries = [];
-            try
+            // An unusable request file is an error of this workflow's snapshot, not a failed pass.
+            var requests = await workflows.ReadRetryRequestsAsync(location, cancellationToken);
+            IReadOnlyList<RetryRequest> retries = requests.Requests;
+            retryVersion = requests.Version;
+            if (requests.Error is { } retryError)
             {
-                (retries, retryContent) = RetryRequests.Read(path);
-            }
-            catch (InputException e)
-            {
-                errors.AddRange(e.Errors.Select(error => error.ToString()));
+                errors.Add(retryError);
             }
 
             // When the daemon is asked to stop, the pass in flight submits nothing more, its backend calls get
@@ -178,38 +173,38 @@ public sealed class WorkflowPassRunner(
             using var calls = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, shutdown?.Token ?? CancellationToken.None);
             try
             {
-                snapshot = await reconciler.ReconcileAsync(
-                    plan, state.Snapshot, calls.Token, retries, lifetime.ApplicationStopping, previousIsComplete: state.SnapshotIsComplete);
+                var input = new PassInput(plan, state.Snapshot, retries, now, lifetime.ApplicationStopping)
+                {
+                    PreviousIsComplete = state.SnapshotIsComplete,
+                    DefinitionSha256 = loaded.Sha256,
+                    Notes = loaded.Workflow.Notes,
+                    Errors = errors,
+                    NextReconcileAt = next,
+                };
+                snapshot = (await reconciler.ReconcileAsync(input, calls.Token)).Snapshot;
                 state.SnapshotIsComplete = true;
             }
             catch (Exception e) when (e is not OperationCanceledException || lifetime.ApplicationStopping.IsCancellationRequested || !cancellationToken.IsCancellationRequested)
             {
                 // A backend error fails the pass for this workflow only: keep the last known states.
                 Log.PassFailed(logger, project, file, e.Message, e);
-                retryContent = null; // not applied: keep the requests for the next pass
+                retryVersion = null; // not applied: keep the requests for the next pass
 
                 // Jobs it submitted before failing may be missing from the snapshot kept: the next pass that would
                 // submit looks for them by name first.
                 state.SnapshotIsComplete = false;
-                snapshot = Unusable(state.Snapshot, project, file, now);
-                snapshot.Workflow = loaded.Workflow.Name;
                 errors.Add(e is OperationCanceledException && lifetime.ApplicationStopping.IsCancellationRequested
                     ? $"the daemon stopped during this pass: its backend calls were cut short after {options.Value.ShutdownGrace}; states are as last seen"
                     : $"reconcile failed, states are as last seen: {e.Message}");
+                snapshot = LastSeen.Of(state.Snapshot, location, reconciler.BackendName, loaded.Workflow.Name, now, next, errors, loaded);
             }
-
-            snapshot.DefinitionSha256 = loaded.Sha256;
-            snapshot.Notes = [.. loaded.Workflow.Notes];
         }
 
-        snapshot.Errors.AddRange(errors.Select(message => new SnapshotError(now, message)));
-        snapshot.ReconciledAt = now;
-        snapshot.NextReconcileAt = now + options.Value.ReconcileInterval;
         var saved = false;
         try
         {
             // Not on the pass's token: a pass cut short by the shutdown must still leave its snapshot (a local write).
-            await SnapshotStore.SaveAsync(path, snapshot, CancellationToken.None);
+            await snapshots.SaveAsync(location, snapshot, CancellationToken.None);
             saved = true;
             if (state.SnapshotWrites.Recovered())
             {
@@ -225,27 +220,16 @@ public sealed class WorkflowPassRunner(
             }
         }
 
-        if (retryContent is not null && saved)
+        if (retryVersion is not null && saved)
         {
             // Applied and remembered in the snapshot just written: the request file has served.
-            RetryRequests.Consume(path, retryContent);
+            await workflows.ConsumeRetryRequestsAsync(location, retryVersion, CancellationToken.None);
         }
 
         state.Snapshot = snapshot;
         registry.Publish(managed, snapshot, before.To(snapshot));
         ReportProgress(state, project, file, snapshot.Summary);
         return PassOutcome.Done;
-    }
-
-    /// <summary>A snapshot for a workflow that cannot be reconciled now: the last one (so job ids are kept), or an empty one.</summary>
-    private WorkflowSnapshot Unusable(WorkflowSnapshot? previous, string project, string file, DateTimeOffset now)
-    {
-        var snapshot = previous ?? new WorkflowSnapshot { Project = project, File = file };
-        snapshot.Backend = reconciler.BackendName;
-        snapshot.Errors = [];
-        snapshot.Summary = SnapshotSummary.Of(snapshot.Slots);
-        snapshot.ReconciledAt = now;
-        return snapshot;
     }
 
     private void ReportErrorsOnce(WorkflowState state, string project, string file, List<string> errors)

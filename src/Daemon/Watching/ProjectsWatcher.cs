@@ -226,7 +226,7 @@ public sealed class ProjectsWatcher(
         }
         else if (WorkflowFiles.IsRetryRequest(Root, path) && File.Exists(path))
         {
-            var workflow = Reconciliation.RetryRequests.WorkflowFor(path);
+            var workflow = Workflows.RetryRequestFile.WorkflowFor(path);
             if (registry.IsManaged(workflow))
             {
                 await SafelyAsync(workflow, () => scheduler.TriggerNowAsync(workflow, cancellationToken));

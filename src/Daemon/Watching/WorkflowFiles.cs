@@ -18,8 +18,8 @@ public static class WorkflowFiles
             return false;
         }
 
-        return !name.EndsWith(Snapshots.SnapshotStore.Suffix, StringComparison.Ordinal)
-               && !name.EndsWith(Reconciliation.RetryRequests.Suffix, StringComparison.Ordinal)
+        return !name.EndsWith(Snapshots.FileSnapshotStore.Suffix, StringComparison.Ordinal)
+               && !name.EndsWith(Workflows.RetryRequestFile.Suffix, StringComparison.Ordinal)
                && name != "metadata.json"
                && name != Dashboard;
     }
@@ -33,7 +33,7 @@ public static class WorkflowFiles
 
     /// <summary>A retry request file, <c>&lt;name&gt;.retry.json</c>: a change runs a pass of its workflow.</summary>
     public static bool IsRetryRequest(string root, string path) =>
-        IsInProjectFolder(root, path, out var name) && name.EndsWith(Reconciliation.RetryRequests.Suffix, StringComparison.Ordinal);
+        IsInProjectFolder(root, path, out var name) && name.EndsWith(Workflows.RetryRequestFile.Suffix, StringComparison.Ordinal);
 
     /// <summary>Every workflow file under <paramref name="root"/>, found by listing the folders.</summary>
     public static IEnumerable<string> Scan(string root)
@@ -65,6 +65,10 @@ public static class WorkflowFiles
 
     /// <summary>The project (folder) name of a file directly inside a project folder.</summary>
     public static string ProjectOf(string path) => Path.GetFileName(Path.GetDirectoryName(path))!;
+
+    /// <summary>The location of a workflow file, as the Core's ports and planner name it.</summary>
+    public static Core.Planning.WorkflowLocation LocationOf(string path) =>
+        new(ProjectOf(path), Path.GetFileName(path), Path.GetDirectoryName(path)!);
 
     private static bool IsInProjectFolder(string root, string path, out string name)
     {

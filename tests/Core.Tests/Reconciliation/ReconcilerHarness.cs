@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Batchkeeper.Core.Passes;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Core.Snapshots;
@@ -31,7 +32,7 @@ internal sealed class ReconcilerHarness
     public ReconcilerHarness(string workflow = TwoSteps, IReadOnlyList<Sample>? samples = null, ReconcilerOptions? options = null)
     {
         Backend = new FakeJobBackend(Clock);
-        Reconciler = new WorkflowReconciler(Backend, Outputs, Clock, options ?? new ReconcilerOptions { SubmitParallelism = 1 });
+        Reconciler = new WorkflowReconciler(Backend, Outputs, options ?? new ReconcilerOptions { SubmitParallelism = 1 });
         Load(workflow, samples ?? Samples("s1"));
     }
 
@@ -88,9 +89,15 @@ internal sealed class ReconcilerHarness
         Plan = WorkflowPlanner.Plan(parsed, samples ?? Plan.Slots.Select(s => s.Sample).Distinct().Select(n => Samples(n)[0]).ToArray(), Location, Defaults);
     }
 
+    /// <summary>The slot transitions of the last <see cref="PassAsync"/>.</summary>
+    public IReadOnlyList<SlotTransition> LastTransitions { get; private set; } = [];
+
     public async Task<WorkflowSnapshot> PassAsync()
     {
-        var snapshot = await Reconciler.ReconcileAsync(Plan, _snapshot, CancellationToken.None, previousIsComplete: _snapshotIsComplete);
+        var input = new PassInput(Plan, _snapshot, [], Clock.GetUtcNow()) { PreviousIsComplete = _snapshotIsComplete };
+        var result = await Reconciler.ReconcileAsync(input, CancellationToken.None);
+        var snapshot = result.Snapshot;
+        LastTransitions = result.Transitions;
         _snapshot = snapshot;
         _snapshotIsComplete = true;
         return snapshot;

@@ -1,3 +1,4 @@
+using Batchkeeper.Core.Passes;
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Core.Snapshots;
 using static Batchkeeper.Core.Tests.Reconciliation.ReconcilerHarness;
@@ -24,7 +25,7 @@ public sealed class RetryAndStuckTests
         var h = await FailedForGoodAsync();
         var request = new RetryRequest("r1", "s2", null, Start);
 
-        h.Snapshot = await h.Reconciler.ReconcileAsync(h.Plan, h.Snapshot, CancellationToken.None, [request]);
+        h.Snapshot = (await h.Reconciler.ReconcileAsync(new PassInput(h.Plan, h.Snapshot, [request], h.Clock.GetUtcNow()), CancellationToken.None)).Snapshot;
 
         Assert.Equal(SlotState.FailedPermanently, h.Slot("s1", "align").State);
         var retried = h.Slot("s2", "align");
@@ -34,7 +35,7 @@ public sealed class RetryAndStuckTests
         // The same request again (the file was not consumed yet) changes nothing once the slot fails again.
         h.Backend.Fail("job-3", "Essential container in task exited", exitCode: 1);
         await h.PassAsync();
-        h.Snapshot = await h.Reconciler.ReconcileAsync(h.Plan, h.Snapshot, CancellationToken.None, [request]);
+        h.Snapshot = (await h.Reconciler.ReconcileAsync(new PassInput(h.Plan, h.Snapshot, [request], h.Clock.GetUtcNow()), CancellationToken.None)).Snapshot;
         Assert.Equal(SlotState.FailedPermanently, h.Slot("s2", "align").State);
         Assert.Equal(3, h.Backend.SubmitCalls.Count);
     }
@@ -50,7 +51,7 @@ public sealed class RetryAndStuckTests
         await h.PassAsync();
         Assert.Equal(SlotState.FailedPermanently, h.Slot("s1", "align").State);
 
-        h.Snapshot = await h.Reconciler.ReconcileAsync(h.Plan, h.Snapshot, CancellationToken.None, [new RetryRequest("r", null, "align", Start)]);
+        h.Snapshot = (await h.Reconciler.ReconcileAsync(new PassInput(h.Plan, h.Snapshot, [new RetryRequest("r", null, "align", Start)], h.Clock.GetUtcNow()), CancellationToken.None)).Snapshot;
 
         Assert.Equal(1500, h.Backend.SubmitCalls[^1].MemoryMiB);
         Assert.Equal(1, h.Slot("s1", "align").Attempt);

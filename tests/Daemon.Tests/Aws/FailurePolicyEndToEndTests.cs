@@ -2,7 +2,7 @@ using System.Text.Json;
 using Amazon.Runtime;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Core.Snapshots;
-using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Workflows;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
@@ -144,11 +144,11 @@ public sealed class FailurePolicyEndToEndTests(S3rverFixture s3) : IClassFixture
 
         // A retry request after the cause is fixed: a fresh budget, and this time it works.
         emulator.Faults.Reset();
-        await RetryRequests.AddAsync(workflow, "s1", null, DateTimeOffset.UtcNow, CancellationToken.None);
+        await RetryRequestFile.AddAsync(workflow, "s1", null, DateTimeOffset.UtcNow, CancellationToken.None);
         var retried = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 1, "the retried slot completes");
         Assert.Equal(5, Submissions(emulator).Length);
         Assert.Equal(3, retried.Slots[0].History.Count);
-        await Eventually.WaitAsync(() => !File.Exists(RetryRequests.PathFor(workflow)), "the request file is consumed");
+        await Eventually.WaitAsync(() => !File.Exists(RetryRequestFile.PathFor(workflow)), "the request file is consumed");
     }
 
     [Fact]

@@ -132,7 +132,7 @@ public sealed class CliTests : IDisposable
         var snapshot = (await TestDaemon.ReadSnapshotAsync(workflow))!;
         snapshot.ReconciledAt = DateTimeOffset.UtcNow - TimeSpan.FromHours(2);
         snapshot.NextReconcileAt = snapshot.ReconciledAt + TimeSpan.FromSeconds(30);
-        await Batchkeeper.Daemon.Snapshots.SnapshotStore.SaveAsync(workflow, snapshot, CancellationToken.None);
+        await Batchkeeper.Daemon.Snapshots.FileSnapshotStore.SaveAsync(workflow, snapshot, CancellationToken.None);
         (code, output, _) = await RunAsync("dashboard");
         Assert.Equal(1, code);
         Assert.Matches(@"study/failing.json +0/1 +0 +0 +1 +0  2h  stale: is the daemon running\?", output);

@@ -82,7 +82,7 @@ public sealed class TestDaemon : IAsyncDisposable
 
     public string WorkflowPath(string project, string file) => Path.Combine(Projects, project, file);
 
-    public static Task<WorkflowSnapshot?> ReadSnapshotAsync(string workflowPath) => SnapshotStore.LoadAsync(workflowPath, CancellationToken.None);
+    public static Task<WorkflowSnapshot?> ReadSnapshotAsync(string workflowPath) => FileSnapshotStore.LoadAsync(workflowPath, CancellationToken.None);
 
     /// <summary>Waits until the workflow's snapshot satisfies <paramref name="done"/>.</summary>
     public static Task<WorkflowSnapshot> WaitForSnapshotAsync(string workflowPath, Func<WorkflowSnapshot, bool> done, string what, TimeSpan? timeout = null) =>

@@ -1,5 +1,5 @@
 using Batchkeeper.Core.Snapshots;
-using Batchkeeper.Daemon.Reconciliation;
+using Batchkeeper.Daemon.Workflows;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 
 namespace Batchkeeper.Daemon.Tests.Local;
@@ -103,7 +103,7 @@ public sealed class LocalFailurePolicyTests : IDisposable
 
         // Sample a: a retry request once the cause is fixed.
         await File.WriteAllTextAsync(Path.Combine(project, "ok-a"), "");
-        await RetryRequests.AddAsync(workflow, "a", "first", DateTimeOffset.UtcNow, CancellationToken.None);
+        await RetryRequestFile.AddAsync(workflow, "a", "first", DateTimeOffset.UtcNow, CancellationToken.None);
         var retried = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Slots.Count(x => x.Sample == "a" && x.State == SlotState.Complete) == 2, "sample a completes after the retry request");
         Assert.Equal(SlotState.FailedPermanently, retried.Slots.Single(s => s.Sample == "b" && s.Analysis == "first").State);
 

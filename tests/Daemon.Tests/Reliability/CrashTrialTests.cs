@@ -179,7 +179,7 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
             """);
         var environment = Environment(emulator);
         environment["Batchkeeper__Aws__MaxRequestsPerSecond"] = "100";
-        var snapshotPath = Batchkeeper.Daemon.Snapshots.SnapshotStore.PathFor(workflow);
+        var snapshotPath = Batchkeeper.Daemon.Snapshots.FileSnapshotStore.PathFor(workflow);
         var tempPrefix = "." + Path.GetFileName(snapshotPath) + ".";
 
         var afterSubmit = 0;

@@ -120,7 +120,7 @@ public sealed class ExactlyOnceAwsTests(S3rverFixture s3, ITestOutputHelper outp
         Assert.True(took < TimeoutStopSec() / 2, $"took {took.TotalSeconds:0.0} s, not well within TimeoutStopSec ({TimeoutStopSec().TotalSeconds:0} s)");
 
         // The pass the SIGTERM cut short wrote its snapshot (its reconciled_at is when that pass began), saying why.
-        var written = new DateTimeOffset(File.GetLastWriteTimeUtc(Batchkeeper.Daemon.Snapshots.SnapshotStore.PathFor(workflow)));
+        var written = new DateTimeOffset(File.GetLastWriteTimeUtc(Batchkeeper.Daemon.Snapshots.FileSnapshotStore.PathFor(workflow)));
         Assert.True(written >= stopped, $"the last snapshot was written at {written:O}, before the SIGTERM at {stopped:O}");
         var snapshot = (await TestDaemon.ReadSnapshotAsync(workflow))!;
         Assert.Contains(snapshot.Errors, e => e.Message.StartsWith("the daemon stopped during this pass", StringComparison.Ordinal));

@@ -103,7 +103,7 @@ public sealed class FileSystemFaultTests : IDisposable
                 "outputs": ["file://{{outputs}}/{sample_name}.txt"] } ] }
             """);
         await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 1, "the workflow converges");
-        var snapshotPath = SnapshotStore.PathFor(workflow);
+        var snapshotPath = FileSnapshotStore.PathFor(workflow);
         var dashboardPath = Path.Combine(projects, "dashboard.json");
         await Eventually.WaitAsync(() => File.Exists(dashboardPath) && File.ReadAllText(dashboardPath).Contains("study/ro.json", StringComparison.Ordinal), "the dashboard row");
 

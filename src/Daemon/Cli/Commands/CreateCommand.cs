@@ -4,6 +4,7 @@ using Batchkeeper.Core.Workflows;
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
+using Batchkeeper.Daemon.Workflows;
 using Microsoft.Extensions.Configuration;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
@@ -31,7 +32,7 @@ internal sealed class CreateCommand(CliContext context)
         try
         {
             workflow = WorkflowParser.Parse(text, Path.GetFileName(definitionPath), project);
-            samples = await WorkflowLoader.LoadSamplesAsync(workflow, folder, Path.GetFileName(definitionPath), cancellationToken);
+            samples = await new FileWorkflowSource().LoadSamplesAsync(workflow, folder, Path.GetFileName(definitionPath), cancellationToken);
         }
         catch (InputException e)
         {

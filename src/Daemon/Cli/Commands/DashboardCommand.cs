@@ -8,6 +8,7 @@ using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Watching;
+using Batchkeeper.Daemon.Workflows;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
 
@@ -27,7 +28,7 @@ internal sealed class DashboardCommand(CliContext context)
         var stale = 0;
         foreach (var path in WorkflowFiles.Scan(root).Order(StringComparer.Ordinal))
         {
-            var snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+            var snapshot = await FileSnapshotStore.LoadAsync(path, cancellationToken);
             var name = Path.GetRelativePath(root, path);
             if (snapshot is null)
             {

@@ -16,10 +16,10 @@ internal sealed class LogsCommand(CliContext context)
     public async Task<int> LogsAsync(string workflowPath, string sample, string? analysis, bool follow, CancellationToken cancellationToken, string? logGroup = null)
     {
         var path = Path.GetFullPath(workflowPath);
-        var snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+        var snapshot = await FileSnapshotStore.LoadAsync(path, cancellationToken);
         if (snapshot is null)
         {
-            return context.Fail(ExitCodes.NotOk, $"{SnapshotStore.PathFor(path)}: no snapshot yet");
+            return context.Fail(ExitCodes.NotOk, $"{FileSnapshotStore.PathFor(path)}: no snapshot yet");
         }
 
         var slots = snapshot.Slots.Where(s => s.Sample == sample && (analysis is null || s.Analysis == analysis)).ToArray();
@@ -130,7 +130,7 @@ internal sealed class LogsCommand(CliContext context)
     /// <summary>Whether the slot's job is still queued or running, by the workflow's current snapshot.</summary>
     private static async Task<bool> IsStillRunningAsync(string path, SlotRecord slot, CancellationToken cancellationToken)
     {
-        var current = await SnapshotStore.LoadAsync(path, cancellationToken);
+        var current = await FileSnapshotStore.LoadAsync(path, cancellationToken);
         var now = current?.Slots.FirstOrDefault(s => s.Sample == slot.Sample && s.Analysis == slot.Analysis);
         return now is { State: SlotState.Queued or SlotState.Running };
     }

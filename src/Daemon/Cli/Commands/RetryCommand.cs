@@ -6,6 +6,7 @@ using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
+using Batchkeeper.Daemon.Workflows;
 using Microsoft.Extensions.Configuration;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
@@ -24,7 +25,7 @@ internal sealed class RetryCommand(CliContext context)
 
         // With a snapshot to go by, a typo'd sample or analysis is an error and a request that would match nothing is not
         // written; without one (the daemon has not seen the file yet) the request is written as asked.
-        if (await SnapshotStore.LoadAsync(path, cancellationToken) is { } snapshot)
+        if (await FileSnapshotStore.LoadAsync(path, cancellationToken) is { } snapshot)
         {
             if (sample is not null && !snapshot.Slots.Any(s => s.Sample == sample))
             {
@@ -45,8 +46,8 @@ internal sealed class RetryCommand(CliContext context)
             }
         }
 
-        var request = await RetryRequests.AddAsync(path, sample, analysis, context.Clock.GetUtcNow(), cancellationToken);
-        context.Output.WriteLine($"retry requested ({request.Id}) for sample {sample ?? "*"}, analysis {analysis ?? "*"}: the daemon gives the matching failed slots a fresh budget on its next pass ({RetryRequests.PathFor(path)})");
+        var request = await RetryRequestFile.AddAsync(path, sample, analysis, context.Clock.GetUtcNow(), cancellationToken);
+        context.Output.WriteLine($"retry requested ({request.Id}) for sample {sample ?? "*"}, analysis {analysis ?? "*"}: the daemon gives the matching failed slots a fresh budget on its next pass ({RetryRequestFile.PathFor(path)})");
         return ExitCodes.Ok;
     }
 

@@ -36,7 +36,7 @@ internal sealed class StatusCommand(CliContext context)
     public async Task<int> StatusAsync(string workflowPath, bool json, CancellationToken cancellationToken)
     {
         var path = Path.GetFullPath(workflowPath);
-        var snapshotPath = SnapshotStore.PathFor(path);
+        var snapshotPath = FileSnapshotStore.PathFor(path);
         if (!File.Exists(snapshotPath))
         {
             return context.Fail(ExitCodes.NotOk, $"{snapshotPath}: no snapshot yet: the daemon has not reconciled {Path.GetFileName(path)} (is it running, and is the file under the projects folder?)");
@@ -48,7 +48,7 @@ internal sealed class StatusCommand(CliContext context)
             return ExitCodes.Ok;
         }
 
-        var snapshot = await SnapshotStore.LoadAsync(path, cancellationToken);
+        var snapshot = await FileSnapshotStore.LoadAsync(path, cancellationToken);
         if (snapshot is null)
         {
             return context.Fail(ExitCodes.Usage, $"{snapshotPath}: not a batchkeeper.status/1 snapshot");

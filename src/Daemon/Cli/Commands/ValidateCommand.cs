@@ -5,6 +5,7 @@ using Batchkeeper.Core.Workflows;
 using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Watching;
+using Batchkeeper.Daemon.Workflows;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
 
@@ -23,7 +24,7 @@ internal sealed class ValidateCommand(CliContext context)
         LoadedWorkflow loaded;
         try
         {
-            loaded = await WorkflowLoader.LoadAsync(path, cancellationToken);
+            loaded = await new FileWorkflowSource().LoadAsync(path, cancellationToken);
         }
         catch (InputException e)
         {

@@ -1,17 +1,19 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Security.Cryptography;
+using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Snapshots;
 
-namespace Batchkeeper.Daemon.Reconciliation;
+namespace Batchkeeper.Daemon.Workflows;
 
 /// <summary>
 /// Retry requests for a workflow <c>&lt;name&gt;.json</c> live in <c>&lt;name&gt;.retry.json</c> beside it:
 /// <c>{"requests": [{"id": "…", "sample": "s1", "analysis": null, "requested_at": "…"}]}</c>. <c>batchkeeper retry</c>
 /// (or a person) adds to it; the daemon applies each request once and removes the file when it has not changed since.
 /// </summary>
-public static class RetryRequests
+public static class RetryRequestFile
 {
     public const string Suffix = ".retry.json";
 
@@ -33,21 +35,32 @@ public static class RetryRequests
     public static string WorkflowFor(string requestPath) =>
         Path.Combine(Path.GetDirectoryName(requestPath)!, Path.GetFileName(requestPath)[..^Suffix.Length] + ".json");
 
-    /// <summary>Reads the pending requests and the bytes they came from (to delete the file only if unchanged).</summary>
-    /// <exception cref="Core.Workflows.InputException">The file is not a valid request file.</exception>
-    public static (IReadOnlyList<RetryRequest> Requests, byte[]? Content) Read(string workflowPath)
+    /// <summary>
+    /// Reads the pending requests and the version of the bytes they came from (to delete the file only if unchanged).
+    /// A file that cannot be read or parsed is an error for the snapshot, never an exception out of the pass.
+    /// </summary>
+    public static RetryRequestSet Read(string workflowPath)
     {
         var path = PathFor(workflowPath);
+        var name = Path.GetFileName(path);
         byte[] content;
         try
         {
             // The daemon's one rule for reading files (a regular file inside the projects root, capped, with a deadline).
             var projectsRoot = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(path)))!;
-            content = Files.ProjectFile.Read(path, projectsRoot, Path.GetFileName(path), MaxBytes);
+            content = Files.ProjectFile.Read(path, projectsRoot, name, MaxBytes);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return ([], null);
+            return RetryRequestSet.None;
+        }
+        catch (Core.Workflows.InputException e)
+        {
+            return new RetryRequestSet([], null, string.Join(" | ", e.Errors));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new RetryRequestSet([], null, $"{name}: cannot be read: {e.Message}");
         }
 
         try
@@ -56,17 +69,19 @@ public static class RetryRequests
             var requests = (file?.Requests ?? []).Select(r => new RetryRequest(r.Id, r.Sample, r.Analysis, r.RequestedAt)).ToArray();
             if (requests.Any(r => string.IsNullOrWhiteSpace(r.Id)))
             {
-                throw new Core.Workflows.InputException([new Core.Workflows.InputError(Path.GetFileName(path), "requests", "every request needs an id")]);
+                return new RetryRequestSet([], null, new Core.Workflows.InputError(name, "requests", "every request needs an id").ToString());
             }
 
-            return (requests, content);
+            return new RetryRequestSet(requests, Version(content), null);
         }
         catch (JsonException e)
         {
-            throw new Core.Workflows.InputException([new Core.Workflows.InputError(Path.GetFileName(path), "requests",
-                $"expected {{\"requests\": [{{\"id\": \"…\", \"sample\": null, \"analysis\": null, \"requested_at\": \"…\"}}]}} (at {e.Path ?? "$"}, line {(e.LineNumber ?? 0) + 1})")]);
+            return new RetryRequestSet([], null, new Core.Workflows.InputError(name, "requests",
+                $"expected {{\"requests\": [{{\"id\": \"…\", \"sample\": null, \"analysis\": null, \"requested_at\": \"…\"}}]}} (at {e.Path ?? "$"}, line {(e.LineNumber ?? 0) + 1})").ToString());
         }
     }
+
+    private static string Version(ReadOnlySpan<byte> content) => Convert.ToHexStringLower(SHA256.HashData(content));
 
     /// <summary>Adds a request (as <c>batchkeeper retry</c> does), atomically.</summary>
     public static async Task<RetryRequest> AddAsync(string workflowPath, string? sample, string? analysis, DateTimeOffset now, CancellationToken cancellationToken)
@@ -82,17 +97,17 @@ public static class RetryRequests
     }
 
     /// <summary>Removes the request file once its requests are applied, unless someone added to it meanwhile.</summary>
-    public static void Consume(string workflowPath, byte[] content)
+    public static void Consume(string workflowPath, string version)
     {
         var path = PathFor(workflowPath);
         try
         {
-            if (System.IO.File.ReadAllBytes(path).AsSpan().SequenceEqual(content))
+            if (Version(System.IO.File.ReadAllBytes(path)) == version)
             {
                 System.IO.File.Delete(path);
             }
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Gone already, or busy: its ids are remembered in the snapshot, so nothing is applied twice.
         }

@@ -1,18 +1,51 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Snapshots;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Batchkeeper.Daemon.Snapshots;
 
 /// <summary>Reads and writes <c>&lt;name&gt;.status.json</c> beside each workflow file <c>&lt;name&gt;.json</c>.</summary>
-public sealed class SnapshotStore
+public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null) : ISnapshotStore
 {
     public const string Suffix = ".status.json";
+
+    private readonly ILogger _logger = logger ?? NullLogger<FileSnapshotStore>.Instance;
+
+    /// <summary>The workflows whose first load by this process is done (and their interrupted writes cleaned up).</summary>
+    private readonly ConcurrentDictionary<string, bool> _loaded = new(StringComparer.Ordinal);
+
+    /// <summary>The workflow file a location names.</summary>
+    public static string WorkflowPath(WorkflowLocation workflow) => Path.Combine(workflow.ProjectDirectory, workflow.FileName);
+
+    public async Task<WorkflowSnapshot?> LoadAsync(WorkflowLocation workflow, CancellationToken cancellationToken)
+    {
+        var path = WorkflowPath(workflow);
+        var snapshot = await LoadAsync(path, cancellationToken);
+
+        // Nothing of this process has written this snapshot yet: any temp file of it is from a write that was killed.
+        if (_loaded.TryAdd(path, true) && AtomicFile.DeleteLeftovers(PathFor(path)) is > 0 and var leftovers)
+        {
+            Log.InterruptedWritesCleanedUp(_logger, workflow.Project, workflow.FileName, leftovers);
+        }
+
+        return snapshot;
+    }
+
+    public Task SaveAsync(WorkflowLocation workflow, WorkflowSnapshot snapshot, CancellationToken cancellationToken) =>
+        SaveAsync(WorkflowPath(workflow), snapshot, cancellationToken);
 
     /// <summary><c>projects/demo/wordcount.json</c> gives <c>projects/demo/wordcount.status.json</c>.</summary>
     public static string PathFor(string workflowPath) =>
         Path.Combine(Path.GetDirectoryName(workflowPath)!, Path.GetFileNameWithoutExtension(workflowPath) + Suffix);
 
-    /// <summary>The previous snapshot, or null if there is none or it cannot be read (it is then rebuilt).</summary>
+    /// <summary>
+    /// The snapshot beside a workflow file, or null if there is none or it cannot be read (it is then rebuilt). For
+    /// readers of the file layout (the CLI, tests); the daemon goes through the port.
+    /// </summary>
     public static async Task<WorkflowSnapshot?> LoadAsync(string workflowPath, CancellationToken cancellationToken)
     {
         var path = PathFor(workflowPath);
@@ -40,6 +73,7 @@ public sealed class SnapshotStore
     /// <summary>How long reading a snapshot may take (a few seconds for millions of slots) before it is given up and rebuilt.</summary>
     public static readonly TimeSpan ReadDeadline = TimeSpan.FromMinutes(1);
 
+    /// <summary>Writes the snapshot beside a workflow file, atomically (see <see cref="AtomicFile"/>).</summary>
     public static async Task SaveAsync(string workflowPath, WorkflowSnapshot snapshot, CancellationToken cancellationToken)
     {
         // Straight to the temp file: a snapshot of thousands of slots is megabytes, which as one buffer per pass

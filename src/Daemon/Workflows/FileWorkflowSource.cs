@@ -1,30 +1,66 @@
 using System.Security.Cryptography;
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Ports;
+using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Core.Workflows;
+using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Watching;
 
-namespace Batchkeeper.Daemon.Reconciliation;
+namespace Batchkeeper.Daemon.Workflows;
 
-/// <summary>A workflow file read with its samples, or the problems that stop it from being used.</summary>
-/// <param name="Sha256">Of the workflow file's bytes.</param>
-/// <param name="SamplesSha256">Of the metadata file's bytes (the workflow's own hash when its samples are inline).</param>
-public sealed record LoadedWorkflow(Workflow Workflow, IReadOnlyList<Sample> Samples, string Sha256, string SamplesSha256 = "");
-
-/// <summary>Reads a workflow file and its project's metadata from disk.</summary>
-public static class WorkflowLoader
+/// <summary>Reads a workflow file, its project's metadata and its retry requests from disk.</summary>
+public sealed class FileWorkflowSource : IWorkflowSource
 {
     /// <summary>
     /// Parsed metadata by file path and content hash: the workflows of a project share one parse of its
     /// metadata.csv, and an unchanged file is not parsed again on every pass.
     /// </summary>
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Sha256, IReadOnlyList<Sample> Samples)> Metadata =
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Sha256, IReadOnlyList<Sample> Samples)> _metadata =
         new(StringComparer.Ordinal);
+
+    public async Task<WorkflowRead> ReadAsync(WorkflowLocation workflow, CancellationToken cancellationToken)
+    {
+        var path = FileSnapshotStore.WorkflowPath(workflow);
+        try
+        {
+            return new WorkflowRead.Loaded(await LoadAsync(path, cancellationToken));
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return new WorkflowRead.Gone();
+        }
+        catch (InputException e)
+        {
+            return new WorkflowRead.Invalid(e.Errors, new DateTimeOffset(File.GetLastWriteTimeUtc(path)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new WorkflowRead.Unreadable($"{workflow.FileName}: cannot be read: {e.Message}");
+        }
+    }
+
+    public Task<IReadOnlyList<Sample>> ReadSamplesAsync(Workflow workflow, WorkflowLocation at, CancellationToken cancellationToken) =>
+        LoadSamplesAsync(workflow, at.ProjectDirectory, at.FileName, cancellationToken);
+
+    public Task<RetryRequestSet> ReadRetryRequestsAsync(WorkflowLocation workflow, CancellationToken cancellationToken) =>
+        Task.FromResult(RetryRequestFile.Read(FileSnapshotStore.WorkflowPath(workflow)));
+
+    public Task ConsumeRetryRequestsAsync(WorkflowLocation workflow, string version, CancellationToken cancellationToken)
+    {
+        RetryRequestFile.Consume(FileSnapshotStore.WorkflowPath(workflow), version);
+        return Task.CompletedTask;
+    }
+
+    public Task<RetryRequest> AddRetryRequestAsync(
+        WorkflowLocation workflow, string? sample, string? analysis, DateTimeOffset now, CancellationToken cancellationToken) =>
+        RetryRequestFile.AddAsync(FileSnapshotStore.WorkflowPath(workflow), sample, analysis, now, cancellationToken);
 
     /// <summary>Workflow and metadata files larger than this are refused rather than read into memory.</summary>
     public const long MaxFileBytes = Files.ProjectFile.MaxInputBytes;
 
     /// <exception cref="InputException">The workflow or its metadata cannot be used.</exception>
     /// <exception cref="FileNotFoundException">The workflow file is gone.</exception>
-    public static async Task<LoadedWorkflow> LoadAsync(string path, CancellationToken cancellationToken)
+    public async Task<LoadedWorkflow> LoadAsync(string path, CancellationToken cancellationToken)
     {
         var fileName = Path.GetFileName(path);
         var project = WorkflowFiles.ProjectOf(path);
@@ -37,11 +73,11 @@ public static class WorkflowLoader
     }
 
     /// <summary>Reads samples as the workflow says: inline, a named file, or metadata.csv then metadata.json.</summary>
-    public static async Task<IReadOnlyList<Sample>> LoadSamplesAsync(Workflow workflow, string projectDirectory, string workflowFile, CancellationToken cancellationToken) =>
+    public async Task<IReadOnlyList<Sample>> LoadSamplesAsync(Workflow workflow, string projectDirectory, string workflowFile, CancellationToken cancellationToken) =>
         (await ReadSamplesAsync(workflow, projectDirectory, workflowFile, cancellationToken)).Samples;
 
     /// <summary>The samples, and the hash of the metadata file they came from (null when inline).</summary>
-    private static async Task<(IReadOnlyList<Sample> Samples, string? Sha256)> ReadSamplesAsync(
+    private async Task<(IReadOnlyList<Sample> Samples, string? Sha256)> ReadSamplesAsync(
         Workflow workflow, string projectDirectory, string workflowFile, CancellationToken cancellationToken)
     {
         if (workflow.Samples.Inline is { } inline)
@@ -70,7 +106,7 @@ public static class WorkflowLoader
 
             var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
             var key = Path.GetFullPath(path);
-            if (Metadata.TryGetValue(key, out var cached) && cached.Sha256 == sha)
+            if (_metadata.TryGetValue(key, out var cached) && cached.Sha256 == sha)
             {
                 return (cached.Samples, sha);
             }
@@ -79,7 +115,7 @@ public static class WorkflowLoader
             var samples = candidate.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
                 ? MetadataParser.ParseJson(text, candidate)
                 : MetadataParser.ParseCsv(text, candidate);
-            Metadata[key] = (sha, samples);
+            _metadata[key] = (sha, samples);
             return (samples, sha);
         }
 

@@ -1,0 +1,16 @@
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Snapshots;
+
+namespace Batchkeeper.Core.Ports;
+
+/// <summary>Where each workflow's snapshot is kept between passes (a file beside the workflow, in the Daemon).</summary>
+public interface ISnapshotStore
+{
+    /// <summary>The last snapshot, or null when there is none or it cannot be read (it is then rebuilt).</summary>
+    Task<WorkflowSnapshot?> LoadAsync(WorkflowLocation workflow, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the snapshot atomically: a reader sees the old one or the new one, never half of either.</summary>
+    /// <exception cref="IOException">It cannot be written (a full disk, a missing folder).</exception>
+    /// <exception cref="UnauthorizedAccessException">It may not be written (a read-only folder).</exception>
+    Task SaveAsync(WorkflowLocation workflow, WorkflowSnapshot snapshot, CancellationToken cancellationToken);
+}
