@@ -110,8 +110,8 @@ public sealed class WorkflowReconciler(
             {
                 record.JobName = spec.JobName;
                 record.MaxAttempts = spec.Retry.MaxAttempts;
-                record.Memory ??= spec.MemoryMiB;
-                record.Vcpus ??= spec.Vcpus;
+                record.Memory ??= spec.Job.MemoryMiB;
+                record.Vcpus ??= spec.Job.Vcpus;
             }
 
             pass.Records[i] = record;
@@ -496,7 +496,7 @@ public sealed class WorkflowReconciler(
     {
         var jobsByName = new Dictionary<string, List<JobSummary>>(StringComparer.Ordinal);
         var prefix = JobNames.WorkflowPrefix(pass.Plan.WorkflowName);
-        foreach (var queue in candidates.Select(i => pass.Slots[i].Spec!.Queue).Distinct(StringComparer.Ordinal))
+        foreach (var queue in candidates.Select(i => pass.Slots[i].Spec!.Job.Queue).Distinct(StringComparer.Ordinal))
         {
             foreach (var job in await backend.ListByNamePrefixAsync(queue, prefix, cancellationToken))
             {
@@ -678,19 +678,14 @@ public sealed class WorkflowReconciler(
     private async Task SubmitAsync(Pass pass, JobSpec spec, SlotRecord record, string[] dependsOn, CancellationToken cancellationToken)
     {
         var attempt = Math.Max(1, record.Attempt);
-        var environment = spec.Environment.ToDictionary(kv => kv.Key, kv => Template.Finalize(kv.Value, attempt), StringComparer.Ordinal);
-        environment[WorkflowPlanner.OutputsVariable] = string.Join('\n', spec.Outputs.Select(o => o.Uri));
+        var job = spec.Job.Finalize(attempt);
+        var environment = new Dictionary<string, string>(job.Environment, StringComparer.Ordinal)
+        {
+            [WorkflowPlanner.OutputsVariable] = string.Join('\n', spec.Outputs.Select(o => o.Uri)),
+        };
         var submission = new JobSubmission(
             spec.JobName,
-            spec.Queue,
-            spec.JobDefinition,
-            spec.Parameters.ToDictionary(kv => kv.Key, kv => Template.Finalize(kv.Value, attempt), StringComparer.Ordinal),
-            spec.Command?.Select(c => Template.Finalize(c, attempt)).ToArray(),
-            environment,
-            record.Vcpus,
-            record.Memory,
-            spec.TimeoutSeconds,
-            spec.Tags.ToDictionary(kv => kv.Key, kv => Template.Finalize(kv.Value, attempt), StringComparer.Ordinal),
+            job with { Environment = environment, Vcpus = record.Vcpus, MemoryMiB = record.Memory },
             dependsOn,
             pass.Plan.Location.ProjectDirectory,
             new JobContext(pass.Project, pass.Workflow, record.Sample, record.Analysis,

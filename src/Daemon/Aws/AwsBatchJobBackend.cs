@@ -42,21 +42,21 @@ public sealed class AwsBatchJobBackend : IJobBackend
     public async Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
         var resources = new List<ResourceRequirement>();
-        if (submission.Vcpus is { } vcpus)
+        if (submission.Job.Vcpus is { } vcpus)
         {
             resources.Add(new ResourceRequirement { Type = ResourceType.Vcpu, Value = vcpus.ToString(CultureInfo.InvariantCulture) });
         }
 
-        if (submission.MemoryMiB is { } memory)
+        if (submission.Job.MemoryMiB is { } memory)
         {
             resources.Add(new ResourceRequirement { Type = ResourceType.Memory, Value = memory.ToString(CultureInfo.InvariantCulture) });
         }
 
         var overrides = new ContainerOverrides
         {
-            Command = submission.Command is { Count: > 0 } command ? command : null,
-            Environment = submission.Environment.Count > 0
-                ? submission.Environment.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new EnvironmentVariable { Name = kv.Key, Value = kv.Value }).ToArray()
+            Command = submission.Job.Command is { Count: > 0 } command ? command : null,
+            Environment = submission.Job.Environment.Count > 0
+                ? submission.Job.Environment.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => new EnvironmentVariable { Name = kv.Key, Value = kv.Value }).ToArray()
                 : null,
             ResourceRequirements = resources.Count > 0 ? resources : null,
         };
@@ -64,14 +64,14 @@ public sealed class AwsBatchJobBackend : IJobBackend
         var request = new SubmitJobRequest
         {
             JobName = submission.JobName,
-            JobQueue = submission.Queue,
-            JobDefinition = submission.JobDefinition,
+            JobQueue = submission.Job.Queue,
+            JobDefinition = submission.Job.JobDefinition,
             DependsOn = submission.DependsOn.Count > 0 ? submission.DependsOn.Select(id => new JobDependency { JobId = id }).ToArray() : null,
-            Parameters = submission.Parameters.Count > 0 ? submission.Parameters : null,
+            Parameters = submission.Job.Parameters.Count > 0 ? submission.Job.Parameters : null,
             ContainerOverrides = overrides,
-            Timeout = submission.TimeoutSeconds is { } seconds ? new JobTimeout { AttemptDurationSeconds = seconds } : null,
-            Tags = submission.Tags.Count > 0 ? submission.Tags : null,
-            PropagateTags = submission.Tags.Count > 0 ? true : null,
+            Timeout = submission.Job.TimeoutSeconds is { } seconds ? new JobTimeout { AttemptDurationSeconds = seconds } : null,
+            Tags = submission.Job.Tags.Count > 0 ? submission.Job.Tags : null,
+            PropagateTags = submission.Job.Tags.Count > 0 ? true : null,
         };
 
         try

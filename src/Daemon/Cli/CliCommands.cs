@@ -91,8 +91,8 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         {
             var spec = slot.Spec!;
             output.WriteLine($"slot {slot.Sample} / {slot.Analysis}: job {spec.JobName}");
-            output.WriteLine($"  queue {spec.Queue}, definition {spec.JobDefinition}, vcpus {spec.Vcpus?.ToString(CultureInfo.InvariantCulture) ?? "-"}, memory {spec.MemoryMiB?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
-            if (spec.Command is { } command)
+            output.WriteLine($"  queue {spec.Job.Queue}, definition {spec.Job.JobDefinition}, vcpus {spec.Job.Vcpus?.ToString(CultureInfo.InvariantCulture) ?? "-"}, memory {spec.Job.MemoryMiB?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
+            if (spec.Job.Command is { } command)
             {
                 output.WriteLine($"  command {string.Join(' ', command.Select(c => Template.Finalize(c, 1)))}");
             }
@@ -152,7 +152,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
         var specs = plan.Slots.Where(s => s.Spec is not null).Select(s => s.Spec!).ToArray();
         var problems = 0;
 
-        var queues = specs.Select(s => s.Queue).Distinct(StringComparer.Ordinal).ToArray();
+        var queues = specs.Select(s => s.Job.Queue).Distinct(StringComparer.Ordinal).ToArray();
         var found = (await client.DescribeJobQueuesAsync(new DescribeJobQueuesRequest { JobQueues = queues }, cancellationToken)).JobQueues;
         foreach (var queue in queues)
         {
@@ -169,7 +169,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
             }
         }
 
-        foreach (var definition in specs.Select(s => s.JobDefinition).Distinct(StringComparer.Ordinal))
+        foreach (var definition in specs.Select(s => s.Job.JobDefinition).Distinct(StringComparer.Ordinal))
         {
             var name = WorkflowParser.DefinitionNameOf(definition);
             var revisions = (await client.DescribeJobDefinitionsAsync(new DescribeJobDefinitionsRequest { JobDefinitionName = name }, cancellationToken)).JobDefinitions;

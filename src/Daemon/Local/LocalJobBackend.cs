@@ -56,7 +56,7 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
 
     public Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken)
     {
-        if (submission.Command is not { Count: > 0 } command)
+        if (submission.Job.Command is not { Count: > 0 } command)
         {
             throw new JobRejectedException(
                 $"the local backend runs an analysis's 'command', and analysis '{submission.Context.Analysis}' has none");
@@ -67,15 +67,15 @@ public sealed class LocalJobBackend : BackgroundService, IJobBackend, IJobEvents
         {
             JobId = id,
             JobName = submission.JobName,
-            Queue = submission.Queue,
-            JobDefinition = submission.JobDefinition,
-            Command = command.Select(arg => SubstituteParameters(arg, submission.Parameters)).ToList(),
-            Environment = new Dictionary<string, string>(submission.Environment),
+            Queue = submission.Job.Queue,
+            JobDefinition = submission.Job.JobDefinition,
+            Command = command.Select(arg => SubstituteParameters(arg, submission.Job.Parameters)).ToList(),
+            Environment = new Dictionary<string, string>(submission.Job.Environment),
             DependsOn = [.. submission.DependsOn],
             WorkingDirectory = submission.WorkingDirectory,
-            TimeoutSeconds = submission.TimeoutSeconds,
-            Vcpus = submission.Vcpus,
-            MemoryMiB = submission.MemoryMiB,
+            TimeoutSeconds = submission.Job.TimeoutSeconds,
+            Vcpus = submission.Job.Vcpus,
+            MemoryMiB = submission.Job.MemoryMiB,
             Context = submission.Context,
             Status = JobStatus.Submitted,
             CreatedAt = _clock.GetUtcNow(),

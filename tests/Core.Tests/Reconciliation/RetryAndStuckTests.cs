@@ -52,7 +52,7 @@ public sealed class RetryAndStuckTests
 
         h.Snapshot = await h.Reconciler.ReconcileAsync(h.Plan, h.Snapshot, CancellationToken.None, [new RetryRequest("r", null, "align", Start)]);
 
-        Assert.Equal(1500, h.Backend.SubmitCalls[^1].MemoryMiB);
+        Assert.Equal(1500, h.Backend.SubmitCalls[^1].Job.MemoryMiB);
         Assert.Equal(1, h.Slot("s1", "align").Attempt);
     }
 

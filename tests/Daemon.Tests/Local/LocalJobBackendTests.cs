@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Daemon.Hosting;
@@ -23,8 +24,8 @@ public sealed class LocalJobBackendTests : IDisposable
         }), TimeProvider.System, NullLogger<LocalJobBackend>.Instance);
 
     private JobSubmission Job(string name, string[] command, string[]? dependsOn = null, Dictionary<string, string>? parameters = null, int? timeout = null) =>
-        new(name, "local", "def:1", parameters ?? [], command, new Dictionary<string, string> { ["GREETING"] = "hello" },
-            null, null, timeout, new Dictionary<string, string>(), dependsOn ?? [], _folder.Path, new JobContext("p", "w", "s", "a"));
+        new(name, new JobTemplate("local", "def:1", parameters ?? [], command, new Dictionary<string, string> { ["GREETING"] = "hello" },
+            null, null, timeout, new Dictionary<string, string>()), dependsOn ?? [], _folder.Path, new JobContext("p", "w", "s", "a"));
 
     private static async Task<JobDetail> WaitForAsync(LocalJobBackend backend, string id, Func<JobDetail, bool> done, string what) =>
         await Eventually.WaitAsync(async () => (await backend.DescribeAsync([id], CancellationToken.None)).SingleOrDefault(), d => d is not null && done(d), what);
@@ -122,7 +123,8 @@ public sealed class LocalJobBackendTests : IDisposable
         var detail = await WaitForAsync(backend, id, d => d.Status == JobStatus.Failed, "the job fails");
         Assert.StartsWith("CannotStartContainerError", detail.StatusReason, StringComparison.Ordinal);
 
-        var noCommand = Job("none", ["x"]) with { Command = null };
+        var none = Job("none", ["x"]);
+        var noCommand = none with { Job = none.Job with { Command = null } };
         var rejected = await Assert.ThrowsAsync<JobRejectedException>(() => backend.SubmitAsync(noCommand, CancellationToken.None));
         Assert.Contains("has none", rejected.Message, StringComparison.Ordinal);
         await backend.StopAsync(CancellationToken.None);
