@@ -5,6 +5,8 @@ using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Core.Workflows;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
@@ -639,7 +641,7 @@ public sealed class CliCommands(TextWriter output, TextWriter error, TextReader 
     {
         using var client = new BatchClient(AwsSettings);
         output.WriteLine($"queue {queue}");
-        foreach (var status in Aws.JobStatus.All)
+        foreach (var status in Aws.Batch.Model.JobStatus.All)
         {
             var count = 0;
             try

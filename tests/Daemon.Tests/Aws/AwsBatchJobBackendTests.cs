@@ -3,6 +3,7 @@ using Batchkeeper.BatchEmulator;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;

@@ -1,6 +1,8 @@
 using System.Net;
+using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 
-namespace Batchkeeper.Daemon.Aws;
+namespace Batchkeeper.Daemon.Aws.Batch;
 
 /// <summary>AWS Batch answered a request with an error.</summary>
 /// <remarks>

@@ -3,8 +3,10 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
+using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 
-namespace Batchkeeper.Daemon.Aws;
+namespace Batchkeeper.Daemon.Aws.Batch;
 
 /// <summary>
 /// AWS Batch over its REST-JSON wire protocol (<c>POST /v1/&lt;operation&gt;</c>, <c>Content-Type: application/json</c>),
