@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 
 namespace Batchkeeper.Daemon.Aws.Batch;

@@ -1,4 +1,3 @@
-using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 
 namespace Batchkeeper.Daemon.Aws.Batch;
