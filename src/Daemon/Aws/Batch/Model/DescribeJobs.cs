@@ -72,22 +72,8 @@ public sealed record JobDetail
 }
 
 /// <summary>Model shape <c>ContainerDetail</c> (the container of the latest attempt).</summary>
-public sealed record ContainerDetail
+public sealed record ContainerDetail : ContainerShape
 {
-    public string? Image { get; init; }
-
-    public int? Vcpus { get; init; }
-
-    public int? Memory { get; init; }
-
-    public IReadOnlyList<string> Command { get; init => field = value ?? []; } = [];
-
-    public string? JobRoleArn { get; init; }
-
-    public string? ExecutionRoleArn { get; init; }
-
-    public IReadOnlyList<EnvironmentVariable> Environment { get; init => field = value ?? []; } = [];
-
     public string? User { get; init; }
 
     public int? ExitCode { get; init; }

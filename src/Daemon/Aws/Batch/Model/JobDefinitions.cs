@@ -64,22 +64,8 @@ public sealed record JobDefinition
 }
 
 /// <summary>Model shape <c>ContainerProperties</c>.</summary>
-public sealed record ContainerProperties
+public sealed record ContainerProperties : ContainerShape
 {
-    public string? Image { get; init; }
-
-    public int? Vcpus { get; init; }
-
-    public int? Memory { get; init; }
-
-    public IReadOnlyList<string> Command { get; init => field = value ?? []; } = [];
-
-    public string? JobRoleArn { get; init; }
-
-    public string? ExecutionRoleArn { get; init; }
-
-    public IReadOnlyList<EnvironmentVariable> Environment { get; init => field = value ?? []; } = [];
-
     public bool? ReadonlyRootFilesystem { get; init; }
 
     public bool? Privileged { get; init; }
