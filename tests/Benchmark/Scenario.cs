@@ -237,11 +237,11 @@ public sealed class Scenario
         var body = new JsonObject
         {
             ["jobName"] = spec.JobName,
-            ["jobQueue"] = spec.Queue,
-            ["jobDefinition"] = spec.JobDefinition,
+            ["jobQueue"] = spec.Job.Queue,
+            ["jobDefinition"] = spec.Job.JobDefinition,
             ["containerOverrides"] = new JsonObject
             {
-                ["command"] = new JsonArray(spec.Command!.Select(c => (JsonNode?)JsonValue.Create(Template.Finalize(c, 1))).ToArray()),
+                ["command"] = new JsonArray(spec.Job.Command!.Select(c => (JsonNode?)JsonValue.Create(Template.Finalize(c, 1))).ToArray()),
                 ["environment"] = new JsonArray(new JsonObject
                 {
                     ["name"] = WorkflowPlanner.OutputsVariable,

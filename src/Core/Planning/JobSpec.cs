@@ -2,20 +2,12 @@ namespace Batchkeeper.Core.Planning;
 
 /// <summary>
 /// A slot's job as it would be submitted, expanded for its sample. Strings may still hold
-/// <c>{attempt}</c>: <see cref="Template.Finalize"/> fills it in at submission.
+/// <c>{attempt}</c>: <see cref="JobTemplate.Finalize"/> fills it in at submission.
 /// </summary>
 public sealed record JobSpec(
     string JobName,
     string SpecHash,
-    string Queue,
-    string JobDefinition,
-    IReadOnlyDictionary<string, string> Parameters,
-    IReadOnlyList<string>? Command,
-    IReadOnlyDictionary<string, string> Environment,
-    int? Vcpus,
-    int? MemoryMiB,
-    int? TimeoutSeconds,
-    IReadOnlyDictionary<string, string> Tags,
+    JobTemplate Job,
     IReadOnlyList<OutputLocation> Outputs,
     RetryLimits Retry);
 

@@ -188,8 +188,10 @@ public static class WorkflowPlanner
         var retry = shared.Retry;
         var spec = new JobSpec(
             JobNames.For(workflow.Name, analysis.Name, sample.Name, hash),
-            hash, queue, jobDefinition, parameters, command, environment,
-            analysis.Vcpus, analysis.MemoryMiB, analysis.TimeoutSeconds, tags, outputs, retry);
+            hash,
+            new JobTemplate(queue, jobDefinition, parameters, command, environment, analysis.Vcpus, analysis.MemoryMiB, analysis.TimeoutSeconds, tags),
+            outputs,
+            retry);
         return new PlannedSlot(sample.Name, index, analysis.Name, spec, null);
     }
 

@@ -1,3 +1,5 @@
+using Batchkeeper.Core.Planning;
+
 namespace Batchkeeper.Core.Ports;
 
 /// <summary>Batch's job states, in the order a job goes through them.</summary>
@@ -33,20 +35,12 @@ public interface IJobEvents
 }
 
 /// <summary>One job to submit, fully expanded.</summary>
-/// <param name="MemoryMiB">Memory in MiB, sent as a MEMORY resource requirement; null keeps the job definition's.</param>
+/// <param name="Job">What it runs with, <c>{attempt}</c> filled in.</param>
 /// <param name="DependsOn">Job ids that must succeed first (Batch <c>dependsOn</c>, SEQUENTIAL).</param>
 /// <param name="WorkingDirectory">The project folder: where the local backend runs the command.</param>
 public sealed record JobSubmission(
     string JobName,
-    string Queue,
-    string JobDefinition,
-    IReadOnlyDictionary<string, string> Parameters,
-    IReadOnlyList<string>? Command,
-    IReadOnlyDictionary<string, string> Environment,
-    int? Vcpus,
-    int? MemoryMiB,
-    int? TimeoutSeconds,
-    IReadOnlyDictionary<string, string> Tags,
+    JobTemplate Job,
     IReadOnlyList<string> DependsOn,
     string WorkingDirectory,
     JobContext Context);

@@ -35,7 +35,7 @@ public sealed partial class WorkflowReconciler
     {
         var jobsByName = new Dictionary<string, List<JobSummary>>(StringComparer.Ordinal);
         var prefix = Planning.JobNames.WorkflowPrefix(pass.Plan.WorkflowName);
-        foreach (var queue in candidates.Select(i => pass.Slots[i].Spec!.Queue).Distinct(StringComparer.Ordinal))
+        foreach (var queue in candidates.Select(i => pass.Slots[i].Spec!.Job.Queue).Distinct(StringComparer.Ordinal))
         {
             foreach (var job in await backend.ListByNamePrefixAsync(queue, prefix, cancellationToken))
             {

@@ -99,19 +99,14 @@ public sealed partial class WorkflowReconciler
     private async Task SubmitAsync(PassState pass, JobSpec spec, SlotRecord record, string[] dependsOn, CancellationToken cancellationToken)
     {
         var attempt = Math.Max(1, record.Attempt);
-        var environment = spec.Environment.ToDictionary(kv => kv.Key, kv => Template.Finalize(kv.Value, attempt), StringComparer.Ordinal);
-        environment[WorkflowPlanner.OutputsVariable] = string.Join('\n', spec.Outputs.Select(o => o.Uri));
+        var job = spec.Job.Finalize(attempt);
+        var environment = new Dictionary<string, string>(job.Environment, StringComparer.Ordinal)
+        {
+            [WorkflowPlanner.OutputsVariable] = string.Join('\n', spec.Outputs.Select(o => o.Uri)),
+        };
         var submission = new JobSubmission(
             spec.JobName,
-            spec.Queue,
-            spec.JobDefinition,
-            spec.Parameters.ToDictionary(kv => kv.Key, kv => Template.Finalize(kv.Value, attempt), StringComparer.Ordinal),
-            spec.Command?.Select(c => Template.Finalize(c, attempt)).ToArray(),
-            environment,
-            record.Vcpus,
-            record.Memory,
-            spec.TimeoutSeconds,
-            spec.Tags.ToDictionary(kv => kv.Key, kv => Template.Finalize(kv.Value, attempt), StringComparer.Ordinal),
+            job with { Environment = environment, Vcpus = record.Vcpus, MemoryMiB = record.Memory },
             dependsOn,
             pass.Plan.Location.ProjectDirectory,
             new JobContext(pass.Project, pass.Workflow, record.Sample, record.Analysis,

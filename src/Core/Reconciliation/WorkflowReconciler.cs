@@ -101,8 +101,8 @@ public sealed partial class WorkflowReconciler(
             {
                 record.JobName = spec.JobName;
                 record.MaxAttempts = spec.Retry.MaxAttempts;
-                record.Memory ??= spec.MemoryMiB;
-                record.Vcpus ??= spec.Vcpus;
+                record.Memory ??= spec.Job.MemoryMiB;
+                record.Vcpus ??= spec.Job.Vcpus;
             }
 
             pass.Records[i] = record;

@@ -1,6 +1,7 @@
 using Amazon.Runtime;
 using Amazon.S3;
 using Batchkeeper.Core.Ports;
+using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Outputs;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,3 +1,4 @@
+using Batchkeeper.Daemon.Aws.Batch;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;

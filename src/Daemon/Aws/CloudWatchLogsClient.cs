@@ -13,7 +13,7 @@ namespace Batchkeeper.Daemon.Aws;
 /// through the same <see cref="AwsServiceConnection"/> as the Batch client: rate limit, retries, SigV4.
 /// AWSSDK.CloudWatchLogs is not served here, hence by hand.
 /// </summary>
-public sealed class CloudWatchLogsClient : IDisposable
+public sealed class CloudWatchLogsClient : AwsJsonClient
 {
     /// <summary>The SigV4 service name and endpoint prefix of CloudWatch Logs.</summary>
     public const string ServiceName = "logs";
@@ -23,9 +23,6 @@ public sealed class CloudWatchLogsClient : IDisposable
 
     private static readonly MediaTypeHeaderValue JsonMediaType = new("application/x-amz-json-1.1");
 
-    private readonly HttpClient _http;
-    private readonly AwsServiceConnection? _owned;
-
     /// <exception cref="AwsConfigurationException">No region is configured, or a region or URL is malformed.</exception>
     public CloudWatchLogsClient(AwsOptions options, ILoggerFactory? loggerFactory = null)
         : this(AwsServiceConnection.Create(ServiceName, ServiceName, options?.LogsServiceUrl, options ?? throw new ArgumentNullException(nameof(options)), loggerFactory))
@@ -33,44 +30,24 @@ public sealed class CloudWatchLogsClient : IDisposable
     }
 
     private CloudWatchLogsClient(AwsServiceConnection connection)
+        : base(connection.Http, connection.ServiceUrl, connection)
     {
-        _owned = connection;
-        _http = connection.Http;
-        ServiceUrl = connection.ServiceUrl;
     }
 
-    /// <summary>The endpoint requests go to, ending in <c>/</c>.</summary>
-    public Uri ServiceUrl { get; }
+    private protected override string ServiceTitle => "CloudWatch Logs";
 
     /// <summary>One page of a stream's events.</summary>
     /// <exception cref="CloudWatchLogsException">The service answered with an error (after retries where they apply).</exception>
     public async Task<GetLogEventsResponse> GetLogEventsAsync(GetLogEventsRequest request, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(request);
         using var message = new HttpRequestMessage(HttpMethod.Post, ServiceUrl);
         message.Headers.Add("X-Amz-Target", GetLogEventsTarget);
-        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, LogsJsonContext.Default.GetLogEventsRequest));
-        content.Headers.ContentType = JsonMediaType;
-        message.Content = content;
-
-        using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-        {
-            var error = AwsErrorResponse.Parse(response, body);
-            throw new CloudWatchLogsException(error.Code, response.StatusCode, error.Message);
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize(body.Length == 0 ? "{}"u8 : body, LogsJsonContext.Default.GetLogEventsResponse)
-                ?? throw new JsonException("The body is the JSON literal null.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"CloudWatch Logs answered GetLogEvents with a body that is not a valid response: {e.Message}", e);
-        }
+        return await SendAsync(message, JsonMediaType, "GetLogEvents", request, LogsJsonContext.Default.GetLogEventsRequest,
+            LogsJsonContext.Default.GetLogEventsResponse, cancellationToken).ConfigureAwait(false);
     }
+
+    private protected override AwsServiceException ServiceError(HttpResponseMessage response, AwsErrorResponse error) =>
+        new CloudWatchLogsException(error.Code, response.StatusCode, error.Message, error.RequestId);
 
     /// <summary>
     /// Every page of a stream from <paramref name="startToken"/> (null: from the start) on, oldest first. Paging stops
@@ -99,11 +76,10 @@ public sealed class CloudWatchLogsClient : IDisposable
         }
     }
 
-    public void Dispose() => _owned?.Dispose();
 }
 
 /// <summary>CloudWatch Logs answered with an error, e.g. <c>ResourceNotFoundException</c> for a stream that does not exist.</summary>
-public sealed class CloudWatchLogsException : Exception
+public sealed class CloudWatchLogsException : AwsServiceException
 {
     public CloudWatchLogsException()
         : this("Unknown", HttpStatusCode.InternalServerError, "Unknown error.")
@@ -118,24 +94,12 @@ public sealed class CloudWatchLogsException : Exception
     public CloudWatchLogsException(string message, Exception innerException)
         : base(message, innerException)
     {
-        ErrorCode = "Unknown";
-        ServiceMessage = message;
     }
 
-    public CloudWatchLogsException(string errorCode, HttpStatusCode statusCode, string serviceMessage)
-        : base($"CloudWatch Logs {errorCode} (HTTP {(int)statusCode}): {serviceMessage}")
+    public CloudWatchLogsException(string errorCode, HttpStatusCode statusCode, string serviceMessage, string? requestId = null)
+        : base($"CloudWatch Logs {errorCode} (HTTP {(int)statusCode}): {serviceMessage}", errorCode, statusCode, serviceMessage, requestId)
     {
-        ErrorCode = errorCode;
-        StatusCode = statusCode;
-        ServiceMessage = serviceMessage;
     }
-
-    /// <summary>The service's code (the body's <c>__type</c> or <c>x-amzn-ErrorType</c>), e.g. <c>ResourceNotFoundException</c>.</summary>
-    public string ErrorCode { get; }
-
-    public HttpStatusCode StatusCode { get; }
-
-    public string ServiceMessage { get; }
 }
 
 /// <summary>The model shape <c>GetLogEventsRequest</c> (logs-2014-03-28), the members Batchkeeper sends.</summary>

@@ -11,9 +11,12 @@ public static class LocalServiceCollectionExtensions
     public static IServiceCollection AddLocalBackend(this IServiceCollection services)
     {
         services.AddHostedService<StoppedJobsPasses>();
+        services.AddSingleton<LocalJobStore>();
+        services.AddSingleton<LocalProcessRunner>();
+        services.AddSingleton<LocalJobScheduler>();
+        services.AddHostedService(sp => sp.GetRequiredService<LocalJobScheduler>());
         services.AddSingleton<LocalJobBackend>();
         services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<LocalJobBackend>());
-        services.AddHostedService(sp => sp.GetRequiredService<LocalJobBackend>());
         services.AddSingleton<IOutputStore>(sp => new RoutingOutputStore(sp.GetRequiredService<LocalOutputStore>()));
         return services;
     }

@@ -8,7 +8,7 @@ public sealed class FakeJob
     public required string JobId { get; init; }
     public required JobSubmission Submission { get; init; }
     public string JobName => Submission.JobName;
-    public string Queue => Submission.Queue;
+    public string Queue => Submission.Job.Queue;
     public JobStatus Status { get; set; } = JobStatus.Submitted;
     public string? StatusReason { get; set; }
     public string? ContainerReason { get; set; }
@@ -129,8 +129,8 @@ public sealed class FakeJobBackend(TimeProvider clock) : IJobBackend
                 JobId = $"job-{_jobs.Count + 1}",
                 Submission = submission,
                 CreatedAt = clock.GetUtcNow(),
-                MemoryMiB = submission.MemoryMiB,
-                Vcpus = submission.Vcpus,
+                MemoryMiB = submission.Job.MemoryMiB,
+                Vcpus = submission.Job.Vcpus,
             };
             _jobs.Add(job);
             if (_lostAnswers.Any(when => when(submission)))

@@ -67,16 +67,16 @@ public sealed class WorkflowPlannerTests
 
         var spec = plan.Slots[0].Spec;
         Assert.NotNull(spec);
-        Assert.Equal("align:1", spec.JobDefinition);
-        Assert.Equal("q-demo", spec.Queue);
-        Assert.Equal("s1.fastq.gz", spec.Parameters["input"]);
-        Assert.Equal("{attempt}", spec.Parameters["try"]);
-        Assert.Equal(["align", "--in", "s1.fastq.gz"], spec.Command);
-        Assert.Equal("s1", spec.Environment["SAMPLE"]);
-        Assert.Equal("demo", spec.Tags["project"]);
-        Assert.Equal(4, spec.Vcpus);
-        Assert.Equal(8000, spec.MemoryMiB);
-        Assert.Equal(3600, spec.TimeoutSeconds);
+        Assert.Equal("align:1", spec.Job.JobDefinition);
+        Assert.Equal("q-demo", spec.Job.Queue);
+        Assert.Equal("s1.fastq.gz", spec.Job.Parameters["input"]);
+        Assert.Equal("{attempt}", spec.Job.Parameters["try"]);
+        Assert.Equal(["align", "--in", "s1.fastq.gz"], spec.Job.Command);
+        Assert.Equal("s1", spec.Job.Environment["SAMPLE"]);
+        Assert.Equal("demo", spec.Job.Tags["project"]);
+        Assert.Equal(4, spec.Job.Vcpus);
+        Assert.Equal(8000, spec.Job.MemoryMiB);
+        Assert.Equal(3600, spec.Job.TimeoutSeconds);
         Assert.Equal(["s3://b/demo/wf/align/s1.bam", "file:///projects/demo/results/s1.log"], spec.Outputs.Select(o => o.Uri));
         Assert.StartsWith("bk-wf-align-s1-", spec.JobName, StringComparison.Ordinal);
         Assert.EndsWith("-" + spec.SpecHash, spec.JobName, StringComparison.Ordinal);
@@ -183,7 +183,7 @@ public sealed class WorkflowPlannerTests
         var spec = Assert.Single(Plan(json, Sample("s1")).Slots).Spec;
 
         Assert.NotNull(spec);
-        Assert.Equal("q{1}", spec.Queue);
+        Assert.Equal("q{1}", spec.Job.Queue);
     }
 
     [Fact]
@@ -221,9 +221,9 @@ public sealed class WorkflowPlannerTests
         var plan = Plan(json, Sample("s1"), Sample("s2"), Sample("s3"));
 
         var first = plan.Slots.Where(s => s.AnalysisIndex == 0).Select(s => s.Spec!).ToArray();
-        Assert.All(first, spec => Assert.Equal("q-demo", spec.Queue));
-        Assert.All(first, spec => Assert.Equal("demo-a", spec.Tags["p"]));
-        Assert.Equal(["s1", "s2", "s3"], first.Select(spec => spec.Tags["s"]));
+        Assert.All(first, spec => Assert.Equal("q-demo", spec.Job.Queue));
+        Assert.All(first, spec => Assert.Equal("demo-a", spec.Job.Tags["p"]));
+        Assert.Equal(["s1", "s2", "s3"], first.Select(spec => spec.Job.Tags["s"]));
         Assert.All(plan.Slots.Where(s => s.AnalysisIndex == 1), s =>
         {
             Assert.Null(s.Spec);

@@ -53,7 +53,7 @@ public sealed class RetryAndStuckTests
 
         h.Snapshot = (await h.Reconciler.ReconcileAsync(new PassInput(h.Plan, h.Snapshot, [new RetryRequest("r", null, "align", Start)], h.Clock.GetUtcNow()), CancellationToken.None)).Snapshot;
 
-        Assert.Equal(1500, h.Backend.SubmitCalls[^1].MemoryMiB);
+        Assert.Equal(1500, h.Backend.SubmitCalls[^1].Job.MemoryMiB);
         Assert.Equal(1, h.Slot("s1", "align").Attempt);
     }
 

@@ -89,7 +89,7 @@ public sealed class WorkflowReconcilerFailureTests
         Assert.StartsWith("Timed out: resubmitting with the same memory at", slot.Message, StringComparison.Ordinal);
         h.Clock.Advance(TimeSpan.FromMinutes(1));
         await h.PassAsync();
-        Assert.Equal([1000, 1000], h.Backend.SubmitCalls.Select(s => s.MemoryMiB));
+        Assert.Equal([1000, 1000], h.Backend.SubmitCalls.Select(s => s.Job.MemoryMiB));
 
         h.Backend.Fail("job-2", "Job attempt duration exceeded timeout", exitCode: 137);
         await h.PassAsync();
@@ -121,7 +121,7 @@ public sealed class WorkflowReconcilerFailureTests
         slot = h.Slot("s1", "align");
         Assert.Equal((SlotState.FailedPermanently, FailureClass.OutOfMemory), (slot.State, slot.FailureClass));
         Assert.Equal($"out of memory at max_memory (2000 MiB): {Exited}; {OutOfMemory}; exit code 137", slot.Message);
-        Assert.Equal([1000, 1500, 2000], h.Backend.SubmitCalls.Select(s => s.MemoryMiB));
+        Assert.Equal([1000, 1500, 2000], h.Backend.SubmitCalls.Select(s => s.Job.MemoryMiB));
         Assert.Equal(Start, h.Backend.Jobs[^1].CreatedAt); // no backoff
     }
 
@@ -139,7 +139,7 @@ public sealed class WorkflowReconcilerFailureTests
         var slot = h.Slot("s1", "align");
         Assert.Equal(SlotState.FailedPermanently, slot.State);
         Assert.Equal($"out of memory on all 2 attempts: {OutOfMemory}", slot.Message);
-        Assert.Equal([1000, 1500], h.Backend.SubmitCalls.Select(s => s.MemoryMiB));
+        Assert.Equal([1000, 1500], h.Backend.SubmitCalls.Select(s => s.Job.MemoryMiB));
     }
 
     [Fact]
@@ -148,12 +148,12 @@ public sealed class WorkflowReconcilerFailureTests
         // No memory in the workflow: the job definition's 4000 MiB, as Batch reports it, is raised.
         var h = new ReconcilerHarness(OneStep("\"description\": \"no override\""));
         await h.PassAsync();
-        Assert.Null(h.Backend.SubmitCalls[0].MemoryMiB);
+        Assert.Null(h.Backend.SubmitCalls[0].Job.MemoryMiB);
         h.Backend.Fail("job-1", Exited, exitCode: 137, memoryMiB: 4000);
 
         await h.PassAsync();
 
-        Assert.Equal(6000, h.Backend.SubmitCalls[^1].MemoryMiB);
+        Assert.Equal(6000, h.Backend.SubmitCalls[^1].Job.MemoryMiB);
         Assert.Equal(FailureClass.OutOfMemory, h.Slot("s1", "align").FailureClass);
     }
 
@@ -179,7 +179,7 @@ public sealed class WorkflowReconcilerFailureTests
         slot = h.Slot("s1", "align");
         Assert.Equal(SlotState.FailedPermanently, slot.State);
         Assert.Equal("interrupted 3 times, more than the cap of 2: Your Spot Task was interrupted.", slot.Message);
-        Assert.Equal([1000, 1000, 1000], h.Backend.SubmitCalls.Select(s => s.MemoryMiB));
+        Assert.Equal([1000, 1000, 1000], h.Backend.SubmitCalls.Select(s => s.Job.MemoryMiB));
         Assert.All(h.Backend.Jobs, j => Assert.Equal(Start, j.CreatedAt));
     }
 
@@ -276,7 +276,7 @@ public sealed class WorkflowReconcilerFailureTests
         Assert.Equal(h.JobName("s1", "align"), slot.JobName);
         Assert.Equal(("job-2", 1, SlotState.Queued, null), (slot.JobId, slot.Attempt, slot.State, slot.FailureClass));
         Assert.Equal("job-2", Assert.Single(slot.History).JobId);
-        Assert.Equal("2", h.Backend.SubmitCalls[^1].Parameters["x"]);
+        Assert.Equal("2", h.Backend.SubmitCalls[^1].Job.Parameters["x"]);
 
         h.Backend.Fail("job-2", Exited, exitCode: 1);
         await h.PassAsync();

@@ -68,14 +68,14 @@ public sealed class WorkflowReconcilerTests
 
         var submission = Assert.Single(h.Backend.SubmitCalls);
         Assert.Equal(h.JobName("s1", "align"), submission.JobName);
-        Assert.Equal(("q1", "align:1"), (submission.Queue, submission.JobDefinition));
-        Assert.Equal("1", submission.Parameters["try"]);
-        Assert.Equal("s1.fq", submission.Parameters["in"]);
-        Assert.Equal(["run", "s1", "--try=1"], submission.Command);
-        Assert.Equal("1", submission.Environment["TRY"]);
-        Assert.Equal("s3://bucket/s1.bam", submission.Environment[WorkflowPlanner.OutputsVariable]);
-        Assert.Equal("demo", submission.Tags["p"]);
-        Assert.Equal((2, 1000, 600), (submission.Vcpus, submission.MemoryMiB, submission.TimeoutSeconds));
+        Assert.Equal(("q1", "align:1"), (submission.Job.Queue, submission.Job.JobDefinition));
+        Assert.Equal("1", submission.Job.Parameters["try"]);
+        Assert.Equal("s1.fq", submission.Job.Parameters["in"]);
+        Assert.Equal(["run", "s1", "--try=1"], submission.Job.Command);
+        Assert.Equal("1", submission.Job.Environment["TRY"]);
+        Assert.Equal("s3://bucket/s1.bam", submission.Job.Environment[WorkflowPlanner.OutputsVariable]);
+        Assert.Equal("demo", submission.Job.Tags["p"]);
+        Assert.Equal((2, 1000, 600), (submission.Job.Vcpus, submission.Job.MemoryMiB, submission.Job.TimeoutSeconds));
         Assert.Empty(submission.DependsOn);
         Assert.Equal("/projects/demo", submission.WorkingDirectory);
         Assert.Equal(new JobContext("demo", "wf", "s1", "align", Path.Combine("/projects/demo", "wf.json")), submission.Context);

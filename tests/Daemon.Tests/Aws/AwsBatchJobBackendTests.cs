@@ -1,7 +1,9 @@
 using System.Text.Json;
 using Batchkeeper.BatchEmulator;
+using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
@@ -15,8 +17,8 @@ public sealed class AwsBatchJobBackendTests
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     private static JobSubmission Job(string name, params string[] dependsOn) =>
-        new(name, "q", "def:1", new Dictionary<string, string>(), ["run"], new Dictionary<string, string>(), 1, 512, null,
-            new Dictionary<string, string>(), dependsOn, "/", new JobContext("p", "w", "s", "a"));
+        new(name, new JobTemplate("q", "def:1", new Dictionary<string, string>(), ["run"], new Dictionary<string, string>(), 1, 512, null,
+            new Dictionary<string, string>()), dependsOn, "/", new JobContext("p", "w", "s", "a"));
 
     [Fact]
     public async Task DescribeRequestsOfConcurrentPasses_AreMergedIntoCallsOfAtMost100Ids()
@@ -123,7 +125,8 @@ public sealed class AwsBatchJobBackendTests
         using var client = TestClients.Batch(emulator.BaseAddress);
         var backend = new AwsBatchJobBackend(client);
 
-        var error = await Assert.ThrowsAsync<JobRejectedException>(() => backend.SubmitAsync(Job("n") with { Queue = "nope" }, CancellationToken.None));
+        var job = Job("n");
+        var error = await Assert.ThrowsAsync<JobRejectedException>(() => backend.SubmitAsync(job with { Job = job.Job with { Queue = "nope" } }, CancellationToken.None));
 
         Assert.StartsWith("ClientException:", error.Message, StringComparison.Ordinal);
         Assert.Single(emulator.RequestsFor(BatchOperations.SubmitJob));

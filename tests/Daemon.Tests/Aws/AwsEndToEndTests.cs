@@ -3,6 +3,8 @@ using Amazon.Runtime;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Tests.Infrastructure;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 

@@ -1,5 +1,7 @@
 using Amazon.Runtime;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 
 namespace Batchkeeper.Daemon.Tests.Aws;

@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using Amazon.Runtime;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Tests.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 
 namespace Batchkeeper.Daemon.Tests.Aws;

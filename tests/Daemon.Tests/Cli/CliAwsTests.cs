@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Daemon.Tests.Infrastructure;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 
 namespace Batchkeeper.Daemon.Tests.Cli;
@@ -60,7 +62,7 @@ public sealed class CliAwsTests : IDisposable
         using var client = Batchkeeper.Daemon.Tests.Aws.Fakes.TestClients.Batch(emulator.BaseAddress);
         foreach (var name in new[] { "j1", "j2", "j3" })
         {
-            await client.SubmitJobAsync(new Batchkeeper.Daemon.Aws.SubmitJobRequest { JobName = name, JobQueue = "spot", JobDefinition = "align:3" });
+            await client.SubmitJobAsync(new SubmitJobRequest { JobName = name, JobQueue = "spot", JobDefinition = "align:3" });
         }
 
         await emulator.WaitUntilAsync(jobs => jobs.All(j => j.Status == "RUNNING"), TimeSpan.FromSeconds(30));

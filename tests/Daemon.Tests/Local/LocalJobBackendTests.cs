@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Daemon.Hosting;
@@ -6,6 +7,7 @@ using Batchkeeper.Daemon.Local;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Batchkeeper.Daemon.Tests.Local;
 
@@ -16,17 +18,16 @@ public sealed class LocalJobBackendTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private LocalJobBackend NewBackend(int maxConcurrent = 2) =>
-        new(Options.Create(new BatchkeeperOptions
-        {
-            Local = new LocalOptions { MaxConcurrentJobs = maxConcurrent, WorkDirectory = _folder.Combine("work") },
-        }), TimeProvider.System, NullLogger<LocalJobBackend>.Instance);
+    private LocalBackend NewBackend(int maxConcurrent = 2, TimeProvider? clock = null) => new(Options.Create(new BatchkeeperOptions
+    {
+        Local = new LocalOptions { MaxConcurrentJobs = maxConcurrent, WorkDirectory = _folder.Combine("work") },
+    }), clock ?? TimeProvider.System);
 
     private JobSubmission Job(string name, string[] command, string[]? dependsOn = null, Dictionary<string, string>? parameters = null, int? timeout = null) =>
-        new(name, "local", "def:1", parameters ?? [], command, new Dictionary<string, string> { ["GREETING"] = "hello" },
-            null, null, timeout, new Dictionary<string, string>(), dependsOn ?? [], _folder.Path, new JobContext("p", "w", "s", "a"));
+        new(name, new JobTemplate("local", "def:1", parameters ?? [], command, new Dictionary<string, string> { ["GREETING"] = "hello" },
+            null, null, timeout, new Dictionary<string, string>()), dependsOn ?? [], _folder.Path, new JobContext("p", "w", "s", "a"));
 
-    private static async Task<JobDetail> WaitForAsync(LocalJobBackend backend, string id, Func<JobDetail, bool> done, string what) =>
+    private static async Task<JobDetail> WaitForAsync(IJobBackend backend, string id, Func<JobDetail, bool> done, string what) =>
         await Eventually.WaitAsync(async () => (await backend.DescribeAsync([id], CancellationToken.None)).SingleOrDefault(), d => d is not null && done(d), what);
 
     [Fact]
@@ -114,6 +115,23 @@ public sealed class LocalJobBackendTests : IDisposable
     }
 
     [Fact]
+    public async Task Timeout_IsMeasuredOnTheTimeProvider_SoAJobTimesOutWhenItsClockSaysSo()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        using var backend = NewBackend(clock: clock);
+        await backend.StartAsync(CancellationToken.None);
+        var id = await backend.SubmitAsync(Job("slow", ["sleep", "60"], timeout: 3600), CancellationToken.None);
+        await WaitForAsync(backend, id, d => d.Status == JobStatus.Running, "the job runs");
+
+        // An hour passes on the backend's clock (not on the wall's): its next tick, also on that clock, kills the job.
+        clock.Advance(TimeSpan.FromHours(1));
+        var detail = await WaitForAsync(backend, id, d => !d.Status.IsActive(), "the job times out");
+        Assert.Equal(("Job attempt duration exceeded timeout", 137), (detail.StatusReason, detail.ExitCode));
+        Assert.Equal(clock.GetUtcNow(), detail.StoppedAt);
+        await backend.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
     public async Task MissingProgram_FailsAsCannotStart_AndNoCommandIsRejected()
     {
         using var backend = NewBackend();
@@ -122,7 +140,8 @@ public sealed class LocalJobBackendTests : IDisposable
         var detail = await WaitForAsync(backend, id, d => d.Status == JobStatus.Failed, "the job fails");
         Assert.StartsWith("CannotStartContainerError", detail.StatusReason, StringComparison.Ordinal);
 
-        var noCommand = Job("none", ["x"]) with { Command = null };
+        var none = Job("none", ["x"]);
+        var noCommand = none with { Job = none.Job with { Command = null } };
         var rejected = await Assert.ThrowsAsync<JobRejectedException>(() => backend.SubmitAsync(noCommand, CancellationToken.None));
         Assert.Contains("has none", rejected.Message, StringComparison.Ordinal);
         await backend.StopAsync(CancellationToken.None);
@@ -229,5 +248,36 @@ public sealed class LocalJobBackendTests : IDisposable
         }
 
         return count;
+    }
+
+    /// <summary>The local backend's parts as <see cref="LocalServiceCollectionExtensions.AddLocalBackend"/> wires them; started and stopped as the host would.</summary>
+    private sealed class LocalBackend : IJobBackend, IDisposable
+    {
+        private readonly LocalJobScheduler _scheduler;
+        private readonly LocalJobBackend _backend;
+
+        public LocalBackend(IOptions<BatchkeeperOptions> options, TimeProvider clock)
+        {
+            var store = new LocalJobStore(options, NullLogger<LocalJobStore>.Instance);
+            _scheduler = new LocalJobScheduler(store, new LocalProcessRunner(), options, clock, NullLogger<LocalJobScheduler>.Instance);
+            _backend = new LocalJobBackend(store, _scheduler, clock);
+        }
+
+        public string Name => _backend.Name;
+
+        public Task StartAsync(CancellationToken cancellationToken) => _scheduler.StartAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => _scheduler.StopAsync(cancellationToken);
+
+        public Task<string> SubmitAsync(JobSubmission submission, CancellationToken cancellationToken) => _backend.SubmitAsync(submission, cancellationToken);
+
+        public Task<IReadOnlyList<JobDetail>> DescribeAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken) => _backend.DescribeAsync(jobIds, cancellationToken);
+
+        public Task<IReadOnlyList<JobSummary>> ListByNamePrefixAsync(string queue, string namePrefix, CancellationToken cancellationToken) =>
+            _backend.ListByNamePrefixAsync(queue, namePrefix, cancellationToken);
+
+        public Task TerminateAsync(string jobId, string reason, CancellationToken cancellationToken) => _backend.TerminateAsync(jobId, reason, cancellationToken);
+
+        public void Dispose() => _scheduler.Dispose();
     }
 }

@@ -122,6 +122,6 @@ public sealed class DaemonFailureExitTests : IDisposable
 
         var exit = await daemon.WaitForExitAsync(TimeSpan.FromSeconds(60));
         Assert.True(exit != 0, $"exit code {exit}");
-        Assert.Contains(daemon.Stderr, l => l.Contains("the daemon stopped because something broke: LocalJobBackend", StringComparison.Ordinal));
+        Assert.Contains(daemon.Stderr, l => l.Contains("the daemon stopped because something broke: LocalJobScheduler", StringComparison.Ordinal));
     }
 }

@@ -4,6 +4,8 @@ using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Core.Workflows;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Watching;
@@ -31,7 +33,7 @@ internal sealed class QueueCommand(CliContext context)
     {
         using var client = new BatchClient(context.AwsSettings);
         context.Output.WriteLine($"queue {queue}");
-        foreach (var status in Aws.JobStatus.All)
+        foreach (var status in Aws.Batch.Model.JobStatus.All)
         {
             var count = 0;
             try

@@ -3,6 +3,8 @@ using System.Text.Json;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Workflows;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Watching;
 using Batchkeeper.Daemon.Workflows;
@@ -50,8 +52,8 @@ internal sealed class ValidateCommand(CliContext context)
         {
             var spec = slot.Spec!;
             context.Output.WriteLine($"slot {slot.Sample} / {slot.Analysis}: job {spec.JobName}");
-            context.Output.WriteLine($"  queue {spec.Queue}, definition {spec.JobDefinition}, vcpus {spec.Vcpus?.ToString(CultureInfo.InvariantCulture) ?? "-"}, memory {spec.MemoryMiB?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
-            if (spec.Command is { } command)
+            context.Output.WriteLine($"  queue {spec.Job.Queue}, definition {spec.Job.JobDefinition}, vcpus {spec.Job.Vcpus?.ToString(CultureInfo.InvariantCulture) ?? "-"}, memory {spec.Job.MemoryMiB?.ToString(CultureInfo.InvariantCulture) ?? "-"}");
+            if (spec.Job.Command is { } command)
             {
                 context.Output.WriteLine($"  command {string.Join(' ', command.Select(c => Template.Finalize(c, 1)))}");
             }
@@ -95,7 +97,7 @@ internal sealed class ValidateCommand(CliContext context)
         var specs = plan.Slots.Where(s => s.Spec is not null).Select(s => s.Spec!).ToArray();
         var problems = 0;
 
-        var queues = specs.Select(s => s.Queue).Distinct(StringComparer.Ordinal).ToArray();
+        var queues = specs.Select(s => s.Job.Queue).Distinct(StringComparer.Ordinal).ToArray();
         var found = (await client.DescribeJobQueuesAsync(new DescribeJobQueuesRequest { JobQueues = queues }, cancellationToken)).JobQueues;
         foreach (var queue in queues)
         {
@@ -112,7 +114,7 @@ internal sealed class ValidateCommand(CliContext context)
             }
         }
 
-        foreach (var definition in specs.Select(s => s.JobDefinition).Distinct(StringComparer.Ordinal))
+        foreach (var definition in specs.Select(s => s.Job.JobDefinition).Distinct(StringComparer.Ordinal))
         {
             var name = WorkflowParser.DefinitionNameOf(definition);
             var revisions = (await client.DescribeJobDefinitionsAsync(new DescribeJobDefinitionsRequest { JobDefinitionName = name }, cancellationToken)).JobDefinitions;

@@ -2,23 +2,21 @@ using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Microsoft.Extensions.Logging;
 
-namespace Batchkeeper.Daemon.Aws;
+namespace Batchkeeper.Daemon.Aws.Batch;
 
 /// <summary>
 /// AWS Batch over its REST-JSON wire protocol (<c>POST /v1/&lt;operation&gt;</c>, <c>Content-Type: application/json</c>),
 /// signed with AWSSDK.Core's SigV4 signer. Thread-safe; make one per process (the rate limit is per instance).
 /// </summary>
-public sealed class BatchClient : IBatchClient, IDisposable
+public sealed class BatchClient : AwsJsonClient, IBatchClient
 {
     /// <summary>The SigV4 service name and endpoint prefix of AWS Batch.</summary>
     public const string ServiceName = "batch";
 
     private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json");
-
-    private readonly HttpClient _http;
-    private readonly AwsServiceConnection? _owned;
 
     /// <summary>
     /// A client for the region and endpoint in <paramref name="options"/> (see <see cref="AwsOptions.Region"/>),
@@ -32,20 +30,20 @@ public sealed class BatchClient : IBatchClient, IDisposable
 
     /// <summary>Test seam: sends through <paramref name="httpClient"/> as it is (no signing or retries unless its handlers add them).</summary>
     internal BatchClient(HttpClient httpClient, Uri serviceUrl, string region = "us-east-1")
+        : this(httpClient, serviceUrl, region, owned: null)
     {
-        _http = httpClient ?? throw new ArgumentNullException(nameof(httpClient));
-        ServiceUrl = AwsServiceConnection.WithTrailingSlash(serviceUrl);
-        Region = region;
     }
 
     private BatchClient(AwsServiceConnection connection)
-        : this(connection.Http, connection.ServiceUrl, connection.Region.SystemName)
+        : this(connection.Http, connection.ServiceUrl, connection.Region.SystemName, connection)
     {
-        _owned = connection;
     }
 
-    /// <summary>The endpoint requests go to, ending in <c>/</c>.</summary>
-    public Uri ServiceUrl { get; }
+    private BatchClient(HttpClient httpClient, Uri serviceUrl, string region, AwsServiceConnection? owned)
+        : base(httpClient, serviceUrl, owned)
+    {
+        Region = region;
+    }
 
     /// <summary>The region requests are signed for.</summary>
     public string Region { get; }
@@ -106,7 +104,10 @@ public sealed class BatchClient : IBatchClient, IDisposable
     public Task<DescribeJobDefinitionsResponse> DescribeJobDefinitionsAsync(DescribeJobDefinitionsRequest request, CancellationToken cancellationToken = default) =>
         InvokeAsync("v1/describejobdefinitions", request, BatchJsonContext.Default.DescribeJobDefinitionsRequest, BatchJsonContext.Default.DescribeJobDefinitionsResponse, cancellationToken);
 
-    public void Dispose() => _owned?.Dispose();
+    private protected override string ServiceTitle => "AWS Batch";
+
+    private protected override AwsServiceException ServiceError(HttpResponseMessage response, AwsErrorResponse error) =>
+        new BatchServiceException(error.Code, response.StatusCode, error.Message, error.RequestId);
 
     private async Task<TResponse> InvokeAsync<TRequest, TResponse>(
         string requestUri,
@@ -117,33 +118,12 @@ public sealed class BatchClient : IBatchClient, IDisposable
         bool notIdempotent = false)
         where TRequest : class
     {
-        ArgumentNullException.ThrowIfNull(request);
         using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(ServiceUrl, requestUri));
         if (notIdempotent)
         {
             message.Options.Set(AwsResilienceHandler.NotIdempotent, true);
         }
-        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(request, requestType));
-        // Exactly "application/json": no charset parameter, as the official clients send it.
-        content.Headers.ContentType = JsonMediaType;
-        message.Content = content;
 
-        using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw BatchServiceException.FromResponse(response, body);
-        }
-
-        try
-        {
-            return JsonSerializer.Deserialize(body.Length == 0 ? "{}"u8 : body, responseType)
-                ?? throw new JsonException("The body is the JSON literal null.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException(
-                $"AWS Batch answered {requestUri} with a body that is not a valid {typeof(TResponse).Name}: {e.Message}", e);
-        }
+        return await SendAsync(message, JsonMediaType, requestUri, request, requestType, responseType, cancellationToken).ConfigureAwait(false);
     }
 }

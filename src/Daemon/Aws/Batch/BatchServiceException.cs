@@ -1,15 +1,15 @@
 using System.Net;
 
-namespace Batchkeeper.Daemon.Aws;
+namespace Batchkeeper.Daemon.Aws.Batch;
 
 /// <summary>AWS Batch answered a request with an error.</summary>
 /// <remarks>
-/// <see cref="ErrorCode"/> is the service's code, e.g. <c>ClientException</c> (a bad request: unknown queue or
+/// <see cref="AwsServiceException.ErrorCode"/> is the service's code, e.g. <c>ClientException</c> (a bad request: unknown queue or
 /// job definition, invalid parameters; never retried), <c>ServerException</c> or <c>TooManyRequestsException</c>
 /// (both already retried before this is thrown), or <c>Http{status}</c> when the answer carried no code (a
 /// proxy or load balancer answered).
 /// </remarks>
-public sealed class BatchServiceException : Exception
+public sealed class BatchServiceException : AwsServiceException
 {
     public BatchServiceException()
         : this("Unknown", HttpStatusCode.InternalServerError, "Unknown error.", null)
@@ -24,31 +24,12 @@ public sealed class BatchServiceException : Exception
     public BatchServiceException(string message, Exception innerException)
         : base(message, innerException)
     {
-        ErrorCode = "Unknown";
-        StatusCode = HttpStatusCode.InternalServerError;
-        ServiceMessage = message;
     }
 
     public BatchServiceException(string errorCode, HttpStatusCode statusCode, string serviceMessage, string? requestId)
-        : base(Format(errorCode, statusCode, serviceMessage, requestId))
+        : base(Format(errorCode, statusCode, serviceMessage, requestId), errorCode, statusCode, serviceMessage, requestId)
     {
-        ErrorCode = errorCode;
-        StatusCode = statusCode;
-        ServiceMessage = serviceMessage;
-        RequestId = requestId;
     }
-
-    /// <summary>The code from <c>x-amzn-ErrorType</c> (the part before <c>:</c>), e.g. <c>ClientException</c>.</summary>
-    public string ErrorCode { get; }
-
-    /// <summary>The HTTP status of the answer.</summary>
-    public HttpStatusCode StatusCode { get; }
-
-    /// <summary>The service's own message (the body's <c>message</c>), without the code and request id.</summary>
-    public string ServiceMessage { get; }
-
-    /// <summary>The <c>x-amzn-RequestId</c> of the answer, for AWS support; null when there was none.</summary>
-    public string? RequestId { get; }
 
     /// <summary>Whether the service asked the client to slow down.</summary>
     public bool IsThrottling => StatusCode == HttpStatusCode.TooManyRequests || ErrorCode == "TooManyRequestsException";

@@ -1,8 +1,10 @@
 using System.Net;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 
-namespace Batchkeeper.Daemon.Tests.Aws;
+namespace Batchkeeper.Daemon.Tests.Aws.Batch;
 
 /// <summary>Responses and errors as Batch sends them become the client's records and exceptions.</summary>
 public sealed class BatchResponseTests

@@ -1,9 +1,11 @@
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 
-namespace Batchkeeper.Daemon.Tests.Aws;
+namespace Batchkeeper.Daemon.Tests.Aws.Batch;
 
 /// <summary>
 /// Every record the client serialises is checked against the official service model: its JSON names exist

@@ -1,4 +1,6 @@
-namespace Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch.Model;
+
+namespace Batchkeeper.Daemon.Aws.Batch;
 
 /// <summary>
 /// The AWS Batch operations the daemon uses. Every call is signed (SigV4), rate limited and retried on

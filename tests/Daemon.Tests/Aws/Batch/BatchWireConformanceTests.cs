@@ -3,9 +3,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Amazon.Runtime;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 
-namespace Batchkeeper.Daemon.Tests.Aws;
+namespace Batchkeeper.Daemon.Tests.Aws.Batch;
 
 /// <summary>
 /// The client sends what the official JavaScript client sends (shared/aws/batch-wire-examples.jsonl): same

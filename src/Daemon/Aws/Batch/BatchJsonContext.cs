@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Batchkeeper.Daemon.Aws.Batch.Model;
 
-namespace Batchkeeper.Daemon.Aws;
+namespace Batchkeeper.Daemon.Aws.Batch;
 
 /// <summary>
 /// Source-generated JSON metadata for the Batch API: camelCase member names as in the service model,
