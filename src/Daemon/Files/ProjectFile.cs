@@ -48,19 +48,11 @@ public static class ProjectFile
     {
         using var handle = Open(path, root, name);
         var started = Stopwatch.StartNew();
-        var buffer = new byte[(int)Math.Min(Math.Max(Length(handle), 4096), maxBytes + 1)];
+        var buffer = FirstBuffer(handle, maxBytes);
         var total = 0;
         while (true)
         {
-            if (total == buffer.Length)
-            {
-                if (total > maxBytes)
-                {
-                    throw TooBig(name, maxBytes);
-                }
-
-                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, maxBytes + 1));
-            }
+            GrowWhenFull(ref buffer, total, name, maxBytes);
 
             var read = RandomAccess.Read(handle, buffer.AsSpan(total), total);
             if (read == 0)
@@ -181,19 +173,11 @@ public static class ProjectFile
 
     private static async ValueTask<byte[]> ReadCappedAsync(SafeFileHandle handle, string name, long maxBytes, CancellationToken cancellationToken)
     {
-        var buffer = new byte[(int)Math.Min(Math.Max(Length(handle), 4096), maxBytes + 1)];
+        var buffer = FirstBuffer(handle, maxBytes);
         var total = 0;
         while (true)
         {
-            if (total == buffer.Length)
-            {
-                if (total > maxBytes)
-                {
-                    throw TooBig(name, maxBytes);
-                }
-
-                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, maxBytes + 1));
-            }
+            GrowWhenFull(ref buffer, total, name, maxBytes);
 
             var read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(total), total, cancellationToken);
             if (read == 0)
@@ -203,6 +187,29 @@ public static class ProjectFile
 
             total += read;
         }
+    }
+
+    /// <summary>The file's reported size (0 for a device or FIFO) as a start, never more than one byte past the cap.</summary>
+    private static byte[] FirstBuffer(SafeFileHandle handle, long maxBytes) =>
+        new byte[(int)Math.Min(Math.Max(Length(handle), 4096), maxBytes + 1)];
+
+    /// <summary>
+    /// Doubles a full buffer up to one byte past the cap; a buffer full at that size means more than the cap was read,
+    /// counted on the bytes themselves (a device reports no size and never ends).
+    /// </summary>
+    private static void GrowWhenFull(ref byte[] buffer, int total, string name, long maxBytes)
+    {
+        if (total < buffer.Length)
+        {
+            return;
+        }
+
+        if (total > maxBytes)
+        {
+            throw TooBig(name, maxBytes);
+        }
+
+        Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, maxBytes + 1));
     }
 
     private static long Length(SafeFileHandle handle) => Statx((int)handle.DangerousGetHandle(), "", AtEmptyPath, out var s) ? (long)Math.Min(s.Size, long.MaxValue) : 0;
