@@ -14,6 +14,9 @@ namespace Batchkeeper.Daemon.Local;
 /// </summary>
 internal static class JobProcess
 {
+    /// <summary>What systemd sets for the service's main process only, never passed on to a job.</summary>
+    private static readonly string[] SystemdOnlyVariables = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"];
+
     /// <summary>
     /// $1 the exit-code file, $2 the log, then the command. It waits for one line <c>go</c> on stdin, which the daemon
     /// writes only once the record holding this PID is on disk: a daemon killed before that leaves no record of the
@@ -56,6 +59,13 @@ internal static class JobProcess
         foreach (var argument in command)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        // systemd's variables are for the service's main process alone (sd_notify(3)): a job that inherited
+        // NOTIFY_SOCKET or the watchdog's could speak to systemd as if it were the daemon.
+        foreach (var name in SystemdOnlyVariables)
+        {
+            start.Environment.Remove(name);
         }
 
         foreach (var (name, value) in environment)

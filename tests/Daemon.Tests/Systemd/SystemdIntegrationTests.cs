@@ -55,6 +55,28 @@ public sealed class SystemdIntegrationTests : IDisposable
     }
 
     [Fact]
+    public async Task LocalJobs_DoNotInheritTheNotifySocketOrTheWatchdogVariables()
+    {
+        using var systemd = new NotifyListener(_folder.Path);
+        var project = Demo.CreateProject(_folder.Combine("projects"), "study", ("a", 2));
+        Demo.Drop(Path.Combine(project, "env.json"), """
+            { "workflow_name": "env", "analyses": [ { "name": "env", "job_definition": "x:1", "queue": "local",
+              "command": ["sh", "-c", "printf 'notify=%s watchdog=%s project=%s' \"$NOTIFY_SOCKET\" \"$WATCHDOG_USEC\" \"$BATCHKEEPER_PROJECT\" > env-{sample_name}.tmp && mv env-{sample_name}.tmp env-{sample_name}"],
+              "outputs": ["env-{sample_name}"] } ] }
+            """);
+        var environment = Environment(systemd.SocketPath);
+        environment["WATCHDOG_USEC"] = "1000000";
+
+        await using var daemon = DaemonProcess.Start(_folder.Path, environment, "run");
+        await TestDaemon.WaitForSnapshotAsync(Path.Combine(project, "env.json"), s => s.Summary.Complete == 1, "the job ran");
+
+        Assert.Equal("notify= watchdog= project=study", File.ReadAllText(Path.Combine(project, "env-a")).Trim());
+        Assert.Contains(systemd.Messages, m => m.StartsWith("READY=1", StringComparison.Ordinal)); // the daemon itself still speaks to systemd
+        daemon.Terminate();
+        Assert.Equal(0, await daemon.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+    }
+
+    [Fact]
     public async Task AbstractNotifySocket_IsUnderstood()
     {
         using var systemd = new NotifyListener(_folder.Path, abstractName: true);
