@@ -158,8 +158,10 @@ public sealed class SystemdIntegrationTests : IDisposable
         await Eventually.WaitAsync(() => emulator.RequestsInFlight > 0, "the new sample's SubmitJob, stalled");
         await Eventually.WaitAsync(() => ReadLog().Contains("The reconcile loop looks hung", StringComparison.Ordinal), "the daemon notices its hung pass");
 
-        // From now on systemd must hear nothing: watch for ten ping intervals.
-        var pings = systemd.Count("WATCHDOG=1");
+        // From now on systemd must hear nothing: watch for ten ping intervals. Pings sent just before the hang was
+        // noticed may still be on their way to the listener, so first wait until the count stands still for five
+        // intervals (a daemon that kept pinging never gets there).
+        var pings = await StillCountAsync(systemd, "WATCHDOG=1", TimeSpan.FromSeconds(1));
         var watched = Stopwatch.StartNew();
         while (watched.Elapsed < TimeSpan.FromSeconds(2))
         {
@@ -189,5 +191,25 @@ public sealed class SystemdIntegrationTests : IDisposable
         Assert.DoesNotContain(Secret, ReadLog(), StringComparison.Ordinal);
         Assert.DoesNotContain(daemon.Stdout, l => l.Contains(Secret, StringComparison.Ordinal));
         Assert.DoesNotContain(daemon.Stderr, l => l.Contains(Secret, StringComparison.Ordinal));
+    }
+
+    /// <summary>The count of <paramref name="message"/> once it has not changed for <paramref name="still"/>; fails after 30 s.</summary>
+    private static async Task<int> StillCountAsync(NotifyListener systemd, string message, TimeSpan still)
+    {
+        var deadline = Stopwatch.StartNew();
+        var count = systemd.Count(message);
+        var unchanged = Stopwatch.StartNew();
+        while (unchanged.Elapsed < still)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"{message} never stopped arriving ({count} so far)");
+            await Task.Delay(50);
+            if (systemd.Count(message) is var now && now != count)
+            {
+                count = now;
+                unchanged.Restart();
+            }
+        }
+
+        return count;
     }
 }
