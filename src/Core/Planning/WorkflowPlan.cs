@@ -1,5 +1,3 @@
-using Batchkeeper.Core.Workflows;
-
 namespace Batchkeeper.Core.Planning;
 
 /// <summary>Where a workflow file sits: its project and folder.</summary>

@@ -1,5 +1,4 @@
 using Batchkeeper.Core.Passes;
-using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Snapshots;
 using Microsoft.Extensions.Logging;

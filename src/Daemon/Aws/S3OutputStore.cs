@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Amazon.S3;
 using Amazon.S3.Model;
-using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using OutputLocation = Batchkeeper.Core.Planning.OutputLocation;
 

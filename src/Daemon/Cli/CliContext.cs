@@ -1,6 +1,5 @@
 using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Aws.Batch;
-using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

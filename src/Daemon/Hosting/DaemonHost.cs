@@ -1,20 +1,9 @@
-using Batchkeeper.Core.Ports;
-using Batchkeeper.Core.Reconciliation;
-using Batchkeeper.Daemon.Aws;
-using Batchkeeper.Daemon.Local;
 using Batchkeeper.Daemon.Logging;
-using Batchkeeper.Daemon.Outputs;
-using Batchkeeper.Daemon.Reconciliation;
-using Batchkeeper.Daemon.Scheduling;
-using Batchkeeper.Daemon.Snapshots;
-using Batchkeeper.Daemon.Systemd;
-using Batchkeeper.Daemon.Watching;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Quartz;
 using Serilog;
 
 namespace Batchkeeper.Daemon.Hosting;

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Batchkeeper.Core.Ports;
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Snapshots;
 using Microsoft.Extensions.Logging;

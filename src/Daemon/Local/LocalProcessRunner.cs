@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Batchkeeper.Core.Ports;
 
 namespace Batchkeeper.Daemon.Local;
 

@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Microsoft.Extensions.Logging;

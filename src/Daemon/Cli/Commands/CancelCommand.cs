@@ -1,9 +1,5 @@
 using System.Text;
-using Batchkeeper.Core.Planning;
-using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Core.Workflows;
-using Batchkeeper.Daemon.Hosting;
-using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Watching;
 

@@ -1,11 +1,8 @@
 using System.Text;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Workflows;
-using Batchkeeper.Daemon.Hosting;
-using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Workflows;
-using Microsoft.Extensions.Configuration;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
 

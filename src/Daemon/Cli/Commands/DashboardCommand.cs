@@ -1,14 +1,5 @@
-using System.Text;
-using System.Text.Json;
-using Batchkeeper.Core.Planning;
-using Batchkeeper.Core.Snapshots;
-using Batchkeeper.Core.Workflows;
-using Batchkeeper.Daemon.Aws;
-using Batchkeeper.Daemon.Hosting;
-using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
 using Batchkeeper.Daemon.Watching;
-using Batchkeeper.Daemon.Workflows;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
 

@@ -1,11 +1,6 @@
-using System.Text;
-using System.Text.Json;
-using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Aws;
-using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Snapshots;
-using Microsoft.Extensions.Configuration;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
 

@@ -1,15 +1,5 @@
-using System.Text;
-using System.Text.Json;
-using Batchkeeper.Core.Planning;
-using Batchkeeper.Core.Snapshots;
-using Batchkeeper.Core.Workflows;
-using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
-using Batchkeeper.Daemon.Reconciliation;
-using Batchkeeper.Daemon.Snapshots;
-using Batchkeeper.Daemon.Watching;
-using Microsoft.Extensions.Configuration;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
 

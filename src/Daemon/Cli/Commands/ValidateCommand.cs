@@ -1,11 +1,8 @@
 using System.Globalization;
-using System.Text.Json;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Workflows;
-using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
-using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Watching;
 using Batchkeeper.Daemon.Workflows;
 

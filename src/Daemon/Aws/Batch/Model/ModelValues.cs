@@ -1,5 +1,3 @@
-using System.Collections.ObjectModel;
-
 namespace Batchkeeper.Daemon.Aws.Batch.Model;
 
 // Request and response shapes of the AWS Batch API (service model batch-2016-08-10), the part the daemon

@@ -1,5 +1,3 @@
-using System.Collections.ObjectModel;
-
 namespace Batchkeeper.Daemon.Aws.Batch.Model;
 
 // ---- SubmitJob ---------------------------------------------------------------------------------
