@@ -95,9 +95,6 @@ public sealed class WorkflowPassRunner(
             state.SnapshotLoaded = true;
         }
 
-        // As values, before the pass: the transitions published are what changed from these, for a pass that ran
-        // (the same as its result's) and for one that failed or found no definition (none: its snapshot is a copy).
-        var before = SlotStates.Of(state.Snapshot);
         var now = clock.GetUtcNow();
         var errors = new List<string>();
         LoadedWorkflow? loaded;
@@ -143,6 +140,7 @@ public sealed class WorkflowPassRunner(
         ReportErrorsOnce(state, project, file, errors);
 
         WorkflowSnapshot snapshot;
+        IReadOnlyList<SlotTransition>? transitions = null; // the pass's own, when it ran to its end
         string? retryVersion = null;
         var next = now + options.Value.ReconcileInterval;
         if (loaded is null || unsupported is not null)
@@ -181,7 +179,9 @@ public sealed class WorkflowPassRunner(
                     Errors = errors,
                     NextReconcileAt = next,
                 };
-                snapshot = (await reconciler.ReconcileAsync(input, calls.Token)).Snapshot;
+                var result = await reconciler.ReconcileAsync(input, calls.Token);
+                snapshot = result.Snapshot;
+                transitions = result.Transitions;
                 state.SnapshotIsComplete = true;
             }
             catch (Exception e) when (e is not OperationCanceledException || lifetime.ApplicationStopping.IsCancellationRequested || !cancellationToken.IsCancellationRequested)
@@ -226,8 +226,11 @@ public sealed class WorkflowPassRunner(
             await workflows.ConsumeRetryRequestsAsync(location, retryVersion, CancellationToken.None);
         }
 
+        // A pass that did not run (no usable definition, or it failed) publishes a copy of the states last seen: its
+        // transitions are only slots it added from the plan, found by the same diff the pass makes.
+        var previous = state.Snapshot;
         state.Snapshot = snapshot;
-        registry.Publish(managed, snapshot, before.To(snapshot));
+        registry.Publish(managed, snapshot, transitions ?? SlotStates.Of(previous).To(snapshot));
         ReportProgress(state, project, file, snapshot.Summary);
         return PassOutcome.Done;
     }
