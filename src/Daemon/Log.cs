@@ -23,32 +23,18 @@ internal static partial class Log
     [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "Workflow {Project}/{File} changed: reconciling now.")]
     public static partial void WorkflowChanged(ILogger logger, string project, string file);
 
-    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "Workflow {Project}/{File} cannot be used: {Errors}")]
-    public static partial void WorkflowInvalid(ILogger logger, string project, string file, string errors);
 
-    [LoggerMessage(EventId = 14, Level = LogLevel.Information, Message = "Workflow {Project}/{File} is valid again.")]
-    public static partial void WorkflowValidAgain(ILogger logger, string project, string file);
 
-    [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Workflow {Project}/{File} does not parse yet and was written {Age} ago: reading it again shortly.")]
-    public static partial void WorkflowMaybeHalfWritten(ILogger logger, string project, string file, TimeSpan age);
 
-    [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "Reconciling {Project}/{File} failed: {Error}")]
-    public static partial void PassFailed(ILogger logger, string project, string file, string error, Exception exception);
 
     [LoggerMessage(EventId = 18, Level = LogLevel.Debug, Message = "Pass of {Project}/{File} triggered for {TriggeredAt:O} ended: {Outcome}.")]
-    public static partial void PassEnded(ILogger logger, string project, string file, DateTimeOffset triggeredAt, Reconciliation.PassOutcome outcome);
+    public static partial void PassEnded(ILogger logger, string project, string file, DateTimeOffset triggeredAt, Core.Passes.PassOutcome outcome);
 
-    [LoggerMessage(EventId = 17, Level = LogLevel.Information, Message = "Workflow {Project}/{File}: {Complete}/{Total} complete, {Running} running, {Queued} queued, {Failed} failed, {Blocked} blocked, {Invalid} invalid.")]
-    public static partial void Progress(ILogger logger, string project, string file, int complete, int total, int running, int queued, int failed, int blocked, int invalid);
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Writing the dashboard {Path} failed: {Error} (said once until it changes or writing works again)")]
     public static partial void DashboardWriteFailed(ILogger logger, string path, string error);
 
-    [LoggerMessage(EventId = 21, Level = LogLevel.Error, Message = "Writing the snapshot of {Project}/{File} failed; the previous snapshot is intact: {Error} (said once until it changes or writing works again; the daemon carries on, remembering job ids in memory)")]
-    public static partial void SnapshotWriteFailed(ILogger logger, string project, string file, string error);
 
-    [LoggerMessage(EventId = 22, Level = LogLevel.Information, Message = "The snapshot of {Project}/{File} is written again.")]
-    public static partial void SnapshotWrittenAgain(ILogger logger, string project, string file);
 
     [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "The dashboard {Path} is written again.")]
     public static partial void DashboardWrittenAgain(ILogger logger, string path);

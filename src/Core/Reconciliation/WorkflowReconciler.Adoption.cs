@@ -76,6 +76,7 @@ public sealed partial class WorkflowReconciler
                 continue;
             }
 
+            record = pass.Edit(i);
             record.JobId = unseen.JobId;
             record.Attempt = Math.Max(1, record.Attempt);
             record.SubmittedAt = unseen.CreatedAt;
@@ -85,7 +86,10 @@ public sealed partial class WorkflowReconciler
                 JobId = unseen.JobId, Attempt = record.Attempt, Status = status,
                 Memory = record.Memory, Vcpus = record.Vcpus, SubmittedAt = unseen.CreatedAt,
             });
-            Log.Adopted(_logger, unseen.JobId, unseen.JobName, status, pass.Project, pass.Workflow, record.Sample, record.Analysis);
+            using (SlotScope(pass, record.Sample, record.Analysis))
+            {
+                Log.Adopted(_logger, unseen.JobId, unseen.JobName, status);
+            }
             adopted.Add(i);
         }
 
@@ -110,11 +114,14 @@ public sealed partial class WorkflowReconciler
         var existing = await outputStore.FindExistingAsync(outputs, cancellationToken);
         foreach (var i in slots)
         {
-            var record = pass.Records[i];
+            var record = pass.Edit(i);
             UpdateOutputs(record, pass.Slots[i].Spec!.Outputs, existing);
             if (record.Outputs.All(o => o.Exists))
             {
-                Log.Completed(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, "-");
+                using (SlotScope(pass, record.Sample, record.Analysis))
+                {
+                    Log.Completed(_logger, "-");
+                }
                 record.State = SlotState.Complete;
                 record.Message = null;
                 record.NextAttemptAt = null;

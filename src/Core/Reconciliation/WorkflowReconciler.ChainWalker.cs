@@ -46,18 +46,29 @@ public sealed partial class WorkflowReconciler
             case SlotState.Queued or SlotState.Running when upstream.JobId is not null:
                 return Next.Submit;
             case SlotState.FailedPermanently or SlotState.Blocked or SlotState.Invalid or SlotState.Cancelled:
-                record.State = SlotState.Blocked;
-                record.Message = $"blocked: analysis '{upstream.Analysis}' is {Wire(upstream.State)}";
+                SetWaiting(pass, i, SlotState.Blocked, $"blocked: analysis '{upstream.Analysis}' is {Wire(upstream.State)}");
                 return Next.Nothing;
             default:
                 if (record.State != SlotState.Retrying)
                 {
-                    record.State = SlotState.Waiting;
-                    record.Message = $"waiting for analysis '{upstream.Analysis}' ({Wire(upstream.State)})";
+                    SetWaiting(pass, i, SlotState.Waiting, $"waiting for analysis '{upstream.Analysis}' ({Wire(upstream.State)})");
                 }
 
                 return Next.Nothing;
         }
+    }
+
+    /// <summary>Sets a waiting slot's state and reason, copying its record only when they change (most passes they do not).</summary>
+    private static void SetWaiting(PassState pass, int i, SlotState state, string message)
+    {
+        if (pass.Records[i].State == state && pass.Records[i].Message == message)
+        {
+            return;
+        }
+
+        var record = pass.Edit(i);
+        record.State = state;
+        record.Message = message;
     }
 
     private static int IndexOf(IReadOnlyList<int> chain, int i)
@@ -92,7 +103,7 @@ public sealed partial class WorkflowReconciler
 
             var upstream = k > 0 ? pass.Records[chain[k - 1]] : null;
             var dependsOn = upstream is { State: not SlotState.Complete, JobId: { } upstreamJob } ? new[] { upstreamJob } : [];
-            await SubmitAsync(pass, pass.Slots[i].Spec!, pass.Records[i], dependsOn, cancellationToken);
+            await SubmitAsync(pass, pass.Slots[i].Spec!, pass.Edit(i), dependsOn, cancellationToken);
         }
     }
 
@@ -112,8 +123,8 @@ public sealed partial class WorkflowReconciler
             new JobContext(pass.Project, pass.Workflow, record.Sample, record.Analysis,
                 Path.Combine(pass.Plan.Location.ProjectDirectory, pass.Plan.Location.FileName)));
 
-        // The backend's own lines (retries of SubmitJob) name the slot.
-        using var scope = Logging.LogScopes.Slot(_logger, pass.Project, pass.Plan.Location.FileName, record.Sample, record.Analysis);
+        // The backend's own lines (retries of SubmitJob) and this method's name the slot.
+        using var scope = SlotScope(pass, record.Sample, record.Analysis);
         string jobId;
         try
         {
@@ -125,7 +136,7 @@ public sealed partial class WorkflowReconciler
             record.StatusReason = e.Message;
             record.ContainerReason = null;
             FailPermanently(record, $"misconfigured: the backend rejected the submission (fix it, then edit the workflow or run 'batchkeeper retry'): {e.Message}");
-            Log.Rejected(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, spec.JobName, e.Message);
+            Log.Rejected(_logger, spec.JobName, e.Message);
             return;
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -135,7 +146,7 @@ public sealed partial class WorkflowReconciler
             pass.HaltSubmissions($"submitting {spec.JobName} failed: {e.Message}");
             pass.AddUnconfirmed(spec.JobName);
             record.Message = $"submission failed, will try again next pass: {e.Message}";
-            Log.SubmitError(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, spec.JobName, e.Message);
+            Log.SubmitError(_logger, spec.JobName, e.Message);
             return;
         }
 
@@ -157,30 +168,32 @@ public sealed partial class WorkflowReconciler
         });
         pass.CountSubmission();
         var after = dependsOn.Length > 0 ? $", after job {dependsOn[0]}" : "";
-        Log.Submitted(_logger, jobId, spec.JobName, pass.Project, pass.Workflow, record.Sample, record.Analysis, attempt, after);
+        Log.Submitted(_logger, jobId, spec.JobName, attempt, after);
     }
 
     /// <summary><c>cancel: true</c>: terminates every active job and submits nothing.</summary>
     private async Task CancelAsync(PassState pass, CancellationToken cancellationToken)
     {
         var reason = $"{FailureClassifier.CancelledReasonPrefix}: cancel is true in {pass.Plan.Location.FileName}";
-        for (var i = 0; i < pass.Records.Length; i++)
+        var message = $"cancelled: cancel is true in {pass.Plan.Location.FileName}";
+        for (var i = 0; i < pass.Count; i++)
         {
-            var record = pass.Records[i];
-            if (record.State is SlotState.Complete or SlotState.Invalid)
+            var found = pass.Records[i];
+            if (found.State is SlotState.Complete or SlotState.Invalid || (found.State == SlotState.Cancelled && found.Message == message))
             {
                 continue;
             }
 
+            var record = pass.Edit(i);
             if (record.JobId is { } jobId && record.State is SlotState.Queued or SlotState.Running)
             {
-                using var scope = Logging.LogScopes.Slot(_logger, pass.Project, pass.Plan.Location.FileName, record.Sample, record.Analysis, jobId);
+                using var scope = SlotScope(pass, record.Sample, record.Analysis, jobId);
                 await backend.TerminateAsync(jobId, reason, cancellationToken);
-                Log.Terminated(_logger, jobId, pass.Project, pass.Workflow, record.Sample, record.Analysis);
+                Log.Terminated(_logger, jobId);
             }
 
             record.State = SlotState.Cancelled;
-            record.Message = $"cancelled: cancel is true in {pass.Plan.Location.FileName}";
+            record.Message = message;
         }
     }
 }

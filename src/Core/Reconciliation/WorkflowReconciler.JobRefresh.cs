@@ -21,26 +21,72 @@ public sealed partial class WorkflowReconciler
                 continue;
             }
 
-            var record = pass.Records[i];
-            UpdateOutputs(record, spec.Outputs, existing);
-            if (record.Outputs.All(o => o.Exists))
+            var found = pass.Records[i];
+            var allExist = AllExist(spec.Outputs, existing);
+            if (!OutputsRecorded(found, spec.Outputs, existing))
             {
-                if (record.State != SlotState.Complete)
+                UpdateOutputs(pass.Edit(i), spec.Outputs, existing);
+            }
+
+            if (allExist)
+            {
+                if (found.State != SlotState.Complete)
                 {
-                    Log.Completed(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, record.JobId ?? "-");
+                    using (SlotScope(pass, found.Sample, found.Analysis))
+                    {
+                        Log.Completed(_logger, found.JobId ?? "-");
+                    }
                 }
 
-                record.State = SlotState.Complete;
-                record.Message = null;
-                record.NextAttemptAt = null;
+                if (found.State != SlotState.Complete || found.Message is not null || found.NextAttemptAt is not null)
+                {
+                    var record = pass.Edit(i);
+                    record.State = SlotState.Complete;
+                    record.Message = null;
+                    record.NextAttemptAt = null;
+                }
             }
-            else if (record.State == SlotState.Complete)
+            else if (found.State == SlotState.Complete)
             {
                 // Someone removed an output: the slot is no longer done and runs again.
+                var record = pass.Edit(i);
                 record.State = SlotState.Waiting;
                 record.JobId = null;
             }
         }
+    }
+
+    private static bool AllExist(IReadOnlyList<Planning.OutputLocation> outputs, IReadOnlySet<string> existing)
+    {
+        foreach (var output in outputs)
+        {
+            if (!existing.Contains(output.Uri))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>True when the record already says what <see cref="UpdateOutputs"/> would write, in the plan's own strings.</summary>
+    private static bool OutputsRecorded(SlotRecord record, IReadOnlyList<Planning.OutputLocation> outputs, IReadOnlySet<string> existing)
+    {
+        var list = record.Outputs;
+        if (list.Count != outputs.Count)
+        {
+            return false;
+        }
+
+        for (var k = 0; k < outputs.Count; k++)
+        {
+            if (!ReferenceEquals(list[k].Uri, outputs[k].Uri) || list[k].Exists != existing.Contains(outputs[k].Uri))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Records which outputs exist, in the slot's existing list when it names the same outputs (most passes change nothing).</summary>
@@ -82,7 +128,7 @@ public sealed partial class WorkflowReconciler
         var details = (await backend.DescribeAsync(ids, cancellationToken)).ToDictionary(d => d.JobId);
         foreach (var i in indexes)
         {
-            var record = pass.Records[i];
+            var record = pass.Edit(i);
             if (details.TryGetValue(record.JobId!, out var detail))
             {
                 Apply(pass, record, detail);
@@ -91,7 +137,10 @@ public sealed partial class WorkflowReconciler
             }
             else if (record.SubmittedAt is { } submitted && pass.Now - submitted > _options.LostJobAfter)
             {
-                Log.Lost(_logger, record.JobId!, pass.Project, pass.Workflow, record.Sample, record.Analysis, pass.Now - submitted);
+                using (SlotScope(pass, record.Sample, record.Analysis))
+                {
+                    Log.Lost(_logger, record.JobId!, pass.Now - submitted);
+                }
                 var lost = new JobDetail(record.JobId!, record.JobName!, JobStatus.Failed,
                     $"Host interrupted: the backend no longer knows job {record.JobId}", null, null, record.SubmittedAt, null, pass.Now, null, null, null);
                 Apply(pass, record, lost);
@@ -106,7 +155,10 @@ public sealed partial class WorkflowReconciler
         var wire = detail.Status.ToWire();
         if (record.BatchStatus != wire)
         {
-            Log.StatusChanged(_logger, detail.JobId, pass.Project, pass.Workflow, record.Sample, record.Analysis, wire);
+            using (SlotScope(pass, record.Sample, record.Analysis))
+            {
+                Log.StatusChanged(_logger, detail.JobId, wire);
+            }
         }
 
         record.BatchStatus = wire;
@@ -197,13 +249,14 @@ public sealed partial class WorkflowReconciler
         record.Memory = decided.Memory;
         record.NextAttemptAt = decided.NextAttemptAt;
         record.Message = decided.Message ?? record.Message;
+        using var scope = SlotScope(pass, record.Sample, record.Analysis);
         if (record.State == SlotState.FailedPermanently)
         {
-            Log.FailedPermanently(_logger, pass.Project, pass.Workflow, record.Sample, record.Analysis, detail.JobId, record.Message!);
+            Log.FailedPermanently(_logger, detail.JobId, record.Message!);
         }
         else
         {
-            Log.JobFailed(_logger, detail.JobId, pass.Project, pass.Workflow, record.Sample, record.Analysis, Wire(failure), reason, decided.LogDecision);
+            Log.JobFailed(_logger, detail.JobId, Wire(failure), reason, decided.LogDecision);
         }
     }
 

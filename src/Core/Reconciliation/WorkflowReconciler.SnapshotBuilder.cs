@@ -26,7 +26,7 @@ public sealed partial class WorkflowReconciler
             DefinitionSha256 = input.DefinitionSha256 ?? input.Previous?.DefinitionSha256,
         };
         snapshot.Summary = SnapshotSummary.Of(snapshot.Slots);
-        Log.PassDone(_logger, pass.Project, pass.Workflow, snapshot.Summary.Complete, snapshot.Summary.Total,
+        Log.PassDone(_logger, snapshot.Summary.Complete, snapshot.Summary.Total,
             snapshot.Summary.Running, snapshot.Summary.Queued, snapshot.Summary.Failed, pass.Submitted);
         return snapshot;
     }

@@ -22,16 +22,16 @@ public sealed partial class WorkflowReconciler
         }
 
         var waited = TimeSpan.FromSeconds(Math.Round((pass.Now - since).TotalSeconds));
+        using var scope = SlotScope(pass, record.Sample, record.Analysis, detail.JobId);
         record.Stuck = true;
         record.Message = $"stuck RUNNABLE for {waited}: {reason}";
         if (_options.TerminateStuckJobs)
         {
-            using var scope = Logging.LogScopes.Slot(_logger, pass.Project, pass.Plan.Location.FileName, record.Sample, record.Analysis, detail.JobId);
             await backend.TerminateAsync(detail.JobId, $"{FailureClassifier.StuckReasonPrefix} after {waited}: {reason}", cancellationToken);
             record.Message += "; terminated, it will be reported as misconfigured";
         }
 
-        Log.Stuck(_logger, detail.JobId, pass.Project, pass.Workflow, record.Sample, record.Analysis, waited, reason,
+        Log.Stuck(_logger, detail.JobId, waited, reason,
             _options.TerminateStuckJobs ? "; terminated." : ".");
     }
 }

@@ -1,3 +1,4 @@
+using Batchkeeper.Core.Passes;
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Registry;

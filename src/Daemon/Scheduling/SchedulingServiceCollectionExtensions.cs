@@ -1,5 +1,7 @@
+using Batchkeeper.Core.Passes;
 using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Daemon.Hosting;
+using Batchkeeper.Daemon.Outputs;
 using Batchkeeper.Daemon.Reconciliation;
 using Batchkeeper.Daemon.Registry;
 using Batchkeeper.Daemon.Snapshots;
@@ -32,6 +34,16 @@ public static class SchedulingServiceCollectionExtensions
             };
         });
         services.AddSingleton<WorkflowReconciler>();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<BatchkeeperOptions>>().Value;
+            return new WorkflowPassSettings(options.SettleTime, options.ReconcileInterval, options.Retry.ToLimits())
+            {
+                ShutdownGrace = options.ShutdownGrace,
+                BackendCheck = (workflow, file) => BackendOutputs.Unsupported(workflow, options.Backend, file),
+            };
+        });
+        services.AddSingleton<WorkflowPass>();
         services.AddWorkflowRegistry();
         services.AddSingleton<DashboardWriter>();
         services.AddHostedService(sp => sp.GetRequiredService<DashboardWriter>());

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Threading.Channels;
+using Batchkeeper.Core.Passes;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Registry;

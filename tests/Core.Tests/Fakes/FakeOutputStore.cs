@@ -9,6 +9,7 @@ public sealed class FakeOutputStore : IOutputStore
     private readonly Lock _gate = new();
     private readonly HashSet<string> _existing = new(StringComparer.Ordinal);
     private readonly List<IReadOnlyList<string>> _queries = [];
+    private Exception? _failure;
 
     /// <summary>How many times <see cref="FindExistingAsync"/> was called.</summary>
     public int Calls
@@ -50,11 +51,25 @@ public sealed class FakeOutputStore : IOutputStore
         }
     }
 
+    /// <summary>Every query from now on throws <paramref name="failure"/> (null: answers again), as an unreachable store does.</summary>
+    public void FailWith(Exception? failure)
+    {
+        lock (_gate)
+        {
+            _failure = failure;
+        }
+    }
+
     public Task<IReadOnlySet<string>> FindExistingAsync(IReadOnlyCollection<OutputLocation> outputs, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
             _queries.Add([.. outputs.Select(o => o.Uri)]);
+            if (_failure is not null)
+            {
+                return Task.FromException<IReadOnlySet<string>>(_failure);
+            }
+
             IReadOnlySet<string> found = outputs.Select(o => o.Uri).Where(_existing.Contains).ToHashSet(StringComparer.Ordinal);
             return Task.FromResult(found);
         }

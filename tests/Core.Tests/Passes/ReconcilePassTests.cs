@@ -12,9 +12,9 @@ public sealed class ReconcilePassTests
     private static string Json(WorkflowSnapshot snapshot) => JsonSerializer.Serialize(snapshot, SnapshotJson.Options);
 
     [Fact]
-    public async Task Reconcile_NeverEditsThePreviousSnapshot_AndSharesNoSlotWithIt()
+    public async Task Reconcile_NeverEditsThePreviousSnapshot_AndCopiesTheSlotsItChanges()
     {
-        var h = new ReconcilerHarness(OneStep());
+        var h = new ReconcilerHarness(OneStep(), samples: Samples("s1", "s2"));
         var previous = await h.PassAsync();
         var before = Json(previous);
         h.Backend.Fail("job-1", "Essential container in task exited", exitCode: 1);
@@ -28,6 +28,46 @@ public sealed class ReconcilePassTests
         Assert.NotSame(previous.Slots[0], next.Slots[0]);
         Assert.NotSame(previous.Slots[0].History, next.Slots[0].History);
         Assert.NotSame(previous.Slots[0].Outputs, next.Slots[0].Outputs);
+    }
+
+    [Fact]
+    public async Task Reconcile_SharesTheRecordsOfSlotsThatDidNotChange_AndReportsNoTransitionForThem()
+    {
+        var h = new ReconcilerHarness(OneStep(), samples: Samples("s1", "s2"));
+        h.MakeOutputs("s2", "align");
+        await h.PassAsync();
+        var previous = await h.PassAsync();
+        var before = Json(previous);
+        h.Backend.Fail("job-1", "Essential container in task exited", exitCode: 1);
+        h.Clock.Advance(TimeSpan.FromMinutes(5));
+
+        var next = await h.PassAsync();
+
+        Assert.Equal(before, Json(previous));
+        Assert.Same(previous.Slots[1], next.Slots[1]);
+        Assert.Equal(SlotState.Complete, next.Slots[1].State);
+        Assert.NotSame(previous.Slots[0], next.Slots[0]);
+        Assert.DoesNotContain(h.LastTransitions, t => t.Sample == "s2");
+        Assert.Contains(h.LastTransitions, t => t.Sample == "s1");
+    }
+
+    [Fact]
+    public async Task Reconcile_OfASnapshotReadFromDisk_LeavesItAsItWas_AndGivesTheSameResultAsTheSnapshotInMemory()
+    {
+        var h = new ReconcilerHarness(OneStep(), samples: Samples("s1", "s2"));
+        h.MakeOutputs("s2", "align");
+        var inMemory = await h.PassAsync();
+        var fromDisk = Copy(inMemory);
+        var before = Json(fromDisk);
+        h.Snapshot = fromDisk;
+
+        var next = await h.PassAsync();
+
+        Assert.Equal(before, Json(fromDisk));
+        Assert.Equal(
+            inMemory.Slots.Select(s => (s.Sample, s.State, s.JobId)),
+            next.Slots.Select(s => (s.Sample, s.State, s.JobId)));
+        Assert.Empty(h.LastTransitions);
     }
 
     [Fact]

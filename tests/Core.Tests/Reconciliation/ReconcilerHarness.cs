@@ -42,7 +42,6 @@ internal sealed class ReconcilerHarness
 
     public FakeOutputStore Outputs { get; } = new();
 
-
     public WorkflowReconciler Reconciler { get; }
 
     public WorkflowPlan Plan { get; private set; } = null!;
@@ -92,10 +91,20 @@ internal sealed class ReconcilerHarness
     /// <summary>The slot transitions of the last <see cref="PassAsync"/>.</summary>
     public IReadOnlyList<SlotTransition> LastTransitions { get; private set; } = [];
 
-    public async Task<WorkflowSnapshot> PassAsync()
+    /// <summary>
+    /// One pass from the current snapshot, with <paramref name="retries"/> as the retry requests found. Every pass of every test that uses the harness also checks that the pass
+    /// left the snapshot it started from exactly as it was: the two share the records of the slots that did not change.
+    /// </summary>
+    public async Task<WorkflowSnapshot> PassAsync(IReadOnlyList<RetryRequest>? retries = null)
     {
-        var input = new PassInput(Plan, _snapshot, [], Clock.GetUtcNow()) { PreviousIsComplete = _snapshotIsComplete };
+        var input = new PassInput(Plan, _snapshot, retries ?? [], Clock.GetUtcNow()) { PreviousIsComplete = _snapshotIsComplete };
+        var previousJson = _snapshot is null ? null : JsonSerializer.Serialize(_snapshot, SnapshotJson.Options);
         var result = await Reconciler.ReconcileAsync(input, CancellationToken.None);
+        if (previousJson is not null)
+        {
+            Assert.True(previousJson == JsonSerializer.Serialize(_snapshot, SnapshotJson.Options), "the pass edited the snapshot it started from");
+        }
+
         var snapshot = result.Snapshot;
         LastTransitions = result.Transitions;
         _snapshot = snapshot;

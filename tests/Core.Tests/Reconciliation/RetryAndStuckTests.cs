@@ -25,17 +25,17 @@ public sealed class RetryAndStuckTests
         var h = await FailedForGoodAsync();
         var request = new RetryRequest("r1", "s2", null, Start);
 
-        h.Snapshot = (await h.Reconciler.ReconcileAsync(new PassInput(h.Plan, h.Snapshot, [request], h.Clock.GetUtcNow()), CancellationToken.None)).Snapshot;
+        await h.PassAsync([request]);
 
         Assert.Equal(SlotState.FailedPermanently, h.Slot("s1", "align").State);
         var retried = h.Slot("s2", "align");
         Assert.Equal((SlotState.Queued, 1, "job-3"), (retried.State, retried.Attempt, retried.JobId));
-        Assert.Equal(["r1"], h.Snapshot.AppliedRequests);
+        Assert.Equal(["r1"], h.Snapshot!.AppliedRequests);
 
         // The same request again (the file was not consumed yet) changes nothing once the slot fails again.
         h.Backend.Fail("job-3", "Essential container in task exited", exitCode: 1);
         await h.PassAsync();
-        h.Snapshot = (await h.Reconciler.ReconcileAsync(new PassInput(h.Plan, h.Snapshot, [request], h.Clock.GetUtcNow()), CancellationToken.None)).Snapshot;
+        await h.PassAsync([request]);
         Assert.Equal(SlotState.FailedPermanently, h.Slot("s2", "align").State);
         Assert.Equal(3, h.Backend.SubmitCalls.Count);
     }
@@ -51,7 +51,7 @@ public sealed class RetryAndStuckTests
         await h.PassAsync();
         Assert.Equal(SlotState.FailedPermanently, h.Slot("s1", "align").State);
 
-        h.Snapshot = (await h.Reconciler.ReconcileAsync(new PassInput(h.Plan, h.Snapshot, [new RetryRequest("r", null, "align", Start)], h.Clock.GetUtcNow()), CancellationToken.None)).Snapshot;
+        await h.PassAsync([new RetryRequest("r", null, "align", Start)]);
 
         Assert.Equal(1500, h.Backend.SubmitCalls[^1].Job.MemoryMiB);
         Assert.Equal(1, h.Slot("s1", "align").Attempt);

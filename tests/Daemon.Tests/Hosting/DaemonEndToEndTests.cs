@@ -55,8 +55,9 @@ public sealed class DaemonEndToEndTests : IDisposable
 
         // Every job line of the log names project, workflow, sample, analysis and job id.
         var log = await ReadLogAsync(daemon);
-        Assert.Contains($"Submitted job {second.Slots.Single(s => s.Sample == "s3" && s.Analysis == "count").JobId}", log, StringComparison.Ordinal);
-        Assert.Contains("for study/wordcount sample s3 analysis count", log, StringComparison.Ordinal);
+        var s3Count = second.Slots.Single(s => s.Sample == "s3" && s.Analysis == "count").JobId;
+        Assert.True(LogFiles.HasLine(log, $"Submitted job {s3Count}", "[study/wordcount.json sample s3 analysis count]"), "the submission line names its slot");
+        Assert.True(LogFiles.HasLine(log, $"Job {s3Count} is SUCCEEDED.", "[study/wordcount.json sample s3 analysis count]"), "the status line names its slot");
         Assert.Contains("broken.json: analyses[0].queue: required", log, StringComparison.Ordinal);
     }
 
@@ -92,7 +93,7 @@ public sealed class DaemonEndToEndTests : IDisposable
         // Written in place in two pieces, as a slow copy would.
         var text = Demo.Workflow;
         await File.WriteAllTextAsync(workflow, text[..(text.Length / 2)]);
-        await Eventually.WaitAsync(() => ReadLog(daemon).Contains("study/wordcount.json does not parse yet", StringComparison.Ordinal),
+        await Eventually.WaitAsync(() => LogFiles.HasLine(ReadLog(daemon), "does not parse yet", "[study/wordcount.json]"),
             "the daemon reads the half-written file and decides to read it again");
         await File.WriteAllTextAsync(workflow, text);
 
@@ -179,7 +180,7 @@ public sealed class DaemonEndToEndTests : IDisposable
     {
         // The file sink flushes every second: wait until the newest line is there.
         string text = "";
-        await Eventually.WaitAsync(() => (text = ReadLog(daemon)).Contains("Workflow study/broken.json cannot be used", StringComparison.Ordinal), "the log file catches up");
+        await Eventually.WaitAsync(() => LogFiles.HasLine(text = ReadLog(daemon), "Workflow cannot be used", "[study/broken.json]"), "the log file catches up");
         return text;
     }
 }

@@ -17,4 +17,15 @@ public static class LogFiles
             return reader.ReadToEnd();
         }));
     }
+
+    /// <summary>
+    /// True when one line of <paramref name="log"/> holds every one of <paramref name="parts"/>: a message and the
+    /// <c>[project/file.json sample … analysis …]</c> its scope adds, which name the workflow and slot of the line.
+    /// </summary>
+    public static bool HasLine(string log, params string[] parts) =>
+        log.Split('\n').Any(line => parts.All(part => line.Contains(part, StringComparison.Ordinal)));
+
+    /// <summary>The lines of <paramref name="log"/> that hold every one of <paramref name="parts"/>.</summary>
+    public static int CountLines(string log, params string[] parts) =>
+        log.Split('\n').Count(line => parts.All(part => line.Contains(part, StringComparison.Ordinal)));
 }

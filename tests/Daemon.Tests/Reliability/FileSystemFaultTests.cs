@@ -71,7 +71,7 @@ public sealed class FileSystemFaultTests : IDisposable
         }
 
         File.SetLastWriteTimeUtc(workflow, DateTime.UtcNow); // a change: a pass runs and tries to write
-        await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains("Writing the snapshot of study/wordcount.json failed; the previous snapshot is intact", StringComparison.Ordinal),
+        await Eventually.WaitAsync(() => LogFiles.HasLine(LogFiles.Read(daemon.LogDirectory), "Writing the snapshot failed; the previous snapshot is intact", "[study/wordcount.json]"),
             "the failed write is logged");
         Assert.Equal(before, await File.ReadAllTextAsync(snapshotPath));
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(workflow)!, "*.tmp"));
@@ -112,7 +112,7 @@ public sealed class FileSystemFaultTests : IDisposable
         var dashboardBefore = await File.ReadAllBytesAsync(dashboardPath);
         Demo.AddSample(Path.Combine(real, "study"), "s2", 2); // a new sample, written underneath the read-only view
 
-        await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains("Writing the snapshot of study/ro.json failed; the previous snapshot is intact: Read-only file system", StringComparison.Ordinal),
+        await Eventually.WaitAsync(() => LogFiles.HasLine(LogFiles.Read(daemon.LogDirectory), "Writing the snapshot failed; the previous snapshot is intact: Read-only file system", "[study/ro.json]"),
             "the failed snapshot write is logged");
         // The daemon keeps working while it cannot write: the new sample's job runs and its output appears.
         await Eventually.WaitAsync(() => File.Exists(Path.Combine(outputs, "s2.txt")), "the new sample's job ran");
@@ -125,9 +125,9 @@ public sealed class FileSystemFaultTests : IDisposable
         var after = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt > previous && s.Summary.Complete == 2, "snapshots are written again, with the new sample complete");
         Assert.All(after.Slots, slot => Assert.Single(slot.History)); // nothing was submitted twice while the snapshot could not be written
         await Eventually.WaitAsync(() => File.ReadAllText(dashboardPath).Contains("\"complete\": 2", StringComparison.Ordinal), "the dashboard is written again");
-        await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains("The snapshot of study/ro.json is written again", StringComparison.Ordinal), "the recovery is logged");
+        await Eventually.WaitAsync(() => LogFiles.HasLine(LogFiles.Read(daemon.LogDirectory), "The snapshot is written again.", "[study/ro.json]"), "the recovery is logged");
         // Said once while it lasted, not once a pass.
-        Assert.Single(System.Text.RegularExpressions.Regex.Matches(LogFiles.Read(daemon.LogDirectory), "Writing the snapshot of study/ro.json failed"));
+        Assert.Equal(1, LogFiles.CountLines(LogFiles.Read(daemon.LogDirectory), "Writing the snapshot failed", "[study/ro.json]"));
     }
 
     /// <summary>A tmpfs or bind mount for one test, unmounted (lazily) when disposed.</summary>

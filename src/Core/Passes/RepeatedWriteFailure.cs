@@ -1,10 +1,10 @@
-namespace Batchkeeper.Daemon.Snapshots;
+namespace Batchkeeper.Core.Passes;
 
 /// <summary>
 /// The cause of the last failed write of one file, so that a failure repeating every pass (a full disk, a read-only
 /// folder) is logged once per cause, and its end once. Not thread-safe: each file's writes are serialized by its owner.
 /// </summary>
-internal sealed class RepeatedWriteFailure
+public sealed class RepeatedWriteFailure
 {
     private string? _cause;
 

@@ -1,0 +1,264 @@
+using Batchkeeper.Core.Planning;
+using Batchkeeper.Core.Ports;
+using Batchkeeper.Core.Reconciliation;
+using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Core.Workflows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Batchkeeper.Core.Passes;
+
+/// <summary>What a pass asks of its scheduler afterwards.</summary>
+public enum PassOutcome
+{
+    Done,
+
+    /// <summary>The file looked half-written: read it again shortly rather than report it.</summary>
+    ReadAgainSoon,
+
+    /// <summary>The file is gone.</summary>
+    Gone,
+}
+
+/// <summary>What one pass did: its outcome and, when it is <see cref="PassOutcome.Done"/>, the snapshot it wrote and what changed.</summary>
+public sealed record PassReport(PassOutcome Outcome, WorkflowSnapshot? Snapshot, IReadOnlyList<SlotTransition> Transitions)
+{
+    public static PassReport ReadAgainSoon { get; } = new(PassOutcome.ReadAgainSoon, null, []);
+
+    public static PassReport Gone { get; } = new(PassOutcome.Gone, null, []);
+}
+
+/// <summary>The daemon's stop as a pass sees it.</summary>
+/// <param name="Stopping">The daemon is stopping: the pass submits nothing more, but finishes and writes its snapshot.</param>
+/// <param name="CutShort">The shutdown grace ran out: the pass's backend calls are cancelled.</param>
+public readonly record struct StopSignals(CancellationToken Stopping, CancellationToken CutShort);
+
+/// <summary>The settings of a pass that are not the reconciler's.</summary>
+/// <param name="SettleTime">A file that does not parse and was written less than this ago is read again, not reported.</param>
+/// <param name="ReconcileInterval">When the next scheduled pass is due, for the snapshot's <c>nextReconcileAt</c>.</param>
+/// <param name="Retry">The retry limits of analyses that set none.</param>
+public sealed record WorkflowPassSettings(TimeSpan SettleTime, TimeSpan ReconcileInterval, RetryLimits Retry)
+{
+    /// <summary>How long backend calls may run once the daemon is stopping (for the snapshot's error when they were cut short).</summary>
+    public TimeSpan ShutdownGrace { get; init; }
+
+    /// <summary>
+    /// A definition the configured backend cannot run (<c>s3://</c> outputs on the Local backend), as one error for the
+    /// workflow; null when it can. The pass then reconciles nothing and keeps the slots as last seen.
+    /// </summary>
+    public Func<Workflow, string, InputError?> BackendCheck { get; init; } = (_, _) => null;
+}
+
+/// <summary>
+/// One pass of one workflow, from its file to its written snapshot: reads the definition (keeping the last good one
+/// while a broken edit is reported, and waiting for a half-written file), plans the slots (again only when the
+/// workflow or its metadata changed), reconciles, writes the snapshot and consumes the retry requests it applied.
+/// A problem of this workflow ends up in its snapshot and, once, in the log; it never escapes.
+/// </summary>
+public sealed class WorkflowPass(
+    WorkflowReconciler reconciler,
+    IWorkflowSource workflows,
+    ISnapshotStore snapshots,
+    WorkflowPassSettings settings,
+    TimeProvider clock,
+    ILogger<WorkflowPass>? logger = null)
+{
+    private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
+
+    /// <summary>A definition that could be used this pass (or the last good one) and the problems found on the way.</summary>
+    private sealed record Definition(LoadedWorkflow? Loaded, List<string> Errors);
+
+    /// <summary>What reconciling gave: the snapshot, the transitions (null when the pass did not run) and the retry requests to consume.</summary>
+    private sealed record Reconciled(WorkflowSnapshot Snapshot, IReadOnlyList<SlotTransition>? Transitions, string? RetryVersion);
+
+    public async Task<PassReport> RunAsync(WorkflowLocation location, WorkflowMemory memory, StopSignals stop, CancellationToken cancellationToken)
+    {
+        // Every line of the pass, the reconciler's and the backend clients' included, names the workflow.
+        using var scope = Logging.LogScopes.Workflow(_logger, location.Project, location.FileName);
+        if (!memory.SnapshotLoaded)
+        {
+            memory.Snapshot = await snapshots.LoadAsync(location, cancellationToken);
+            memory.SnapshotLoaded = true;
+        }
+
+        var now = clock.GetUtcNow();
+        var read = await workflows.ReadAsync(location, cancellationToken);
+        if (read is WorkflowRead.Gone)
+        {
+            return PassReport.Gone;
+        }
+
+        if (read is WorkflowRead.Invalid invalid && now - invalid.WrittenAt is var age && age < settings.SettleTime && age >= TimeSpan.Zero)
+        {
+            Log.WorkflowMaybeHalfWritten(_logger, age);
+            return PassReport.ReadAgainSoon;
+        }
+
+        var definition = Choose(read, memory, location, now);
+        var unsupported = definition.Loaded is { } usable ? settings.BackendCheck(usable.Workflow, location.FileName) : null;
+        if (unsupported is not null)
+        {
+            // s3:// outputs on the Local backend: one error for the workflow, not a failed pass every time.
+            definition.Errors.Add(unsupported.ToString());
+        }
+
+        ReportErrorsOnce(memory, definition.Errors);
+        var next = now + settings.ReconcileInterval;
+        var reconciled = definition.Loaded is null || unsupported is not null
+            ? new Reconciled(LastSeen.Of(memory.Snapshot, location, reconciler.BackendName, definition.Loaded?.Workflow.Name, now, next, definition.Errors), null, null)
+            : await ReconcileAsync(location, memory, definition.Loaded, definition.Errors, now, next, stop, cancellationToken);
+
+        if (await SaveAsync(location, memory, reconciled.Snapshot) && reconciled.RetryVersion is { } version)
+        {
+            // Applied and remembered in the snapshot just written: the request file has served.
+            await workflows.ConsumeRetryRequestsAsync(location, version, CancellationToken.None);
+        }
+
+        // A pass that did not run publishes the states last seen: its only transitions are slots new in the plan's
+        // place (a first pass without a usable definition has none), found by the same diff the reconciler makes.
+        var previous = memory.Snapshot;
+        memory.Snapshot = reconciled.Snapshot;
+        ReportProgress(memory, reconciled.Snapshot.Summary);
+        return new PassReport(PassOutcome.Done, reconciled.Snapshot, reconciled.Transitions ?? SlotStates.Of(previous).To(reconciled.Snapshot));
+    }
+
+    /// <summary>The definition to use: the one read, or while the file is broken or unreadable the last good one.</summary>
+    private static Definition Choose(WorkflowRead read, WorkflowMemory memory, WorkflowLocation location, DateTimeOffset now)
+    {
+        switch (read)
+        {
+            case WorkflowRead.Loaded loaded:
+                memory.LastGood = loaded.Workflow;
+                memory.LastGoodAt = now;
+                return new Definition(loaded.Workflow, []);
+            case WorkflowRead.Invalid invalid:
+                var errors = invalid.Errors.Select(error => error.ToString()).ToList();
+                if (memory.LastGood is not null)
+                {
+                    errors.Add($"{location.FileName}: still using the last good definition, read at {memory.LastGoodAt:O}, until the file is fixed");
+                }
+
+                return new Definition(memory.LastGood, errors);
+            case WorkflowRead.Unreadable unreadable:
+                return new Definition(memory.LastGood, [unreadable.Message]);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(read), read, "a workflow read the pass does not know");
+        }
+    }
+
+    private async Task<Reconciled> ReconcileAsync(
+        WorkflowLocation location, WorkflowMemory memory, LoadedWorkflow loaded, List<string> errors,
+        DateTimeOffset now, DateTimeOffset next, StopSignals stop, CancellationToken cancellationToken)
+    {
+        var plan = PlanOf(location, memory, loaded);
+        // An unusable request file is an error of this workflow's snapshot, not a failed pass.
+        var requests = await workflows.ReadRetryRequestsAsync(location, cancellationToken);
+        if (requests.Error is { } retryError)
+        {
+            errors.Add(retryError);
+        }
+
+        // When the daemon is asked to stop, the pass in flight submits nothing more, its backend calls get
+        // the shutdown grace to finish, and it still writes its snapshot.
+        using var calls = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, stop.CutShort);
+        try
+        {
+            var input = new PassInput(plan, memory.Snapshot, requests.Requests, now, stop.Stopping)
+            {
+                PreviousIsComplete = memory.SnapshotIsComplete,
+                DefinitionSha256 = loaded.Sha256,
+                Notes = loaded.Workflow.Notes,
+                Errors = errors,
+                NextReconcileAt = next,
+            };
+            var result = await reconciler.ReconcileAsync(input, calls.Token);
+            memory.SnapshotIsComplete = true;
+            return new Reconciled(result.Snapshot, result.Transitions, requests.Version);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || stop.Stopping.IsCancellationRequested || !cancellationToken.IsCancellationRequested)
+        {
+            // A backend error fails the pass for this workflow only: keep the last known states, and the retry requests
+            // for the next pass. Jobs it submitted before failing may be missing from the snapshot kept: the next pass
+            // that would submit looks for them by name first.
+            Log.PassFailed(_logger, e.Message, e);
+            memory.SnapshotIsComplete = false;
+            errors.Add(e is OperationCanceledException && stop.Stopping.IsCancellationRequested
+                ? $"the daemon stopped during this pass: its backend calls were cut short after {settings.ShutdownGrace}; states are as last seen"
+                : $"reconcile failed, states are as last seen: {e.Message}");
+            return new Reconciled(LastSeen.Of(memory.Snapshot, location, reconciler.BackendName, loaded.Workflow.Name, now, next, errors, loaded), null, null);
+        }
+    }
+
+    /// <summary>
+    /// Planning expands every slot's templates and hashes its spec: with thousands of slots it is most of a pass's work,
+    /// and it gives the same plan for the same workflow and metadata bytes, so the plan is kept until they change.
+    /// </summary>
+    private WorkflowPlan PlanOf(WorkflowLocation location, WorkflowMemory memory, LoadedWorkflow loaded)
+    {
+        var key = (loaded.Sha256, loaded.SamplesSha256);
+        if (memory.Plan is not { } plan || memory.PlanKey != key)
+        {
+            plan = WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, settings.Retry);
+            memory.Plan = plan;
+            memory.PlanKey = key;
+        }
+
+        return plan;
+    }
+
+    /// <summary>Writes the snapshot; true when it was written. A failure is logged once per cause, and its end once.</summary>
+    private async Task<bool> SaveAsync(WorkflowLocation location, WorkflowMemory memory, WorkflowSnapshot snapshot)
+    {
+        try
+        {
+            // Not on the pass's token: a pass cut short by the shutdown must still leave its snapshot (a local write).
+            await snapshots.SaveAsync(location, snapshot, CancellationToken.None);
+            if (memory.SnapshotWrites.Recovered())
+            {
+                Log.SnapshotWrittenAgain(_logger);
+            }
+
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A read-only folder fails every pass until someone fixes it: the daemon carries on with its memory.
+            if (memory.SnapshotWrites.IsNew(e))
+            {
+                Log.SnapshotWriteFailed(_logger, e.Message);
+            }
+
+            return false;
+        }
+    }
+
+    private void ReportErrorsOnce(WorkflowMemory memory, List<string> errors)
+    {
+        var text = errors.Count == 0 ? null : string.Join(" | ", errors);
+        if (text == memory.LastErrorText)
+        {
+            return;
+        }
+
+        if (text is null)
+        {
+            Log.WorkflowValidAgain(_logger);
+        }
+        else
+        {
+            Log.WorkflowInvalid(_logger, text);
+        }
+
+        memory.LastErrorText = text;
+    }
+
+    private void ReportProgress(WorkflowMemory memory, SnapshotSummary s)
+    {
+        var text = $"{s.Complete}/{s.Total}/{s.Running}/{s.Queued}/{s.Failed}/{s.Blocked}/{s.Invalid}";
+        if (text != memory.LastProgress)
+        {
+            Log.Progress(_logger, s.Complete, s.Total, s.Running, s.Queued, s.Failed, s.Blocked, s.Invalid);
+            memory.LastProgress = text;
+        }
+    }
+}
