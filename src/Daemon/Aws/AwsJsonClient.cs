@@ -1,26 +1,28 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Polly.Timeout;
 
 namespace Batchkeeper.Daemon.Aws;
 
 /// <summary>
 /// What the JSON clients of AWS services share (Batch's REST-JSON, CloudWatch Logs' JSON 1.1): one POST with a JSON
 /// body of exactly the service's media type, the answer read whole, an error answer turned into the service's
-/// <see cref="AwsServiceException"/>, a body that is not the expected shape into <see cref="InvalidDataException"/>.
-/// Rate limit, retries and signing are the <see cref="HttpClient"/>'s handlers (<see cref="AwsServiceConnection"/>).
+/// <see cref="AwsServiceException"/>, a body that is not the expected shape into <see cref="InvalidDataException"/>,
+/// and the last failure of the resilience pipeline into an exception that names the service and the attempts.
+/// Rate limit, retries and signing are the <see cref="HttpClient"/>'s handlers (<see cref="AwsServiceCollectionExtensions.AddAwsClients"/>).
 /// </summary>
-public abstract class AwsJsonClient : IDisposable
+public abstract class AwsJsonClient
 {
     private readonly HttpClient _http;
-    private readonly AwsServiceConnection? _owned;
+    private readonly Action? _credentialsRejected;
 
-    /// <param name="owned">The connection that built <paramref name="http"/>, disposed with this client; null when the caller owns it.</param>
-    private protected AwsJsonClient(HttpClient http, Uri serviceUrl, AwsServiceConnection? owned)
+    /// <param name="credentialsRejected">Called when the service rejects the credentials as expired or unknown.</param>
+    private protected AwsJsonClient(HttpClient http, Uri serviceUrl, Action? credentialsRejected)
     {
         _http = http ?? throw new ArgumentNullException(nameof(http));
-        ServiceUrl = AwsServiceConnection.WithTrailingSlash(serviceUrl);
-        _owned = owned;
+        ServiceUrl = AwsServiceEndpoint.WithTrailingSlash(serviceUrl);
+        _credentialsRejected = credentialsRejected;
     }
 
     /// <summary>The endpoint requests go to, ending in <c>/</c>.</summary>
@@ -28,12 +30,6 @@ public abstract class AwsJsonClient : IDisposable
 
     /// <summary>The service's name in messages, e.g. <c>AWS Batch</c>.</summary>
     private protected abstract string ServiceTitle { get; }
-
-    public void Dispose()
-    {
-        _owned?.Dispose();
-        GC.SuppressFinalize(this);
-    }
 
     /// <summary>The service's exception for an error answer.</summary>
     private protected abstract AwsServiceException ServiceError(HttpResponseMessage response, AwsErrorResponse error);
@@ -56,10 +52,15 @@ public abstract class AwsJsonClient : IDisposable
         content.Headers.ContentType = mediaType;
         message.Content = content;
 
-        using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        using var response = await SendWithRetriesAsync(message, cancellationToken).ConfigureAwait(false);
         var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
+            if (AwsResiliencePolicy.RejectsCredentials(response))
+            {
+                _credentialsRejected?.Invoke();
+            }
+
             throw ServiceError(response, AwsErrorResponse.Parse(response, body));
         }
 
@@ -74,4 +75,34 @@ public abstract class AwsJsonClient : IDisposable
                 $"{ServiceTitle} answered {operation} with a body that is not a valid {typeof(TResponse).Name}: {e.Message}", e);
         }
     }
+
+    /// <summary>
+    /// The final response (the caller turns an error into the service's exception), or the last attempt's failure:
+    /// a timed-out attempt as a <see cref="TimeoutException"/>, a transport failure as an <see cref="HttpRequestException"/>
+    /// of the same kind, both naming the service and the request ("Connection refused (127.0.0.1:443)" alone does not).
+    /// </summary>
+    private async Task<HttpResponseMessage> SendWithRetriesAsync(HttpRequestMessage message, CancellationToken cancellationToken)
+    {
+        // Only the path reaches messages: a query string could carry a presigned signature.
+        var what = $"{ServiceTitle} {message.Method} {message.RequestUri?.AbsolutePath}";
+        try
+        {
+            return await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutRejectedException e)
+        {
+            throw new TimeoutException(
+                $"{what} got no complete response within {e.Timeout.TotalSeconds:0.###} s on each of {Attempts(message)}.", e);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new HttpRequestException(
+                (e as HttpRequestException)?.HttpRequestError ?? HttpRequestError.Unknown,
+                $"{what} failed after {Attempts(message)}: {e.Message}",
+                e);
+        }
+    }
+
+    private static string Attempts(HttpRequestMessage message) =>
+        message.Options.TryGetValue(AwsResiliencePipeline.AttemptsMade, out var attempts) && attempts > 1 ? $"{attempts} attempts" : "1 attempt";
 }

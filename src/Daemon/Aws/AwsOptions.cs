@@ -152,7 +152,7 @@ internal sealed class AwsOptionsValidator : IValidateOptions<AwsOptions>
             return;
         }
 
-        if (AwsServiceConnection.ParseServiceUrl(value) is null)
+        if (AwsServiceEndpoint.ParseServiceUrl(value) is null)
         {
             problems.Add($"{AwsOptions.SectionName}:{property} '{value}' is not an absolute http:// or https:// URL.");
         }

@@ -82,7 +82,7 @@ public sealed class AwsCredentialsAndOptionsTests
     }
 
     [Fact]
-    public void AddBatchClient_BindsTheBatchkeeperAwsSection()
+    public void AddAwsClients_BindsTheBatchkeeperAwsSection()
     {
         using var provider = Services(new Dictionary<string, string?>
         {
@@ -110,7 +110,7 @@ public sealed class AwsCredentialsAndOptionsTests
     }
 
     [Fact]
-    public void AddBatchClient_ConfigureDelegate_OverridesTheConfiguration()
+    public void AddAwsClients_ConfigureDelegate_OverridesTheConfiguration()
     {
         using var provider = Services(
             new Dictionary<string, string?> { ["Batchkeeper:Aws:Region"] = "eu-central-1" },
@@ -128,9 +128,9 @@ public sealed class AwsCredentialsAndOptionsTests
     [InlineData("us-gov-west-1", "https://batch.us-gov-west-1.amazonaws.com/")]
     public void Endpoint_IsTheRegionalBatchEndpoint_UnlessAServiceUrlIsGiven(string region, string endpoint)
     {
-        using var client = new BatchClient(new AwsOptions { Region = region });
+        using var provider = Services(new Dictionary<string, string?> { ["Batchkeeper:Aws:Region"] = region });
 
-        Assert.Equal(new Uri(endpoint), client.ServiceUrl);
+        Assert.Equal(new Uri(endpoint), provider.GetRequiredService<BatchClient>().ServiceUrl);
     }
 
     [Theory]
@@ -139,7 +139,8 @@ public sealed class AwsCredentialsAndOptionsTests
     [InlineData(" https://batch.internal.example/ ", "https://batch.internal.example/")]
     public void ServiceUrl_ReplacesTheAwsEndpoint(string serviceUrl, string endpoint)
     {
-        using var client = new BatchClient(new AwsOptions { Region = "eu-west-1", BatchServiceUrl = serviceUrl });
+        using var provider = Services(new Dictionary<string, string?> { ["Batchkeeper:Aws:Region"] = "eu-west-1", ["Batchkeeper:Aws:BatchServiceUrl"] = serviceUrl });
+        var client = provider.GetRequiredService<BatchClient>();
 
         Assert.Equal(new Uri(endpoint), client.ServiceUrl);
         Assert.Equal("eu-west-1", client.Region);
@@ -183,7 +184,7 @@ public sealed class AwsCredentialsAndOptionsTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
-        services.AddBatchClient(configure);
+        services.AddAwsClients(configure);
         return services.BuildServiceProvider();
     }
 }
