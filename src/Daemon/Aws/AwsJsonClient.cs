@@ -12,10 +12,16 @@ namespace Batchkeeper.Daemon.Aws;
 /// and the last failure of the resilience pipeline into an exception that names the service and the attempts.
 /// Rate limit, retries and signing are the <see cref="HttpClient"/>'s handlers (<see cref="AwsServiceCollectionExtensions.AddAwsClients"/>).
 /// </summary>
-public abstract class AwsJsonClient
+public abstract class AwsJsonClient : IDisposable
 {
     private readonly HttpClient _http;
     private readonly Action? _credentialsRejected;
+
+    // Cancelled when the client is disposed (with its container): the resilience pipeline, disposed after it, waits for
+    // the executions still in flight (up to 30 s, Polly's rule), so the client cuts its own calls short first, as
+    // disposing an HttpClient of its own did. DescribeJobs calls merged for several passes run on no pass's token.
+    private readonly CancellationTokenSource _closing = new();
+    private int _disposed;
 
     /// <param name="credentialsRejected">Called when the service rejects the credentials as expired or unknown.</param>
     private protected AwsJsonClient(HttpClient http, Uri serviceUrl, Action? credentialsRejected)
@@ -30,6 +36,21 @@ public abstract class AwsJsonClient
 
     /// <summary>The service's name in messages, e.g. <c>AWS Batch</c>.</summary>
     private protected abstract string ServiceTitle { get; }
+
+    /// <summary>The service's SigV4 name, e.g. <c>batch</c>, in the messages of network failures (as in the log's retry lines).</summary>
+    private protected abstract string SigningName { get; }
+
+    /// <summary>Ends the calls in flight; idempotent (the container disposes a client registered under two types twice).</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _closing.Cancel();
+            _closing.Dispose();
+        }
+
+        GC.SuppressFinalize(this);
+    }
 
     /// <summary>The service's exception for an error answer.</summary>
     private protected abstract AwsServiceException ServiceError(HttpResponseMessage response, AwsErrorResponse error);
@@ -52,8 +73,9 @@ public abstract class AwsJsonClient
         content.Headers.ContentType = mediaType;
         message.Content = content;
 
-        using var response = await SendWithRetriesAsync(message, cancellationToken).ConfigureAwait(false);
-        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+        using var response = await SendWithRetriesAsync(message, call.Token).ConfigureAwait(false);
+        var body = await response.Content.ReadAsByteArrayAsync(call.Token).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             if (AwsResiliencePolicy.RejectsCredentials(response))
@@ -84,7 +106,7 @@ public abstract class AwsJsonClient
     private async Task<HttpResponseMessage> SendWithRetriesAsync(HttpRequestMessage message, CancellationToken cancellationToken)
     {
         // Only the path reaches messages: a query string could carry a presigned signature.
-        var what = $"{ServiceTitle} {message.Method} {message.RequestUri?.AbsolutePath}";
+        var request = $"{message.Method} {message.RequestUri?.AbsolutePath}";
         try
         {
             return await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
@@ -92,13 +114,13 @@ public abstract class AwsJsonClient
         catch (TimeoutRejectedException e)
         {
             throw new TimeoutException(
-                $"{what} got no complete response within {e.Timeout.TotalSeconds:0.###} s on each of {Attempts(message)}.", e);
+                $"AWS {SigningName} request {request} got no complete response within {e.Timeout.TotalSeconds:0.###} s on each of {Attempts(message)}.", e);
         }
         catch (Exception e) when (e is HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
         {
             throw new HttpRequestException(
                 (e as HttpRequestException)?.HttpRequestError ?? HttpRequestError.Unknown,
-                $"{what} failed after {Attempts(message)}: {e.Message}",
+                $"AWS {SigningName} {request} failed after {Attempts(message)}: {e.Message}",
                 e);
         }
     }

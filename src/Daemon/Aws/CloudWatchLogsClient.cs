@@ -27,6 +27,8 @@ public sealed class CloudWatchLogsClient : AwsJsonClient
     {
     }
 
+    private protected override string SigningName => ServiceName;
+
     private protected override string ServiceTitle => "CloudWatch Logs";
 
     /// <summary>One page of a stream's events.</summary>

@@ -79,6 +79,8 @@ public sealed class BatchClient : AwsJsonClient, IBatchClient
     public Task<DescribeJobDefinitionsResponse> DescribeJobDefinitionsAsync(DescribeJobDefinitionsRequest request, CancellationToken cancellationToken = default) =>
         InvokeAsync("v1/describejobdefinitions", request, BatchJsonContext.Default.DescribeJobDefinitionsRequest, BatchJsonContext.Default.DescribeJobDefinitionsResponse, cancellationToken);
 
+    private protected override string SigningName => ServiceName;
+
     private protected override string ServiceTitle => "AWS Batch";
 
     private protected override AwsServiceException ServiceError(HttpResponseMessage response, AwsErrorResponse error) =>
