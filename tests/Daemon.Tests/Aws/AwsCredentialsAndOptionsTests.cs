@@ -122,6 +122,23 @@ public sealed class AwsCredentialsAndOptionsTests
         Assert.Equal(new Uri("https://batch.us-west-2.amazonaws.com/"), client.ServiceUrl);
     }
 
+    [Fact]
+    public async Task AddAwsClients_CalledTwice_SendsThroughOnePipeline()
+    {
+        // Two pipelines stacked would make each of the three attempts three of its own: nine requests.
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.AwsError(503, "ServerException", "unavailable"));
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddSingleton<AWSCredentials>(new BasicAWSCredentials(TestClients.AccessKey, TestClients.SecretKey));
+        services.AddAwsClients(o => TestClients.Fast(o, server.BaseUri));
+        services.AddAwsClients(o => o.MaxAttempts = 3);
+        await using var provider = services.BuildServiceProvider();
+
+        await Assert.ThrowsAsync<BatchServiceException>(() => provider.GetRequiredService<IBatchClient>().DescribeJobsAsync(new DescribeJobsRequest { Jobs = ["j"] }));
+
+        Assert.Equal(3, server.RequestCount);
+    }
+
     [Theory]
     [InlineData("us-east-1", "https://batch.us-east-1.amazonaws.com/")]
     [InlineData("cn-north-1", "https://batch.cn-north-1.amazonaws.com.cn/")]

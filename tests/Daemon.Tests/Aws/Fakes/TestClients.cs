@@ -5,7 +5,6 @@ using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Batchkeeper.Daemon.Tests.Aws.Fakes;
@@ -24,9 +23,6 @@ internal sealed record AwsClientSeams
 
     /// <summary>The backoff's random draw in [0, 1). Default: <see cref="Random.Shared"/>.</summary>
     public Func<double>? Random { get; init; }
-
-    /// <summary>Where the clients log. Default: nowhere.</summary>
-    public ILoggerFactory? LoggerFactory { get; init; }
 }
 
 internal static class TestClients
@@ -65,11 +61,6 @@ internal static class TestClients
     {
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
-        if (seams.LoggerFactory is { } loggers)
-        {
-            services.AddSingleton(loggers);
-        }
-
         services.AddAwsClients(o =>
         {
             Fast(o, serviceUrl);
