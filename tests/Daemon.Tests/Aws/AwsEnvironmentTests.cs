@@ -1,6 +1,5 @@
 using Amazon.Runtime;
 using Batchkeeper.Daemon.Aws;
-using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 

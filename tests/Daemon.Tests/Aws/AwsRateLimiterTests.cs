@@ -1,7 +1,6 @@
 using System.Threading.RateLimiting;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Daemon.Aws;
-using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;

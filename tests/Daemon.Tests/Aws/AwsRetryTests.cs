@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using Amazon.Runtime;
-using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Tests.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Daemon.Tests.Infrastructure;
-using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 
