@@ -4,8 +4,6 @@ using Batchkeeper.Core.Ports;
 using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Outputs;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Batchkeeper.Daemon.Aws;
@@ -20,15 +18,7 @@ public static class AwsBackendRegistration
     /// </summary>
     public static IServiceCollection AddAwsBackend(this IServiceCollection services)
     {
-        services.AddBatchClient();
-
-        // One credentials source for Batch and S3: looked up on first use and again after a failed lookup, so that
-        // credentials provided after the start (a profile file written later) are found without a restart.
-        services.TryAddSingleton(provider => new LazyAwsCredentials(provider.GetService<ILoggerFactory>()?.CreateLogger("Batchkeeper.Daemon.Aws")));
-        services.Replace(ServiceDescriptor.Singleton<IBatchClient>(provider => BatchClient.Create(
-            provider.GetRequiredService<IOptions<AwsOptions>>().Value,
-            new AwsClientSeams { Credentials = Credentials(provider) },
-            provider.GetService<ILoggerFactory>())));
+        services.AddAwsClients();
         services.AddSingleton(sp => new AwsBatchJobBackend(
             sp.GetRequiredService<IBatchClient>(),
             passesInFlight: sp.GetService<Systemd.LoopHealth>() is { } health ? () => health.PassesRunning : null,
@@ -36,18 +26,14 @@ public static class AwsBackendRegistration
         services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<AwsBatchJobBackend>());
 
         services.AddSingleton<IAmazonS3>(provider => CreateS3Client(
-            provider.GetRequiredService<IOptions<AwsOptions>>().Value, Credentials(provider)));
+            provider.GetRequiredService<IOptions<AwsOptions>>().Value, AwsServiceCollectionExtensions.Credentials(provider)));
         services.AddSingleton(sp => new S3OutputStore(sp.GetRequiredService<IAmazonS3>(), sp.GetRequiredService<TimeProvider>())
         {
-            CredentialsRejected = Credentials(sp) is LazyAwsCredentials shared ? shared.Invalidate : null,
+            CredentialsRejected = AwsServiceCollectionExtensions.CredentialsRejected(sp),
         });
         services.AddSingleton<IOutputStore>(sp => new RoutingOutputStore(sp.GetRequiredService<LocalOutputStore>(), sp.GetRequiredService<S3OutputStore>()));
         return services;
     }
-
-    /// <summary>Credentials registered in the container (tests register fixed ones), else the shared lazy default chain.</summary>
-    private static AWSCredentials Credentials(IServiceProvider provider) =>
-        provider.GetService<AWSCredentials>() ?? provider.GetRequiredService<LazyAwsCredentials>();
 
     /// <summary>An S3 client for the configured region and endpoint (path style for emulators such as s3rver).</summary>
     /// <param name="limiter">Every request's permit; default: a token bucket of <see cref="AwsOptions.S3MaxRequestsPerSecond"/>.</param>

@@ -44,7 +44,7 @@ internal sealed record AwsErrorResponse(string Code, string Message, string? Req
 
         try
         {
-            // Buffered by the caller (AwsResilienceHandler loads every response): this copies memory and completes at
+            // Buffered below the retry rules (ResponseBufferingHandler loads every response): this copies memory and completes at
             // once, it does not wait on the network.
             var body = response.Content.ReadAsByteArrayAsync().GetAwaiter().GetResult();
             using var document = JsonDocument.Parse(body);

@@ -4,9 +4,9 @@ namespace Batchkeeper.Daemon.Aws;
 
 /// <summary>
 /// Settings for the AWS backend, bound from the configuration section <c>Batchkeeper:Aws</c>
-/// (environment variables <c>Batchkeeper__Aws__…</c>). Every AWS service client (Batch now, S3 and
-/// CloudWatch Logs later) reads its retry, timeout and rate settings from here; each service gets
-/// its own rate limiter and retry policy built from them.
+/// (environment variables <c>Batchkeeper__Aws__…</c>). Every AWS service client (Batch, CloudWatch Logs,
+/// S3) reads its retry, timeout and rate settings from here; each service gets its own rate limiter and
+/// retry policy built from them.
 /// </summary>
 public sealed class AwsOptions
 {
@@ -78,7 +78,10 @@ public sealed class AwsOptions
     /// </summary>
     public TimeSpan RetryBaseDelay { get; set; } = DefaultRetryBaseDelay;
 
-    /// <summary>The cap on one backoff delay. Default: 20 seconds. Must not be below <see cref="RetryBaseDelay"/>.</summary>
+    /// <summary>
+    /// The cap on one backoff delay, and on the wait a <c>Retry-After</c> header asks for (which replaces the backoff).
+    /// Default: 20 seconds. Must not be below <see cref="RetryBaseDelay"/>.
+    /// </summary>
     public TimeSpan RetryMaxDelay { get; set; } = DefaultRetryMaxDelay;
 
     internal const string DefaultLogGroup = "/aws/batch/job";
@@ -152,7 +155,7 @@ internal sealed class AwsOptionsValidator : IValidateOptions<AwsOptions>
             return;
         }
 
-        if (AwsServiceConnection.ParseServiceUrl(value) is null)
+        if (AwsServiceEndpoint.ParseServiceUrl(value) is null)
         {
             problems.Add($"{AwsOptions.SectionName}:{property} '{value}' is not an absolute http:// or https:// URL.");
         }

@@ -1,13 +1,16 @@
 using System.Net;
 using System.Security.Authentication;
 using System.Threading.RateLimiting;
+using Polly;
+using Polly.Timeout;
 
 namespace Batchkeeper.Daemon.Aws;
 
 /// <summary>
-/// The retry and rate policy of one AWS service: bounded attempts, exponential backoff with full jitter,
-/// a per-attempt timeout and one token bucket shared by every request to the service. One instance per
-/// service, for the life of the process (the limiter only limits what shares it).
+/// The retry and rate rules of one AWS service: bounded attempts, exponential backoff with full jitter (or the
+/// service's <c>Retry-After</c>), a per-attempt timeout and one token bucket shared by every request to the service.
+/// One instance per service, for the life of the process (the limiter only limits what shares it); the
+/// Microsoft.Extensions.Http.Resilience pipeline that applies them is built in <see cref="AwsResiliencePipeline"/>.
 /// </summary>
 internal sealed class AwsResiliencePolicy : IDisposable
 {
@@ -26,13 +29,11 @@ internal sealed class AwsResiliencePolicy : IDisposable
 
     /// <param name="serviceName">The service, for log lines (e.g. <c>batch</c>).</param>
     /// <param name="options">Attempts, timeout, delays and rate.</param>
-    /// <param name="timeProvider">Clock for backoff delays and attempt timeouts. Default: the system clock.</param>
     /// <param name="limiter">Test seam; default: a token bucket of <see cref="AwsOptions.MaxRequestsPerSecond"/>, owned and disposed by this policy.</param>
     /// <param name="random">Test seam; returns a number in [0, 1). Default: <see cref="Random.Shared"/>.</param>
     public AwsResiliencePolicy(
         string serviceName,
         AwsOptions options,
-        TimeProvider? timeProvider = null,
         RateLimiter? limiter = null,
         Func<double>? random = null)
     {
@@ -42,7 +43,6 @@ internal sealed class AwsResiliencePolicy : IDisposable
         AttemptTimeout = options.AttemptTimeout;
         BaseDelay = options.RetryBaseDelay;
         MaxDelay = options.RetryMaxDelay;
-        TimeProvider = timeProvider ?? TimeProvider.System;
         _random = random ?? Random.Shared.NextDouble;
         _ownsLimiter = limiter is null;
         Limiter = limiter ?? new TokenBucketRateLimiter(CreateRateLimiterOptions(options.MaxRequestsPerSecond));
@@ -57,8 +57,6 @@ internal sealed class AwsResiliencePolicy : IDisposable
     public TimeSpan BaseDelay { get; }
 
     public TimeSpan MaxDelay { get; }
-
-    public TimeProvider TimeProvider { get; }
 
     public RateLimiter Limiter { get; }
 
@@ -83,16 +81,6 @@ internal sealed class AwsResiliencePolicy : IDisposable
         };
     }
 
-    /// <summary>Waits for one permit of the service's rate; every attempt, retries included, takes one.</summary>
-    public async ValueTask WaitForPermitAsync(CancellationToken cancellationToken)
-    {
-        using var lease = await Limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
-        if (!lease.IsAcquired)
-        {
-            throw new InvalidOperationException($"The AWS {ServiceName} rate limiter refused a request (its queue is full).");
-        }
-    }
-
     /// <summary>
     /// The wait after the <paramref name="failedAttempt"/>-th attempt failed (1-based): a uniformly random
     /// duration in [0, min(<see cref="MaxDelay"/>, <see cref="BaseDelay"/> × 2^(n-1))) ("full jitter").
@@ -110,6 +98,46 @@ internal sealed class AwsResiliencePolicy : IDisposable
         var exponent = Math.Clamp(failedAttempt - 1, 0, 62);
         var ticks = Math.Min(MaxDelay.Ticks, BaseDelay.Ticks * Math.Pow(2, exponent));
         return TimeSpan.FromTicks((long)ticks);
+    }
+
+    /// <summary>
+    /// The wait before the next attempt after the <paramref name="failedAttempt"/>-th failed: what the service asked for
+    /// in <c>Retry-After</c> (seconds or a date, by <paramref name="clock"/>), up to <see cref="MaxDelay"/>; else
+    /// <see cref="BackoffDelay"/>.
+    /// </summary>
+    public TimeSpan RetryDelay(int failedAttempt, HttpResponseMessage? response, TimeProvider clock)
+    {
+        ArgumentNullException.ThrowIfNull(clock);
+        var asked = response?.Headers.RetryAfter switch
+        {
+            { Delta: { } delta } => delta,
+            { Date: { } date } => date - clock.GetUtcNow(),
+            _ => (TimeSpan?)null,
+        };
+        return asked is { } wait
+            ? TimeSpan.FromTicks(Math.Clamp(wait.Ticks, 0, MaxDelay.Ticks))
+            : BackoffDelay(failedAttempt);
+    }
+
+    /// <summary>
+    /// Why an attempt's outcome is worth another attempt, and whether this request may be sent again: null for a final
+    /// outcome (a success, a client error, the caller's cancellation). A request marked
+    /// <see cref="AwsResiliencePipeline.NotIdempotent"/> may be sent again only when the service certainly did not act
+    /// on it: throttled, or no connection made.
+    /// </summary>
+    public (string Reason, bool Repeatable)? Failure(Outcome<HttpResponseMessage> outcome, bool notIdempotent)
+    {
+        if (outcome.Result is { } response)
+        {
+            return RetryReason(response) is { } reason ? (reason, !notIdempotent || IsThrottled(response)) : null;
+        }
+
+        return outcome.Exception switch
+        {
+            TimeoutRejectedException => ($"no complete response within {AttemptTimeout.TotalSeconds:0.###} s", !notIdempotent),
+            { } e when IsTransient(e) => ($"{e.GetType().Name}: {e.Message}", !notIdempotent || NeverSent(e)),
+            _ => null,
+        };
     }
 
     /// <summary>Why <paramref name="response"/> should be retried, or null when it is final (success or a client error).</summary>

@@ -2,14 +2,13 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.Logging;
 
 namespace Batchkeeper.Daemon.Aws;
 
 /// <summary>
 /// The one CloudWatch Logs call Batchkeeper needs, <c>GetLogEvents</c>, over the service's JSON 1.1 protocol
 /// (<c>POST /</c>, <c>X-Amz-Target: Logs_20140328.GetLogEvents</c>, <c>Content-Type: application/x-amz-json-1.1</c>),
-/// through the same <see cref="AwsServiceConnection"/> as the Batch client: rate limit, retries, SigV4.
+/// through the same pipeline as the Batch client (<see cref="AwsServiceCollectionExtensions.AddAwsClients"/>): rate limit, retries, SigV4.
 /// AWSSDK.CloudWatchLogs is not served here, hence by hand.
 /// </summary>
 public sealed class CloudWatchLogsClient : AwsJsonClient
@@ -22,16 +21,13 @@ public sealed class CloudWatchLogsClient : AwsJsonClient
 
     private static readonly MediaTypeHeaderValue JsonMediaType = new("application/x-amz-json-1.1");
 
-    /// <exception cref="AwsConfigurationException">No region is configured, or a region or URL is malformed.</exception>
-    public CloudWatchLogsClient(AwsOptions options, ILoggerFactory? loggerFactory = null)
-        : this(AwsServiceConnection.Create(ServiceName, ServiceName, options?.LogsServiceUrl, options ?? throw new ArgumentNullException(nameof(options)), loggerFactory))
+    /// <summary>Over <paramref name="httpClient"/> as it is: the named client of <see cref="AwsServiceCollectionExtensions.AddAwsClients"/>.</summary>
+    internal CloudWatchLogsClient(HttpClient httpClient, AwsServiceEndpoint endpoint, Action? credentialsRejected)
+        : base(httpClient, endpoint.ServiceUrl, credentialsRejected)
     {
     }
 
-    private CloudWatchLogsClient(AwsServiceConnection connection)
-        : base(connection.Http, connection.ServiceUrl, connection)
-    {
-    }
+    private protected override string SigningName => ServiceName;
 
     private protected override string ServiceTitle => "CloudWatch Logs";
 

@@ -8,18 +8,34 @@ namespace Batchkeeper.Daemon.Cli;
 
 /// <summary>
 /// What every command shares: the writers, the configuration and the validated options (bound and checked by the
-/// daemon's own registration; <c>Options</c> is the <c>Batchkeeper</c> section), the projects root, the clock and the
-/// follow interval.
+/// daemon's own registration; <c>Options</c> is the <c>Batchkeeper</c> section), the projects root, the clock, the
+/// follow interval, and the services the daemon registers the same way (the AWS clients). Disposing it disposes them.
 /// </summary>
 public sealed record CliContext(
-    TextWriter Output, TextWriter Error, TextReader Input, IConfiguration Configuration, BatchkeeperOptions Options, TimeProvider Clock)
+    TextWriter Output, TextWriter Error, TextReader Input, IConfiguration Configuration, BatchkeeperOptions Options, TimeProvider Clock,
+    IServiceProvider Services) : IDisposable
 {
     /// <summary>How often <c>logs --follow</c> and <c>status --watch</c> look again.</summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
 
     public string ProjectsRoot => Path.GetFullPath(Options.ProjectsDirectory);
 
-    public AwsOptions AwsSettings => Configuration.GetSection(AwsOptions.SectionName).Get<AwsOptions>() ?? new AwsOptions();
+    /// <summary>The <c>Batchkeeper:Aws</c> settings, bound and validated as the daemon's are.</summary>
+    /// <exception cref="ConfigurationException">A setting is wrong; every problem is listed.</exception>
+    public AwsOptions AwsSettings => BatchkeeperOptionsRegistration.Resolve<AwsOptions>(Services, Configuration);
+
+    /// <summary>
+    /// An AWS client (<see cref="IBatchClient"/>, <see cref="CloudWatchLogsClient"/>) as the daemon has it, from the same
+    /// registration (<see cref="AwsServiceCollectionExtensions.AddAwsClients"/>): retries, rate limit and signing included.
+    /// </summary>
+    /// <exception cref="ConfigurationException">An AWS setting is wrong; every problem is listed.</exception>
+    /// <exception cref="AwsConfigurationException">No region, or a malformed region or URL.</exception>
+    public T Aws<T>()
+        where T : notnull
+    {
+        _ = AwsSettings;
+        return Services.GetRequiredService<T>();
+    }
 
     /// <summary>
     /// The context of one command. <c>--projects</c> is the same in-memory <c>Batchkeeper:ProjectsDirectory</c> override
@@ -36,10 +52,24 @@ public sealed record CliContext(
                 .Build();
         }
 
-        var services = new ServiceCollection().AddSingleton(configuration).AddBatchkeeperOptions();
-        using var provider = services.BuildServiceProvider();
-        return new CliContext(output, error, input, configuration, BatchkeeperOptionsRegistration.Resolve(provider, configuration), clock);
+        var provider = new ServiceCollection()
+            .AddSingleton(configuration)
+            .AddSingleton(clock)
+            .AddBatchkeeperOptions()
+            .AddAwsClients()
+            .BuildServiceProvider();
+        try
+        {
+            return new CliContext(output, error, input, configuration, BatchkeeperOptionsRegistration.Resolve(provider, configuration), clock, provider);
+        }
+        catch
+        {
+            provider.Dispose();
+            throw;
+        }
     }
+
+    public void Dispose() => (Services as IDisposable)?.Dispose();
 
     public int Fail(int code, string message)
     {
@@ -63,7 +93,7 @@ public sealed record CliContext(
     /// </summary>
     public static (int Code, string Message)? AwsFailure(Exception exception) => exception switch
     {
-        AwsConfigurationException => (ExitCodes.Usage, exception.Message),
+        AwsConfigurationException or ConfigurationException => (ExitCodes.Usage, exception.Message),
         Amazon.Runtime.AmazonClientException => (ExitCodes.Usage, $"AWS credentials: {exception.Message}"),
         BatchServiceException { IsClientError: true } => (ExitCodes.Usage, exception.Message),
         BatchServiceException or CloudWatchLogsException => (ExitCodes.NotOk, exception.Message),

@@ -20,8 +20,9 @@ internal static class CliRoot
         var interval = new Option<double>("--interval") { Description = "Seconds between refreshes of status --watch and logs --follow.", DefaultValueFactory = _ => 2, Recursive = true };
         root.Options.Add(interval);
 
-        // The shared context of a command, built when the command runs; a bad configuration is exit 2, one line each.
-        Task<int> Run(ParseResult parse, Func<CliContext, Task<int>> command)
+        // The shared context of a command, built when the command runs and disposed when it ends (its services: the AWS
+        // clients); a bad configuration is exit 2, one line each.
+        async Task<int> Run(ParseResult parse, Func<CliContext, Task<int>> command)
         {
             CliContext context;
             try
@@ -31,10 +32,13 @@ internal static class CliRoot
             }
             catch (ConfigurationException e)
             {
-                return RunCommand.ConfigurationErrorAsync(e.Problems);
+                return await RunCommand.ConfigurationErrorAsync(e.Problems);
             }
 
-            return command(context);
+            using (context)
+            {
+                return await command(context);
+            }
         }
 
         var standby = new Option<bool>("--standby") { Description = "Wait for the daemon holding the projects folder to end, then take over (Batchkeeper:Standby)." };

@@ -19,11 +19,20 @@ public static class BatchkeeperOptionsRegistration
 
     /// <summary>The bound and validated options, or every problem as one line each.</summary>
     /// <exception cref="ConfigurationException">A value cannot be converted, or the validator found problems.</exception>
-    public static BatchkeeperOptions Resolve(IServiceProvider services, IConfiguration configuration)
+    public static BatchkeeperOptions Resolve(IServiceProvider services, IConfiguration configuration) =>
+        Resolve<BatchkeeperOptions>(services, configuration);
+
+    /// <summary>
+    /// Options of any section registered with <c>AddOptions&lt;T&gt;().BindConfiguration(…)</c> and a validator (the
+    /// AWS settings too), bound and validated as the host does at start-up, or every problem as one line each.
+    /// </summary>
+    /// <exception cref="ConfigurationException">A value cannot be converted, or the validator found problems.</exception>
+    public static T Resolve<T>(IServiceProvider services, IConfiguration configuration)
+        where T : class
     {
         try
         {
-            return services.GetRequiredService<IOptions<BatchkeeperOptions>>().Value;
+            return services.GetRequiredService<IOptions<T>>().Value;
         }
         catch (OptionsValidationException e)
         {

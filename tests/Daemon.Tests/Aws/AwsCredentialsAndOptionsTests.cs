@@ -82,7 +82,7 @@ public sealed class AwsCredentialsAndOptionsTests
     }
 
     [Fact]
-    public void AddBatchClient_BindsTheBatchkeeperAwsSection()
+    public void AddAwsClients_BindsTheBatchkeeperAwsSection()
     {
         using var provider = Services(new Dictionary<string, string?>
         {
@@ -110,7 +110,7 @@ public sealed class AwsCredentialsAndOptionsTests
     }
 
     [Fact]
-    public void AddBatchClient_ConfigureDelegate_OverridesTheConfiguration()
+    public void AddAwsClients_ConfigureDelegate_OverridesTheConfiguration()
     {
         using var provider = Services(
             new Dictionary<string, string?> { ["Batchkeeper:Aws:Region"] = "eu-central-1" },
@@ -122,15 +122,32 @@ public sealed class AwsCredentialsAndOptionsTests
         Assert.Equal(new Uri("https://batch.us-west-2.amazonaws.com/"), client.ServiceUrl);
     }
 
+    [Fact]
+    public async Task AddAwsClients_CalledTwice_SendsThroughOnePipeline()
+    {
+        // Two pipelines stacked would make each of the three attempts three of its own: nine requests.
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.AwsError(503, "ServerException", "unavailable"));
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddSingleton<AWSCredentials>(new BasicAWSCredentials(TestClients.AccessKey, TestClients.SecretKey));
+        services.AddAwsClients(o => TestClients.Fast(o, server.BaseUri));
+        services.AddAwsClients(o => o.MaxAttempts = 3);
+        await using var provider = services.BuildServiceProvider();
+
+        await Assert.ThrowsAsync<BatchServiceException>(() => provider.GetRequiredService<IBatchClient>().DescribeJobsAsync(new DescribeJobsRequest { Jobs = ["j"] }));
+
+        Assert.Equal(3, server.RequestCount);
+    }
+
     [Theory]
     [InlineData("us-east-1", "https://batch.us-east-1.amazonaws.com/")]
     [InlineData("cn-north-1", "https://batch.cn-north-1.amazonaws.com.cn/")]
     [InlineData("us-gov-west-1", "https://batch.us-gov-west-1.amazonaws.com/")]
     public void Endpoint_IsTheRegionalBatchEndpoint_UnlessAServiceUrlIsGiven(string region, string endpoint)
     {
-        using var client = new BatchClient(new AwsOptions { Region = region });
+        using var provider = Services(new Dictionary<string, string?> { ["Batchkeeper:Aws:Region"] = region });
 
-        Assert.Equal(new Uri(endpoint), client.ServiceUrl);
+        Assert.Equal(new Uri(endpoint), provider.GetRequiredService<BatchClient>().ServiceUrl);
     }
 
     [Theory]
@@ -139,7 +156,8 @@ public sealed class AwsCredentialsAndOptionsTests
     [InlineData(" https://batch.internal.example/ ", "https://batch.internal.example/")]
     public void ServiceUrl_ReplacesTheAwsEndpoint(string serviceUrl, string endpoint)
     {
-        using var client = new BatchClient(new AwsOptions { Region = "eu-west-1", BatchServiceUrl = serviceUrl });
+        using var provider = Services(new Dictionary<string, string?> { ["Batchkeeper:Aws:Region"] = "eu-west-1", ["Batchkeeper:Aws:BatchServiceUrl"] = serviceUrl });
+        var client = provider.GetRequiredService<BatchClient>();
 
         Assert.Equal(new Uri(endpoint), client.ServiceUrl);
         Assert.Equal("eu-west-1", client.Region);
@@ -183,7 +201,7 @@ public sealed class AwsCredentialsAndOptionsTests
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
         var services = new ServiceCollection();
         services.AddSingleton<IConfiguration>(configuration);
-        services.AddBatchClient(configure);
+        services.AddAwsClients(configure);
         return services.BuildServiceProvider();
     }
 }

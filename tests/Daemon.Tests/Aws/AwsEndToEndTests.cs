@@ -1,10 +1,7 @@
 using System.Text.Json;
-using Amazon.Runtime;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Tests.Infrastructure;
-using Batchkeeper.Daemon.Aws.Batch;
-using Batchkeeper.Daemon.Aws.Batch.Model;
 using Microsoft.Extensions.DependencyInjection;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 

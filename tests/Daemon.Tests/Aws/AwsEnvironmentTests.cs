@@ -1,6 +1,5 @@
 using Amazon.Runtime;
 using Batchkeeper.Daemon.Aws;
-using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
 
@@ -148,7 +147,7 @@ public sealed class AwsEnvironmentTests : IDisposable
         // Environment variables come first in the chain, whatever the SDK has cached of the profile files.
         _environment.Set("AWS_ACCESS_KEY_ID", "AKIDFROMENV").Set("AWS_SECRET_ACCESS_KEY", "env-secret");
         await using var server = LoopbackHttpServer.Scripted(ServerReply.Ok());
-        using var client = BatchClient.Create(TestClients.FastOptions(server.BaseUri), new AwsClientSeams());
+        using var client = TestClients.BatchWithTheDefaultChain(server.BaseUri);
 
         await client.DescribeJobsAsync(new DescribeJobsRequest { Jobs = ["j"] });
 

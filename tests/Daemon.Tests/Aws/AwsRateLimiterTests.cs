@@ -1,8 +1,9 @@
 using System.Threading.RateLimiting;
+using Batchkeeper.BatchEmulator;
 using Batchkeeper.Daemon.Aws;
-using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
+using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 
 namespace Batchkeeper.Daemon.Tests.Aws;
 
@@ -114,6 +115,27 @@ public sealed class AwsRateLimiterTests
         Assert.True(arrivals[^1] >= TimeSpan.FromSeconds(2) - (2 * period), $"the last request arrived after only {arrivals[^1]}");
         var inFirstSecond = arrivals.Count(a => a < TimeSpan.FromSeconds(1));
         Assert.True(inFirstSecond <= (2 * rate) + 1, $"{inFirstSecond} requests in the first second");
+    }
+
+    [Fact]
+    public async Task AgainstTheEmulator_NoSecondOfArrivalsHoldsMoreThanTheBurstAndWhatRefills()
+    {
+        // The registered client at 10 requests/s and 40 ListJobs at once, counted where they arrive. The bucket's clock
+        // is the system's (System.Threading.RateLimiting takes no TimeProvider), so the bounds are the generous ones
+        // that only get safer on a slow machine: at most a full bucket plus one second's refill in any second, and
+        // three seconds at least for the 30 beyond the first burst.
+        const int rate = 10;
+        await using var emulator = await Emulator.StartAsync();
+        using var client = TestClients.Batch(emulator.BaseAddress, o => o.MaxRequestsPerSecond = rate);
+
+        await Task.WhenAll(Enumerable.Range(0, 4 * rate).Select(_ => client.ListJobsAsync(new ListJobsRequest { JobQueue = "q" })));
+
+        var arrivals = emulator.RequestsFor(BatchOperations.ListJobs).Select(r => r.ReceivedAt).Order().ToList();
+        Assert.Equal(4 * rate, arrivals.Count);
+        var busiest = arrivals.Max(start => arrivals.Count(a => a >= start && a < start + TimeSpan.FromSeconds(1)));
+        Assert.True(busiest <= (2 * rate) + 1, $"{busiest} requests arrived within one second");
+        var period = AwsResiliencePolicy.CreateRateLimiterOptions(rate).ReplenishmentPeriod;
+        Assert.True(arrivals[^1] - arrivals[0] >= TimeSpan.FromSeconds(3) - (2 * period), $"all arrived within {arrivals[^1] - arrivals[0]}");
     }
 
     private static TokenBucketRateLimiter ManualBucket(int tokenLimit) => new(new TokenBucketRateLimiterOptions

@@ -1,11 +1,12 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using Amazon.Runtime;
-using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Tests.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
+using Batchkeeper.Daemon.Tests.Infrastructure;
 
 namespace Batchkeeper.Daemon.Tests.Aws;
 
@@ -183,6 +184,24 @@ public sealed class AwsRetryTests
     }
 
     [Fact]
+    public async Task Disposal_WithACallInFlight_CutsTheCallShort_SoTheContainerIsDisposedAtOnce()
+    {
+        // Polly's pipeline, disposed with the container, waits up to 30 s for executions still in flight (a DescribeJobs
+        // merged for several passes runs on no pass's token): the client, disposed first, must end its calls itself.
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.Stall);
+        var client = TestClients.Batch(server.BaseUri);
+        var call = client.DescribeJobsAsync(AnyRequest);
+        await Eventually.WaitAsync(() => server.RequestCount == 1, "the call in flight");
+
+        var disposal = Stopwatch.StartNew();
+        client.Dispose();
+
+        Assert.True(disposal.Elapsed < TimeSpan.FromSeconds(15), $"disposal took {disposal.Elapsed}");
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(1, server.RequestCount);
+    }
+
+    [Fact]
     public async Task Retries_WaitTheJitteredBackoffOfThePolicy()
     {
         await using var server = LoopbackHttpServer.Scripted(
@@ -204,4 +223,44 @@ public sealed class AwsRetryTests
         Assert.Equal([TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(40)], backoffs);
         Assert.Equal(3, time.DueTimes.Count(d => d == TimeSpan.FromSeconds(7)));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RetryAfter_InSecondsOrAsADate_IsTheWaitBeforeTheRetry(bool asDate)
+    {
+        // With a random draw of 0 the backoff is no wait at all: the only 3 s timer is the one the service asked for.
+        var clock = new WaitCountingClock();
+        var retryAfter = asDate ? (clock.GetUtcNow() + TimeSpan.FromSeconds(3)).ToString("r", CultureInfo.InvariantCulture) : "3";
+        await using var server = LoopbackHttpServer.Scripted(Throttled(retryAfter), ServerReply.Ok());
+        using var client = TestClients.Batch(server.BaseUri, o => o.RetryMaxDelay = TimeSpan.FromMinutes(1), new AwsClientSeams { TimeProvider = clock, Random = () => 0.0 });
+
+        var call = client.DescribeJobsAsync(AnyRequest);
+        await Eventually.WaitAsync(() => clock.DueTimes.Contains(TimeSpan.FromSeconds(3)) || call.IsCompleted, "the wait Retry-After asked for");
+        Assert.False(call.IsCompleted, "retried without waiting for Retry-After");
+        Assert.Equal(1, server.RequestCount);
+        clock.Advance(TimeSpan.FromSeconds(3));
+
+        await call.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, server.RequestCount);
+    }
+
+    [Fact]
+    public async Task RetryAfter_BeyondTheMaxDelay_WaitsTheMaxDelay()
+    {
+        var clock = new WaitCountingClock();
+        await using var server = LoopbackHttpServer.Scripted(Throttled("3600"), ServerReply.Ok());
+        using var client = TestClients.Batch(server.BaseUri, o => o.RetryMaxDelay = TimeSpan.FromSeconds(7), new AwsClientSeams { TimeProvider = clock, Random = () => 0.0 });
+
+        var call = client.DescribeJobsAsync(AnyRequest);
+        await Eventually.WaitAsync(() => clock.DueTimes.Contains(TimeSpan.FromSeconds(7)) || clock.DueTimes.Contains(TimeSpan.FromHours(1)) || call.IsCompleted, "a wait of the max delay");
+        clock.Advance(TimeSpan.FromSeconds(7));
+
+        await call.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(2, server.RequestCount);
+        Assert.DoesNotContain(TimeSpan.FromHours(1), clock.DueTimes);
+    }
+
+    private static ServerReply Throttled(string retryAfter) => ServerReply.Json(
+        429, """{"message":"slow down"}""", ("x-amzn-ErrorType", "TooManyRequestsException:"), ("Retry-After", retryAfter));
 }

@@ -1,5 +1,4 @@
 using Amazon.S3.Model;
-using Batchkeeper.Core.Planning;
 using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 using OutputLocation = Batchkeeper.Core.Planning.OutputLocation;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Amazon.Runtime;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Tests.Infrastructure;

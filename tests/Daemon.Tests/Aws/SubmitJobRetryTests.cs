@@ -2,6 +2,7 @@ using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
+using Batchkeeper.Daemon.Tests.Infrastructure;
 
 namespace Batchkeeper.Daemon.Tests.Aws;
 
@@ -47,6 +48,43 @@ public sealed class SubmitJobRetryTests
         await Assert.ThrowsAsync<HttpRequestException>(() => client.SubmitJobAsync(Request));
 
         Assert.Equal(1, server.RequestCount);
+    }
+
+    [Fact]
+    public async Task RefusedConnection_IsRetried_BecauseNothingWasSent()
+    {
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.Ok(Created));
+        await using var relay = new TcpOutage(server.BaseUri);
+        await relay.DownAsync();
+        // On a manual clock the backoff (half of 2 s) lasts until the test moves it, with Batch back by then.
+        var clock = new WaitCountingClock();
+        using var client = TestClients.Batch(relay.Address, o =>
+        {
+            o.RetryBaseDelay = TimeSpan.FromSeconds(2);
+            o.RetryMaxDelay = TimeSpan.FromSeconds(2);
+        }, new AwsClientSeams { TimeProvider = clock, Random = () => 0.5 });
+
+        var call = client.SubmitJobAsync(Request);
+        await Eventually.WaitAsync(() => clock.DueTimes.Contains(TimeSpan.FromSeconds(1)) || call.IsCompleted, "the backoff after the refused connection");
+        Assert.False(call.IsCompleted, "the refused SubmitJob was not retried");
+        relay.Up();
+        clock.Advance(TimeSpan.FromSeconds(1));
+
+        var response = await call.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("j1", response.JobId);
+        Assert.Equal(1, server.RequestCount);
+    }
+
+    [Fact]
+    public async Task ThrottledOnEveryAttempt_IsRetriedUpToMaxAttempts_AndThenReportsTheThrottling()
+    {
+        await using var server = LoopbackHttpServer.Scripted(ServerReply.AwsError(429, "TooManyRequestsException", "slow down"));
+        using var client = TestClients.Batch(server.BaseUri, o => o.MaxAttempts = 3);
+
+        var error = await Assert.ThrowsAsync<BatchServiceException>(() => client.SubmitJobAsync(Request));
+
+        Assert.True(error.IsThrottling);
+        Assert.Equal(3, server.RequestCount);
     }
 
     [Fact]

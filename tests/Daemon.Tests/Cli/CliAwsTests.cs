@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Daemon.Tests.Infrastructure;
-using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 
@@ -14,7 +13,9 @@ public sealed class CliAwsTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private async Task<(int Code, string Out, string Err)> RunAsync(Uri batch, params string[] args)
+    private Task<(int Code, string Out, string Err)> RunAsync(Uri batch, params string[] args) => RunAsync(batch, new Dictionary<string, string>(), args);
+
+    private async Task<(int Code, string Out, string Err)> RunAsync(Uri batch, Dictionary<string, string> environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = _folder.Path, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(DaemonProcess.Dll);
@@ -27,6 +28,11 @@ public sealed class CliAwsTests : IDisposable
         start.Environment["Batchkeeper__Aws__Region"] = "us-east-1";
         start.Environment["AWS_ACCESS_KEY_ID"] = "AKIDEXAMPLE";
         start.Environment["AWS_SECRET_ACCESS_KEY"] = "secret";
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -70,5 +76,22 @@ public sealed class CliAwsTests : IDisposable
         Assert.True(code == 0, error);
         Assert.Matches(@"RUNNING +3", output);
         Assert.Matches(@"SUCCEEDED +0", output);
+    }
+
+    [Theory]
+    [InlineData("MaxAttempts", "0", "Batchkeeper:Aws:MaxAttempts must be at least 1 (it is 0)")]
+    [InlineData("AttemptTimeout", "soon", "Batchkeeper:Aws:AttemptTimeout: 'soon' is not allowed: expected a time span")]
+    public async Task AwsCommands_WithABadAwsSetting_SayWhichInOneLine_AndExit2(string setting, string value, string expected)
+    {
+        // The same validated binding as the daemon's: a setting the daemon would refuse at start-up is refused here too.
+        await using var emulator = await Emulator.StartAsync();
+
+        var (code, _, error) = await RunAsync(emulator.BaseAddress, new Dictionary<string, string> { [$"Batchkeeper__Aws__{setting}"] = value }, ["queue", "spot"]);
+
+        Assert.Equal(2, code);
+        var line = Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("batchkeeper: queue spot: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.Empty(emulator.Requests);
     }
 }

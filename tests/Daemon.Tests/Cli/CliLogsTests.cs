@@ -1,4 +1,3 @@
-using Amazon.Runtime;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Tests.Aws;

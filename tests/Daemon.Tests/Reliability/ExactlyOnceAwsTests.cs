@@ -1,5 +1,4 @@
 using Batchkeeper.BatchEmulator;
-using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Tests.Aws;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 using Xunit.Abstractions;

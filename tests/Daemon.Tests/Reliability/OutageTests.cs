@@ -1,6 +1,5 @@
 using System.Globalization;
 using Batchkeeper.BatchEmulator;
-using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Tests.Aws;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 using Xunit.Abstractions;

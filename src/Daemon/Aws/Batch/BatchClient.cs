@@ -2,13 +2,12 @@ using System.Net.Http.Headers;
 using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization.Metadata;
 using Batchkeeper.Daemon.Aws.Batch.Model;
-using Microsoft.Extensions.Logging;
 
 namespace Batchkeeper.Daemon.Aws.Batch;
 
 /// <summary>
 /// AWS Batch over its REST-JSON wire protocol (<c>POST /v1/&lt;operation&gt;</c>, <c>Content-Type: application/json</c>),
-/// signed with AWSSDK.Core's SigV4 signer. Thread-safe; make one per process (the rate limit is per instance).
+/// signed with AWSSDK.Core's SigV4 signer. Thread-safe; one per process, registered by <see cref="AwsServiceCollectionExtensions.AddAwsClients"/>.
 /// </summary>
 public sealed class BatchClient : AwsJsonClient, IBatchClient
 {
@@ -17,41 +16,18 @@ public sealed class BatchClient : AwsJsonClient, IBatchClient
 
     private static readonly MediaTypeHeaderValue JsonMediaType = new("application/json");
 
-    /// <summary>
-    /// A client for the region and endpoint in <paramref name="options"/> (see <see cref="AwsOptions.Region"/>),
-    /// with credentials from the SDK's default chain, looked up on the first call.
-    /// </summary>
-    /// <exception cref="AwsConfigurationException">No region is configured, or a region or URL is malformed.</exception>
-    public BatchClient(AwsOptions options, ILoggerFactory? loggerFactory = null)
-        : this(AwsServiceConnection.Create(ServiceName, ServiceName, options?.BatchServiceUrl, options ?? throw new ArgumentNullException(nameof(options)), loggerFactory))
+    /// <summary>Over <paramref name="httpClient"/> as it is: the named client of <see cref="AwsServiceCollectionExtensions.AddAwsClients"/>.</summary>
+    /// <param name="credentialsRejected">Called when Batch rejects the credentials as expired or unknown.</param>
+    internal BatchClient(HttpClient httpClient, AwsServiceEndpoint endpoint, Action? credentialsRejected)
+        : base(httpClient, endpoint.ServiceUrl, credentialsRejected)
     {
-    }
-
-    /// <summary>Test seam: sends through <paramref name="httpClient"/> as it is (no signing or retries unless its handlers add them).</summary>
-    internal BatchClient(HttpClient httpClient, Uri serviceUrl, string region = "us-east-1")
-        : this(httpClient, serviceUrl, region, owned: null)
-    {
-    }
-
-    private BatchClient(AwsServiceConnection connection)
-        : this(connection.Http, connection.ServiceUrl, connection.Region.SystemName, connection)
-    {
-    }
-
-    private BatchClient(HttpClient httpClient, Uri serviceUrl, string region, AwsServiceConnection? owned)
-        : base(httpClient, serviceUrl, owned)
-    {
-        Region = region;
+        Region = endpoint.Region.SystemName;
     }
 
     /// <summary>The region requests are signed for.</summary>
     public string Region { get; }
 
-    /// <summary>Test seam: the real pipeline (rate limit, retries, SigV4) over the given parts.</summary>
-    internal static BatchClient Create(AwsOptions options, AwsClientSeams seams, ILoggerFactory? loggerFactory = null) =>
-        new(AwsServiceConnection.Create(ServiceName, ServiceName, options.BatchServiceUrl, options, loggerFactory, seams));
-
-    /// <remarks>Not retried unless throttled or never sent: see <see cref="AwsResilienceHandler.NotIdempotent"/>.</remarks>
+    /// <remarks>Not retried unless throttled or never sent: see <see cref="AwsResiliencePipeline.NotIdempotent"/>.</remarks>
     public Task<SubmitJobResponse> SubmitJobAsync(SubmitJobRequest request, CancellationToken cancellationToken = default) =>
         InvokeAsync("v1/submitjob", request, BatchJsonContext.Default.SubmitJobRequest, BatchJsonContext.Default.SubmitJobResponse, cancellationToken, notIdempotent: true);
 
@@ -103,6 +79,8 @@ public sealed class BatchClient : AwsJsonClient, IBatchClient
     public Task<DescribeJobDefinitionsResponse> DescribeJobDefinitionsAsync(DescribeJobDefinitionsRequest request, CancellationToken cancellationToken = default) =>
         InvokeAsync("v1/describejobdefinitions", request, BatchJsonContext.Default.DescribeJobDefinitionsRequest, BatchJsonContext.Default.DescribeJobDefinitionsResponse, cancellationToken);
 
+    private protected override string SigningName => ServiceName;
+
     private protected override string ServiceTitle => "AWS Batch";
 
     private protected override AwsServiceException ServiceError(HttpResponseMessage response, AwsErrorResponse error) =>
@@ -120,7 +98,7 @@ public sealed class BatchClient : AwsJsonClient, IBatchClient
         using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(ServiceUrl, requestUri));
         if (notIdempotent)
         {
-            message.Options.Set(AwsResilienceHandler.NotIdempotent, true);
+            message.Options.Set(AwsResiliencePipeline.NotIdempotent, true);
         }
 
         return await SendAsync(message, JsonMediaType, requestUri, request, requestType, responseType, cancellationToken).ConfigureAwait(false);

@@ -70,11 +70,10 @@ internal sealed class LogsCommand(CliContext context)
     /// </summary>
     private async Task<int> AwsLogsAsync(string path, SlotRecord slot, string stream, bool follow, string? logGroup, CancellationToken cancellationToken)
     {
-        var settings = context.AwsSettings;
-        var group = logGroup ?? settings.LogGroup;
         try
         {
-            using var client = new CloudWatchLogsClient(settings);
+            var group = logGroup ?? context.AwsSettings.LogGroup;
+            var client = context.Aws<CloudWatchLogsClient>();
             string? token = null;
             var last = false;
             while (true)

@@ -21,7 +21,7 @@ internal sealed class QueueCommand(CliContext context)
 
     private async Task<int> CountQueueAsync(string queue, CancellationToken cancellationToken)
     {
-        using var client = new BatchClient(context.AwsSettings);
+        var client = context.Aws<IBatchClient>();
         context.Output.WriteLine($"queue {queue}");
         foreach (var status in Aws.Batch.Model.JobStatus.All)
         {

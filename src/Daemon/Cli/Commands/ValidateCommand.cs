@@ -90,7 +90,7 @@ internal sealed class ValidateCommand(CliContext context)
     /// <summary><c>validate --aws</c>: every queue must exist and be ENABLED, every job definition must exist and be ACTIVE.</summary>
     private async Task<int> CheckOnBatchAsync(WorkflowPlan plan, CancellationToken cancellationToken)
     {
-        using var client = new BatchClient(context.AwsSettings);
+        var client = context.Aws<BatchClient>();
         var specs = plan.Slots.Where(s => s.Spec is not null).Select(s => s.Spec!).ToArray();
         var problems = 0;
 

@@ -1,5 +1,4 @@
 using System.Net;
-using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
 using Batchkeeper.Daemon.Tests.Aws.Fakes;
