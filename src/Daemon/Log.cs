@@ -92,4 +92,22 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 46, Level = LogLevel.Warning, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} timed out after {Seconds} s: killed (Job attempt duration exceeded timeout).")]
     public static partial void LocalJobTimedOut(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, int seconds);
+
+    [LoggerMessage(EventId = 70, Level = LogLevel.Information, Message = "Notifications: {Webhook} ({Format}) hears of {Events}.")]
+    public static partial void WebhookConfigured(ILogger logger, string webhook, string format, string events);
+
+    [LoggerMessage(EventId = 71, Level = LogLevel.Warning, Message = "Notifications: {Webhook} did not take a message: {Answer}; trying again in {Wait} (said once until the answer changes; the message waits in the outbox).")]
+    public static partial void WebhookFailing(ILogger logger, string webhook, string answer, TimeSpan wait);
+
+    [LoggerMessage(EventId = 72, Level = LogLevel.Information, Message = "Notifications: {Webhook} takes messages again ({Events} events delivered).")]
+    public static partial void WebhookRecovered(ILogger logger, string webhook, int events);
+
+    [LoggerMessage(EventId = 73, Level = LogLevel.Error, Message = "Notifications: {Webhook} refused a message with {Answer}: {Events} events dropped (said once per answer; check its URL and format).")]
+    public static partial void WebhookRefused(ILogger logger, string webhook, string answer, int events);
+
+    [LoggerMessage(EventId = 74, Level = LogLevel.Warning, Message = "Notifications: {Count} messages in the outbox were for webhooks no longer configured: dropped.")]
+    public static partial void NotificationsOrphansDropped(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 75, Level = LogLevel.Error, Message = "Notifications: the events of {What} could not be put in the outbox: {Error}; the next pass tries again.")]
+    public static partial void NotificationsNotQueued(ILogger logger, string what, string error);
 }

@@ -83,7 +83,7 @@ public sealed partial class WorkflowReconciler
             var status = unseen.Status.ToWire();
             record.History.Add(new AttemptRecord
             {
-                JobId = unseen.JobId, Attempt = record.Attempt, Status = status,
+                JobId = unseen.JobId, Queue = pass.Slots[i].Spec!.Job.Queue, Attempt = record.Attempt, Status = status,
                 Memory = record.Memory, Vcpus = record.Vcpus, SubmittedAt = unseen.CreatedAt,
             });
             using (SlotScope(pass, record.Sample, record.Analysis))

@@ -131,7 +131,7 @@ public sealed partial class WorkflowReconciler
             var record = pass.Edit(i);
             if (details.TryGetValue(record.JobId!, out var detail))
             {
-                Apply(pass, record, detail);
+                Apply(pass, record, detail, pass.Slots[i].Spec!.Job.Queue);
                 await CheckStuckAsync(pass, record, detail, cancellationToken);
                 Settle(pass, pass.Slots[i].Spec!, record, detail);
             }
@@ -143,14 +143,14 @@ public sealed partial class WorkflowReconciler
                 }
                 var lost = new JobDetail(record.JobId!, record.JobName!, JobStatus.Failed,
                     $"Host interrupted: the backend no longer knows job {record.JobId}", null, null, record.SubmittedAt, null, pass.Now, null, null, null);
-                Apply(pass, record, lost);
+                Apply(pass, record, lost, pass.Slots[i].Spec!.Job.Queue);
                 Settle(pass, pass.Slots[i].Spec!, record, lost);
             }
         }
     }
 
     /// <summary>Copies what the backend says of a job into the slot and its history.</summary>
-    private void Apply(PassState pass, SlotRecord record, JobDetail detail)
+    private void Apply(PassState pass, SlotRecord record, JobDetail detail, string? queue)
     {
         var wire = detail.Status.ToWire();
         if (record.BatchStatus != wire)
@@ -183,7 +183,7 @@ public sealed partial class WorkflowReconciler
         var entry = record.History.LastOrDefault(h => h.JobId == detail.JobId);
         if (entry is null)
         {
-            entry = new AttemptRecord { JobId = detail.JobId, Attempt = Math.Max(1, record.Attempt), Memory = record.Memory, Vcpus = record.Vcpus };
+            entry = new AttemptRecord { JobId = detail.JobId, Attempt = Math.Max(1, record.Attempt), Memory = record.Memory, Vcpus = record.Vcpus, Queue = queue };
             record.History.Add(entry);
         }
 
@@ -279,11 +279,5 @@ public sealed partial class WorkflowReconciler
         return text.Length == 0 ? "no reason given" : text;
     }
 
-    internal static string Wire(FailureClass failure) => failure switch
-    {
-        FailureClass.OutOfMemory => "out_of_memory",
-        FailureClass.TimedOut => "timed_out",
-        FailureClass.SucceededWithoutOutputs => "succeeded_without_outputs",
-        _ => failure.ToString().ToLowerInvariant(),
-    };
+    internal static string Wire(FailureClass failure) => failure.ToWire();
 }

@@ -215,6 +215,9 @@ public sealed class SlotRecord
 public sealed class AttemptRecord
 {
     public string JobId { get; set; } = "";
+
+    /// <summary>The job queue it was submitted to (null in snapshots written before it was recorded).</summary>
+    public string? Queue { get; set; }
     public int Attempt { get; set; }
     public string? Status { get; set; }
     public FailureClass? FailureClass { get; set; }

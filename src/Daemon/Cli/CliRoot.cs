@@ -105,6 +105,10 @@ internal static class CliRoot
         queue.SetAction((parse, token) => Run(parse, c => new QueueCommand(c).QueueAsync(parse.GetValue(queueName)!, token)));
         root.Subcommands.Add(queue);
 
+        var notifyTest = new Command("test", "Send a test message to each configured webhook and print what each answered; exit 1 when one failed.");
+        notifyTest.SetAction((parse, token) => Run(parse, c => new NotifyCommand(c).TestAsync(token)));
+        root.Subcommands.Add(new Command("notify", "Notifications (Batchkeeper:Notifications:Webhooks).") { notifyTest });
+
         // The daemon handles SIGTERM itself (the host stops gracefully, within its own timeout): System.CommandLine must
         // not cut that short with its own termination timeout. The other commands (status --watch, logs --follow) are
         // cancelled on Ctrl+C or SIGTERM and end as they would by themselves.

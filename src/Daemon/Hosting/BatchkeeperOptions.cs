@@ -84,6 +84,8 @@ public sealed class BatchkeeperOptions
     public RetryOptions Retry { get; set; } = new();
 
     public LocalOptions Local { get; set; } = new();
+
+    public Notifications.NotificationOptions Notifications { get; set; } = new();
 }
 
 /// <summary>Defaults for the failure policy; an analysis's <c>retry</c> overrides them.</summary>
@@ -177,6 +179,7 @@ internal sealed class BatchkeeperOptionsValidator : IValidateOptions<Batchkeeper
             Folder(problems, "Local:WorkDirectory", options.Local.WorkDirectory, mustWrite: true);
         }
 
+        Notifications.NotificationOptions.AddProblems(problems, options.Notifications);
         return problems;
     }
 
@@ -184,7 +187,7 @@ internal sealed class BatchkeeperOptionsValidator : IValidateOptions<Batchkeeper
     /// A folder setting: a path, not a file, that can be created; with <paramref name="mustWrite"/> it is created
     /// and written to now (an unwritable log folder would otherwise give no log file and no warning).
     /// </summary>
-    private static void Folder(List<string> problems, string setting, string value, bool mustWrite)
+    internal static void Folder(List<string> problems, string setting, string value, bool mustWrite)
     {
         var shown = Batchkeeper.Core.Workflows.Quoted.Name(value ?? "");
         if (string.IsNullOrWhiteSpace(value) || value.Contains('\0', StringComparison.Ordinal))

@@ -1,5 +1,6 @@
 using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Local;
+using Batchkeeper.Daemon.Notifications;
 using Batchkeeper.Daemon.Outputs;
 using Batchkeeper.Daemon.Scheduling;
 using Batchkeeper.Daemon.Systemd;
@@ -13,7 +14,8 @@ public static class BatchkeeperServiceCollectionExtensions
 {
     /// <summary>Registers the daemon's services, with the backend named in the configuration.</summary>
     /// <param name="passConcurrency">Passes run at once (Quartz's thread pool): <see cref="BatchkeeperOptions.PassConcurrency"/>.</param>
-    public static IServiceCollection AddBatchkeeper(this IServiceCollection services, BackendKind backend, int passConcurrency = 16)
+    /// <param name="notifications">Whether webhooks are configured (<see cref="Notifications.NotificationOptions.Webhooks"/>).</param>
+    public static IServiceCollection AddBatchkeeper(this IServiceCollection services, BackendKind backend, int passConcurrency = 16, bool notifications = false)
     {
         services.AddBatchkeeperOptions();
         services.AddSingleton(TimeProvider.System);
@@ -36,6 +38,7 @@ public static class BatchkeeperServiceCollectionExtensions
         }
 
         services.AddReconcileLoop(passConcurrency);
+        services.AddNotifications(notifications);
         services.AddSystemdIntegration();
         return services;
     }

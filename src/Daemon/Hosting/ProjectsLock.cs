@@ -43,6 +43,9 @@ public sealed class ProjectsLock(
     /// <summary>The projects root, as its full path.</summary>
     public string Folder { get; } = Path.GetFullPath(options.Value.ProjectsDirectory);
 
+    /// <summary>The PID of the daemon this one took over from as a standby (its holder's, when known); null when it found the lock free.</summary>
+    public string? TookOverFrom { get; private set; }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Folder);
@@ -72,6 +75,7 @@ public sealed class ProjectsLock(
             }
         }
 
+        TookOverFrom = holder;
         Log.StandbyTookOver(logger, Folder, holder);
         SystemdStatus.Send(notifier, $"STATUS=Took over the projects folder {Folder} from PID {holder}");
     }

@@ -1,0 +1,103 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Batchkeeper.Daemon.Snapshots;
+
+namespace Batchkeeper.Daemon.Notifications;
+
+/// <summary>One message waiting to be delivered to one webhook, as kept in the outbox.</summary>
+/// <param name="Webhook">The webhook's position in the configuration.</param>
+/// <param name="WebhookKey">A hash of its URL (never the URL: the outbox is on disk), so a reordered configuration does not send to the wrong one.</param>
+public sealed record OutboxRecord(int Webhook, string WebhookKey, NotificationMessage Message, int Attempts, DateTimeOffset NextAttemptAt);
+
+/// <summary>
+/// The outbox: one file per message per webhook in <c>&lt;Notifications:Directory&gt;/outbox</c>, written atomically
+/// (temp file, fsync, rename) before anything is remembered as told, and deleted once the webhook took it. So a message
+/// survives restarts and kill -9, and one found again after a crash (same events, so the same id) is kept once. File
+/// names sort by the time they were made, so a webhook gets its messages in order.
+/// </summary>
+public sealed class Outbox
+{
+    private readonly string _directory;
+
+    public Outbox(string directory)
+    {
+        _directory = Path.Combine(Path.GetFullPath(directory), "outbox");
+        Directory.CreateDirectory(_directory);
+        AtomicFile.DeleteLeftovers(Path.Combine(_directory, "x.json"));
+    }
+
+    public sealed record Entry(string Path, OutboxRecord Record);
+
+    public static string KeyOf(string url) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url)))[..16];
+
+    /// <summary>Adds a message for a webhook, unless a message of that id is already waiting for it.</summary>
+    public void Add(int webhook, string webhookKey, NotificationMessage message, DateTimeOffset now)
+    {
+        if (Directory.EnumerateFiles(_directory, $"*-{webhook}-{message.Id}.json").Any())
+        {
+            return;
+        }
+
+        var name = $"{now.UtcTicks:D20}-{webhook}-{message.Id}.json";
+        var record = new OutboxRecord(webhook, webhookKey, message, 0, now);
+        AtomicFile.Write(Path.Combine(_directory, name), JsonSerializer.SerializeToUtf8Bytes(record, MessageFormats.Json));
+    }
+
+    /// <summary>The messages waiting for a webhook, oldest first. A file that cannot be read is set aside, not retried forever.</summary>
+    public IReadOnlyList<Entry> Pending(int webhook)
+    {
+        var entries = new List<Entry>();
+        foreach (var path in Directory.EnumerateFiles(_directory, $"*-{webhook}-*.json").Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                if (JsonSerializer.Deserialize<OutboxRecord>(File.ReadAllBytes(path), MessageFormats.Json) is { } record)
+                {
+                    entries.Add(new Entry(path, record));
+                }
+            }
+            catch (Exception e) when (e is JsonException or IOException)
+            {
+                File.Move(path, path + ".unreadable", overwrite: true);
+            }
+            catch (FileNotFoundException)
+            {
+                // Delivered and deleted meanwhile.
+            }
+        }
+
+        return entries;
+    }
+
+    /// <summary>Every message waiting, for any webhook.</summary>
+    public int Count => Directory.EnumerateFiles(_directory, "*.json").Count();
+
+    public static void Delivered(Entry entry) => File.Delete(entry.Path);
+
+    public static void Reschedule(Entry entry, int attempts, DateTimeOffset next) =>
+        AtomicFile.Write(entry.Path, JsonSerializer.SerializeToUtf8Bytes(entry.Record with { Attempts = attempts, NextAttemptAt = next }, MessageFormats.Json));
+
+    /// <summary>Messages for a webhook no longer configured (none at its place, or another URL there): dropped, with their count.</summary>
+    public int DropOrphans(IReadOnlyList<string> keys)
+    {
+        var dropped = 0;
+        foreach (var path in Directory.EnumerateFiles(_directory, "*.json"))
+        {
+            var parts = Path.GetFileName(path).Split('-');
+            if (parts.Length < 3 || !int.TryParse(parts[1], out var webhook))
+            {
+                continue;
+            }
+
+            var entry = Pending(webhook).FirstOrDefault(e => e.Path == path);
+            if (entry is not null && (webhook >= keys.Count || entry.Record.WebhookKey != keys[webhook]))
+            {
+                Delivered(entry);
+                dropped++;
+            }
+        }
+
+        return dropped;
+    }
+}
