@@ -18,23 +18,54 @@ public sealed record OutboxRecord(int Webhook, string WebhookKey, NotificationMe
 /// </summary>
 public sealed class Outbox
 {
+    /// <summary>Ids of delivered events kept; past twice this many, the oldest are forgotten.</summary>
+    public const int DeliveredKept = 100_000;
+
     private readonly string _directory;
+    private readonly string _deliveredPath;
+    private readonly Lock _lock = new();
+    private readonly HashSet<string> _delivered = new(StringComparer.Ordinal);
+    private readonly Queue<string> _deliveredOrder = new();
 
     public Outbox(string directory)
     {
         _directory = Path.Combine(Path.GetFullPath(directory), "outbox");
+        _deliveredPath = Path.Combine(Path.GetFullPath(directory), "delivered.txt");
         Directory.CreateDirectory(_directory);
         AtomicFile.DeleteLeftovers(Path.Combine(_directory, "x.json"));
+        if (File.Exists(_deliveredPath))
+        {
+            foreach (var id in File.ReadLines(_deliveredPath).Where(l => l.Length > 0))
+            {
+                Remember(id);
+            }
+        }
+    }
+
+    private void Remember(string id)
+    {
+        if (_delivered.Add(id))
+        {
+            _deliveredOrder.Enqueue(id);
+        }
     }
 
     public sealed record Entry(string Path, OutboxRecord Record);
 
     public static string KeyOf(string url) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(url)))[..16];
 
-    /// <summary>Adds a message for a webhook, unless a message of that id is already waiting for it.</summary>
+    /// <summary>
+    /// Adds a message for a webhook, without the events already delivered (found again after a crash that came between
+    /// the outbox and the memory of what was told), unless a message of that id is already waiting for it.
+    /// </summary>
     public void Add(int webhook, string webhookKey, NotificationMessage message, DateTimeOffset now)
     {
-        if (Directory.EnumerateFiles(_directory, $"*-{webhook}-{message.Id}.json").Any())
+        lock (_lock)
+        {
+            message = message with { Events = [.. message.Events.Where(e => !_delivered.Contains(e.Id))] };
+        }
+
+        if (message.Events.Count == 0 || Directory.EnumerateFiles(_directory, $"*-{webhook}-{message.Id}.json").Any())
         {
             return;
         }
@@ -73,7 +104,42 @@ public sealed class Outbox
     /// <summary>Every message waiting, for any webhook.</summary>
     public int Count => Directory.EnumerateFiles(_directory, "*.json").Count();
 
-    public static void Delivered(Entry entry) => File.Delete(entry.Path);
+    /// <summary>
+    /// A message the webhook took (or refused for good): its events are written down as delivered (appended and flushed
+    /// to disk) before its file goes, so that finding them again cannot send them twice.
+    /// </summary>
+    public void Delivered(Entry entry)
+    {
+        lock (_lock)
+        {
+            var ids = entry.Record.Message.Events.Select(e => e.Id).Where(id => !_delivered.Contains(id)).ToArray();
+            foreach (var id in ids)
+            {
+                Remember(id);
+            }
+
+            if (_delivered.Count > 2 * DeliveredKept)
+            {
+                while (_delivered.Count > DeliveredKept)
+                {
+                    _delivered.Remove(_deliveredOrder.Dequeue());
+                }
+
+                AtomicFile.Write(_deliveredPath, System.Text.Encoding.UTF8.GetBytes(string.Join('\n', _deliveredOrder) + "\n"));
+            }
+            else if (ids.Length > 0)
+            {
+                using var file = new FileStream(_deliveredPath, FileMode.Append, FileAccess.Write);
+                file.Write(System.Text.Encoding.UTF8.GetBytes(string.Join('\n', ids) + "\n"));
+                file.Flush(flushToDisk: true);
+            }
+        }
+
+        File.Delete(entry.Path);
+    }
+
+    /// <summary>A message whose file went away unread is dropped without being remembered as delivered.</summary>
+    private static void Drop(Entry entry) => File.Delete(entry.Path);
 
     public static void Reschedule(Entry entry, int attempts, DateTimeOffset next) =>
         AtomicFile.Write(entry.Path, JsonSerializer.SerializeToUtf8Bytes(entry.Record with { Attempts = attempts, NextAttemptAt = next }, MessageFormats.Json));
@@ -93,7 +159,7 @@ public sealed class Outbox
             var entry = Pending(webhook).FirstOrDefault(e => e.Path == path);
             if (entry is not null && (webhook >= keys.Count || entry.Record.WebhookKey != keys[webhook]))
             {
-                Delivered(entry);
+                Drop(entry);
                 dropped++;
             }
         }

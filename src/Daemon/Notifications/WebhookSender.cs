@@ -88,7 +88,7 @@ public sealed class WebhookSender : BackgroundService
                 case PostResult.Delivered:
                     foreach (var entry in ready)
                     {
-                        Outbox.Delivered(entry);
+                        _outbox.Delivered(entry);
                     }
 
                     if (failing is not null)
@@ -116,7 +116,7 @@ public sealed class WebhookSender : BackgroundService
                 case PostResult.Refused no:
                     foreach (var entry in ready)
                     {
-                        Outbox.Delivered(entry);
+                        _outbox.Delivered(entry);
                     }
 
                     if (refused.Add(no.Answer))
