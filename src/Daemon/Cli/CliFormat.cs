@@ -28,6 +28,9 @@ internal static class CliFormat
         }
     }
 
+    /// <summary><c>1 analysis</c>, <c>2 analyses</c>: a count with its noun in the right number.</summary>
+    public static string Count(int count, string one, string many) => $"{count} {(count == 1 ? one : many)}";
+
     /// <summary><c>a, b, c and 499 more</c>: the first three names and how many others.</summary>
     public static string Few(IReadOnlyCollection<string> names) =>
         names.Count <= 3 ? string.Join(", ", names) : $"{string.Join(", ", names.Take(3))} and {names.Count - 3} more";

@@ -83,6 +83,7 @@ public sealed class CliInputTests : IDisposable
         var (code, output, error) = await RunAsync("validate", workflow);
         Assert.True(code == 0, output + error);
         Assert.Contains("timeout 1s", output, StringComparison.Ordinal);
+        Assert.Contains("workflow quick: 1 sample × 1 analysis = 1 slot, 0 invalid", output, StringComparison.Ordinal);
 
         (code, _, error) = await RunWithAsync(new Dictionary<string, string> { ["Batchkeeper__Backend"] = "Aws" }, null, "validate", workflow);
         Assert.Equal(1, code);
@@ -114,7 +115,7 @@ public sealed class CliInputTests : IDisposable
         await File.WriteAllTextAsync(definition, """{ "workflow_name": "broken", "analyses": [ { "job_definition": "bwa:3", "queue": "q", "outputs": ["b/{nope}"] } ] }""");
         (code, _, error) = await RunAsync("create", "study", "--definition", definition);
         Assert.Equal(1, code);
-        Assert.Equal($"batchkeeper: {definition}: not created (1 of 1 slots invalid); 'batchkeeper validate' shows the same checks", CliRun.Lines(error)[^1]);
+        Assert.Equal($"batchkeeper: {definition}: not created (1 of 1 slot invalid); 'batchkeeper validate' shows the same checks", CliRun.Lines(error)[^1]);
         Assert.False(File.Exists(Path.Combine(Projects, "study", "broken.json")));
 
         var workflow = Path.Combine(Projects, "study", "wordcount.json");

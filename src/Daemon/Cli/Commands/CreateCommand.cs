@@ -38,7 +38,7 @@ internal sealed class CreateCommand(CliContext context)
                 context.Error.WriteLine(problem);
             }
 
-            return NotCreated(definitionPath, $"{e.Errors.Count} {(e.Errors.Count == 1 ? "error" : "errors")}");
+            return NotCreated(definitionPath, CliFormat.Count(e.Errors.Count, "error", "errors"));
         }
 
         var target = Path.Combine(folder, workflow.Name + ".json");
@@ -51,7 +51,7 @@ internal sealed class CreateCommand(CliContext context)
 
         if (invalid.Length > 0)
         {
-            return NotCreated(definitionPath, $"{invalid.Length} of {plan.Slots.Count} slots invalid");
+            return NotCreated(definitionPath, $"{invalid.Length} of {CliFormat.Count(plan.Slots.Count, "slot", "slots")} invalid");
         }
 
         if (Outputs.BackendOutputs.Unsupported(workflow, context.Options.Backend, Path.GetFileName(definitionPath)) is { } unsupported)
@@ -66,7 +66,7 @@ internal sealed class CreateCommand(CliContext context)
         }
 
         await AtomicFile.WriteAsync(target, Encoding.UTF8.GetBytes(text), cancellationToken);
-        context.Output.WriteLine($"created {target}: {plan.Slots.Count} slots ({samples.Count} samples × {plan.Analyses.Count} analyses)");
+        context.Output.WriteLine($"created {target}: {CliFormat.Count(plan.Slots.Count, "slot", "slots")} ({CliFormat.Count(samples.Count, "sample", "samples")} × {CliFormat.Count(plan.Analyses.Count, "analysis", "analyses")})");
         return ExitCodes.Ok;
     }
 

@@ -35,14 +35,14 @@ internal sealed class ValidateCommand(CliContext context)
                 context.Error.WriteLine(problem);
             }
 
-            context.Output.WriteLine($"{Path.GetFileName(path)}: invalid ({e.Errors.Count} errors)");
+            context.Output.WriteLine($"{Path.GetFileName(path)}: invalid ({CliFormat.Count(e.Errors.Count, "error", "errors")})");
             return ExitCodes.NotOk;
         }
 
         var location = new WorkflowLocation(WorkflowFiles.ProjectOf(path), Path.GetFileName(path), Path.GetDirectoryName(path)!);
         var plan = WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, context.Options.Retry.ToLimits());
         var invalid = plan.Slots.Where(s => s.Spec is null).ToArray();
-        context.Output.WriteLine($"workflow {plan.WorkflowName}: {loaded.Samples.Count} samples × {plan.Analyses.Count} analyses = {plan.Slots.Count} slots, {invalid.Length} invalid");
+        context.Output.WriteLine($"workflow {plan.WorkflowName}: {CliFormat.Count(loaded.Samples.Count, "sample", "samples")} × {CliFormat.Count(plan.Analyses.Count, "analysis", "analyses")} = {CliFormat.Count(plan.Slots.Count, "slot", "slots")}, {invalid.Length} invalid");
         foreach (var note in loaded.Workflow.Notes)
         {
             context.Output.WriteLine($"note: {note}");
