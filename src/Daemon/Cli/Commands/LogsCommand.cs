@@ -95,7 +95,7 @@ internal sealed class LogsCommand(CliContext context)
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
-                return context.Fail(ExitCodes.NotOk, $"{stream}: the log file of job {slot.JobId} is gone");
+                return context.Fail(ExitCodes.NotOk, $"{stream}: the log file of job {slot.JobId ?? slot.History.LastOrDefault()?.JobId} is gone");
             }
 
             if (!follow || last)

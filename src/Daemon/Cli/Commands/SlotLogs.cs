@@ -28,11 +28,6 @@ internal static class SlotLogs
                 : $"{which} has no log: no job was submitted for it ({CliFormat.Wire(slot.State)}{(slot.Message is { } m ? $": {m}" : "")})";
         }
 
-        if (slot.State is SlotState.Queued or SlotState.Waiting && slot.StartedAt is null)
-        {
-            return $"{which} has no log yet: job {jobId} has not started ({slot.BatchStatus ?? CliFormat.Wire(slot.State)}){wait}";
-        }
-
         var (started, status, failure, reason) = slot.JobId is not null
             ? (slot.StartedAt, slot.BatchStatus, slot.FailureClass, slot.StatusReason)
             : (attempt!.StartedAt, attempt.Status, attempt.FailureClass, attempt.StatusReason);
@@ -44,7 +39,13 @@ internal static class SlotLogs
                 FailureClass.Cancelled => "it was cancelled first",
                 _ => "it failed before it started",
             };
-            return $"{which}: job {jobId} never ran: {why}{(reason is null ? "" : $" ({reason})")}";
+            var next = IsStillToCome(slot) ? $"; the slot is {CliFormat.Wire(slot.State)} for another job{wait}" : "";
+            return $"{which}: job {jobId} never ran: {why}{(reason is null ? "" : $" ({reason})")}{next}";
+        }
+
+        if (started is null)
+        {
+            return $"{which} has no log yet: job {jobId} has not started ({status ?? CliFormat.Wire(slot.State)}){wait}";
         }
 
         return stream is null
