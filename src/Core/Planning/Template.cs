@@ -1,4 +1,5 @@
 using System.Text;
+using Batchkeeper.Core.Workflows;
 
 namespace Batchkeeper.Core.Planning;
 
@@ -61,7 +62,7 @@ public static class Template
                 }
                 else
                 {
-                    error = $"unknown placeholder {{{name}}}; known: {string.Join(", ", values.Keys.Append(Attempt).Select(k => "{" + k + "}"))}";
+                    error = UnknownPlaceholder(template, i, name, values.Keys);
                     return null;
                 }
 
@@ -79,6 +80,61 @@ public static class Template
         }
 
         return result.ToString();
+    }
+
+    /// <summary>
+    /// Why <c>{name}</c> at <paramref name="open"/> is not a placeholder, and what was probably meant: a near miss of a
+    /// known name ("did you mean"), a shell's <c>${VAR}</c>, or text that is no name at all (JSON, awk), which wants
+    /// escaped braces. Names from the file are quoted bounded and escaped (<see cref="Quoted"/>).
+    /// </summary>
+    private static string UnknownPlaceholder(string template, int open, string name, IEnumerable<string> valueNames)
+    {
+        var names = valueNames.Append(Attempt).ToArray();
+        var known = Quoted.Names(names.Select(k => "{" + k + "}").ToArray());
+        if (!LooksLikeName(name))
+        {
+            return $"'{{' at position {open + 1} starts {{{Quoted.Name(name)}}}, which is not a placeholder: write '{{{{' and '}}}}' for literal braces "
+                + $"(JSON, awk or ${{VAR}} in a command); the placeholders are {known}";
+        }
+
+        var message = $"unknown placeholder {{{Quoted.Name(name)}}}";
+        if (Closest(name, names) is { } guess)
+        {
+            message += $" (did you mean {{{guess}}}?)";
+        }
+
+        if (open > 0 && template[open - 1] == '$')
+        {
+            message += $"; for the shell's ${{{Quoted.Name(name)}}} write ${{{{{Quoted.Name(name)}}}}}";
+        }
+
+        return $"{message}; known: {known}";
+    }
+
+    /// <summary>What could be a misspelt name: no quotes, colons, commas, braces, line breaks or surrounding spaces.</summary>
+    private static bool LooksLikeName(string name) =>
+        name.Length > 0 && name.Trim().Length == name.Length && name.IndexOfAny(['"', '\'', ':', ',', ';', '=', '{', '(', '$', '\n', '\r']) < 0;
+
+    /// <summary>
+    /// The known name nearest to <paramref name="name"/> by edit distance (case ignored), when it is near enough to be a
+    /// typo: at most a third of its length apart (at least one edit).
+    /// </summary>
+    private static string? Closest(string name, IReadOnlyList<string> names)
+    {
+        var lower = name.ToLowerInvariant();
+        var limit = Math.Max(1, name.Length / 3);
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        foreach (var candidate in names)
+        {
+            var distance = Quickenshtein.Levenshtein.GetDistance(lower, candidate.ToLowerInvariant());
+            if (distance <= limit && distance < bestDistance)
+            {
+                (best, bestDistance) = (candidate, distance);
+            }
+        }
+
+        return best is null ? null : Quoted.Name(best);
     }
 
     /// <summary>Replaces <c>{attempt}</c> and unescapes braces in a template that <see cref="Expand"/> produced.</summary>

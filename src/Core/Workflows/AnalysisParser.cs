@@ -112,12 +112,10 @@ internal static class AnalysisParser
             }
         }
 
+        // Any whole number of seconds: AWS Batch's minimum of 60 is the AWS backend's to check (BackendOutputs), the
+        // Local backend takes a 3 s timeout as it is.
         var timeout = PositiveInt(element, "timeout_seconds", $"{path}.timeout_seconds", Error)
                       ?? PositiveInt(element, "timeout", $"{path}.timeout", Error);
-        if (timeout is < 60)
-        {
-            Error(element.TryGetProperty("timeout_seconds", out _) ? $"{path}.timeout_seconds" : $"{path}.timeout", $"expected at least 60 seconds (AWS Batch's minimum), got {timeout}");
-        }
 
         var parameters = OptionalMap(element, "parameters", $"{path}.parameters", Error);
         var environment = OptionalMap(element, "environment", $"{path}.environment", Error);

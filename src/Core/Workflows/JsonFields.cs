@@ -187,9 +187,18 @@ internal static class JsonFields
 
     internal static string Truncate(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
+    /// <summary>
+    /// System.Text.Json's message without the position and path it appends (<c>LineNumber: 4 | BytePositionInLine: 6.</c>,
+    /// <c>Path: $</c>): the error gives the line and column once, in its own words.
+    /// </summary>
     internal static string FirstSentence(string message)
     {
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
+        foreach (var marker in new[] { " LineNumber:", " Path:" })
+        {
+            var cut = message.IndexOf(marker, StringComparison.Ordinal);
+            message = cut > 0 ? message[..cut] : message;
+        }
+
+        return message.TrimEnd();
     }
 }

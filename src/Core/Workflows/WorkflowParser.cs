@@ -30,9 +30,10 @@ public static partial class WorkflowParser
         void Error(string field, string message) => errors.Add(new InputError(fileName, field, message));
 
         JsonDocument document;
+        var stripped = HashComments.Strip(text);
         try
         {
-            document = JsonDocument.Parse(HashComments.Strip(text), new JsonDocumentOptions
+            document = JsonDocument.Parse(stripped, new JsonDocumentOptions
             {
                 AllowTrailingCommas = true,
                 CommentHandling = JsonCommentHandling.Skip,
@@ -41,7 +42,7 @@ public static partial class WorkflowParser
         }
         catch (JsonException e)
         {
-            var where = e.LineNumber is { } line ? $" at line {line + 1}, column {e.BytePositionInLine + 1}" : "";
+            var where = e.LineNumber is { } line ? $" at line {line + 1}, column {Column(stripped, line, e.BytePositionInLine ?? 0)}" : "";
             throw new InputException([new InputError(fileName, "", $"is not valid JSON{where}: {Quoted.Escape(FirstSentence(e.Message))}")]);
         }
         catch (ArgumentException)
@@ -160,6 +161,28 @@ public static partial class WorkflowParser
                 error("samples", $"expected a metadata file name or a list of sample records, got {Describe(element)}");
                 return SampleSource.Default;
         }
+    }
+
+    /// <summary>
+    /// The 1-based column, in characters, of a byte offset into line <paramref name="line"/> (0-based): what an editor
+    /// shows, where System.Text.Json counts UTF-8 bytes.
+    /// </summary>
+    private static long Column(string text, long line, long bytePosition)
+    {
+        var start = 0;
+        for (var i = 0L; i < line && start >= 0; i++)
+        {
+            start = text.IndexOf('\n', start) is var next and >= 0 ? next + 1 : -1;
+        }
+
+        if (start < 0)
+        {
+            return bytePosition + 1;
+        }
+
+        var end = text.IndexOf('\n', start);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text[start..(end < 0 ? text.Length : end)]);
+        return System.Text.Encoding.UTF8.GetCharCount(bytes, 0, (int)Math.Min(bytePosition, bytes.Length)) + 1;
     }
 
     /// <summary>The name of a job definition reference, without revision or ARN prefix.</summary>

@@ -18,6 +18,9 @@ public sealed record CliContext(
     /// <summary>How often <c>logs --follow</c> and <c>status --watch</c> look again.</summary>
     public TimeSpan FollowInterval { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Whether <see cref="Output"/> is a terminal (not a pipe or a file): <c>status --watch</c> redraws in place only there.</summary>
+    public bool OutputIsTerminal { get; init; }
+
     public string ProjectsRoot => Path.GetFullPath(Options.ProjectsDirectory);
 
     /// <summary>The <c>Batchkeeper:Aws</c> settings, bound and validated as the daemon's are.</summary>

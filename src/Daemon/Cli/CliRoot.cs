@@ -6,8 +6,8 @@ using Microsoft.Extensions.Configuration;
 namespace Batchkeeper.Daemon.Cli;
 
 /// <summary>
-/// The <c>batchkeeper</c> command line: the root command, the options every command shares (<c>--projects</c>,
-/// <c>--interval</c>) and one subcommand per class in <c>Cli/Commands</c>, each given the shared <see cref="CliContext"/>.
+/// The <c>batchkeeper</c> command line: the root command, the option every command shares (<c>--projects</c>) and one
+/// subcommand per class in <c>Cli/Commands</c>, each given the shared <see cref="CliContext"/>.
 /// </summary>
 internal static class CliRoot
 {
@@ -17,8 +17,8 @@ internal static class CliRoot
         var workflow = new Argument<string>("workflow") { Description = "A workflow file, e.g. projects/demo/wordcount.json." };
         var root = new RootCommand("Batchkeeper keeps per-sample batch jobs converged on AWS Batch or the local machine.");
         root.Options.Add(projects);
-        var interval = new Option<double>("--interval") { Description = "Seconds between refreshes of status --watch and logs --follow.", DefaultValueFactory = _ => 2, Recursive = true };
-        root.Options.Add(interval);
+        // Only status and logs refresh: the option is theirs, not in every command's help.
+        var interval = new Option<double>("--interval") { Description = "Seconds between refreshes of --watch and --follow.", DefaultValueFactory = _ => 2 };
 
         // The shared context of a command, built when the command runs and disposed when it ends (its services: the AWS
         // clients); a bad configuration is exit 2, one line each.
@@ -28,7 +28,7 @@ internal static class CliRoot
             try
             {
                 context = CliContext.Create(Console.Out, Console.Error, Console.In, LoadConfiguration(), parse.GetValue(projects), TimeProvider.System)
-                with { FollowInterval = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(interval), 0.05, 3600)) };
+                with { FollowInterval = FollowInterval(parse, interval), OutputIsTerminal = !Console.IsOutputRedirected };
             }
             catch (ConfigurationException e)
             {
@@ -42,12 +42,14 @@ internal static class CliRoot
         }
 
         var standby = new Option<bool>("--standby") { Description = "Wait for the daemon holding the projects folder to end, then take over (Batchkeeper:Standby)." };
-        var run = new Command("run", "Run the daemon (the default).") { standby };
-        run.SetAction((parse, token) => RunCommand.RunAsync(parse.GetValue(projects), parse.GetValue(standby), token));
-        root.SetAction((parse, token) => RunCommand.RunAsync(parse.GetValue(projects), standby: false, token));
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log debug lines too: why each pass ran and how it ended (Serilog:MinimumLevel:Default=Debug)." };
+        var run = new Command("run", RunCommand.Description) { standby, verbose };
+        run.SetAction((parse, token) => RunCommand.RunAsync(parse.GetValue(projects), parse.GetValue(standby), parse.GetValue(verbose), token));
+        root.Options.Add(verbose);
+        root.SetAction((parse, token) => RunCommand.RunAsync(parse.GetValue(projects), standby: false, parse.GetValue(verbose), token));
         root.Subcommands.Add(run);
 
-        var show = new Option<int>("--show") { Description = "How many slots to print.", DefaultValueFactory = _ => 5 };
+        var show = new Option<int>("--show") { Description = "How many slots to print as they would be submitted (0: none).", DefaultValueFactory = _ => ValidateCommand.DefaultShow };
         var checkAws = new Option<bool>("--aws") { Description = "Also check that every queue and job definition exists on AWS Batch." };
         var validate = new Command("validate", "Parse a workflow and expand every slot; exit 0 only when it is valid.") { workflow, show, checkAws };
         validate.SetAction((parse, token) => Run(parse, c => new ValidateCommand(c).ValidateAsync(parse.GetValue(workflow)!, parse.GetValue(show), parse.GetValue(checkAws), token)));
@@ -55,13 +57,13 @@ internal static class CliRoot
 
         var json = new Option<bool>("--json") { Description = "Print the snapshot as JSON." };
         var watch = new Option<bool>("--watch") { Description = "Refresh every --interval seconds until interrupted." };
-        var status = new Command("status", "The state of a workflow's slots, from its snapshot; exit 1 when slots failed.") { workflow, json, watch };
+        var status = new Command("status", "The state of a workflow's slots, from its snapshot; exit 1 when slots failed.") { workflow, json, watch, interval };
         status.SetAction((parse, token) => parse.GetValue(watch)
             ? Run(parse, c => new StatusCommand(c).WatchStatusAsync(parse.GetValue(workflow)!, parse.GetValue(json), token))
             : Run(parse, c => new StatusCommand(c).StatusAsync(parse.GetValue(workflow)!, parse.GetValue(json), token)));
         root.Subcommands.Add(status);
 
-        var dashboard = new Command("dashboard", "One row per workflow across all projects; exit 1 when a snapshot is stale.");
+        var dashboard = new Command("dashboard", "One row per workflow across all projects; exit 1 when one has failed or invalid slots or errors, or its snapshot is stale.");
         dashboard.SetAction((parse, token) => Run(parse, c => new DashboardCommand(c).DashboardAsync(token)));
         root.Subcommands.Add(dashboard);
 
@@ -93,9 +95,9 @@ internal static class CliRoot
         root.Subcommands.Add(create);
 
         var requiredSample = new Option<string>("--sample") { Description = "The sample.", Required = true };
-        var follow = new Option<bool>("--follow") { Description = "Keep printing while the job runs." };
+        var follow = new Option<bool>("--follow", "-f") { Description = "Wait for the job to start, print its output as it runs, stop when it ends." };
         var logGroup = new Option<string?>("--log-group") { Description = "The CloudWatch Logs group on AWS (default: Batchkeeper:Aws:LogGroup, /aws/batch/job)." };
-        var logs = new Command("logs", "A slot's job output: its log file locally, its CloudWatch Logs stream on AWS.") { workflow, requiredSample, analysis, follow, logGroup };
+        var logs = new Command("logs", "A slot's job output: its log file locally, its CloudWatch Logs stream on AWS.") { workflow, requiredSample, analysis, follow, logGroup, interval };
         logs.SetAction((parse, token) => Run(parse, c => new LogsCommand(c).LogsAsync(
             parse.GetValue(workflow)!, parse.GetValue(requiredSample)!, parse.GetValue(analysis), parse.GetValue(follow), token, parse.GetValue(logGroup))));
         root.Subcommands.Add(logs);
@@ -128,6 +130,10 @@ internal static class CliRoot
         var isDaemon = parsed.CommandResult.Command == root || parsed.CommandResult.Command == run;
         return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = isDaemon ? null : TimeSpan.FromSeconds(2) });
     }
+
+    /// <summary>The <c>--interval</c> of the commands that have it (status, logs); the default elsewhere.</summary>
+    private static TimeSpan FollowInterval(ParseResult parse, Option<double> interval) =>
+        parse.CommandResult.Command.Options.Contains(interval) ? TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(interval), 0.05, 3600)) : TimeSpan.FromSeconds(2);
 
     private static Stack<string> CommandPath(System.CommandLine.Parsing.CommandResult? result)
     {

@@ -3,15 +3,21 @@ using Batchkeeper.Daemon.Hosting;
 
 namespace Batchkeeper.Daemon.Outputs;
 
-/// <summary>Outputs the configured backend cannot check: <c>s3://</c> outputs on the Local backend (which has no S3 store).</summary>
+/// <summary>
+/// What the configured backend cannot do with a workflow: <c>s3://</c> outputs on the Local backend (which has no S3
+/// store), and a timeout under AWS Batch's minimum of 60 seconds on the AWS backend (the Local backend takes any).
+/// </summary>
 public static class BackendOutputs
 {
-    /// <summary>One error naming the first such output, or null when the backend can check every output.</summary>
+    /// <summary>AWS Batch refuses an attempt duration below this (SubmitJob's <c>timeout.attemptDurationSeconds</c>).</summary>
+    public const int AwsMinimumTimeoutSeconds = 60;
+
+    /// <summary>One error naming the first such output or timeout, or null when the backend can run the workflow as written.</summary>
     public static InputError? Unsupported(Workflow workflow, BackendKind backend, string fileName)
     {
         if (backend != BackendKind.Local)
         {
-            return null;
+            return ShortTimeout(workflow, fileName);
         }
 
         for (var i = 0; i < workflow.Analyses.Count; i++)
@@ -22,6 +28,20 @@ public static class BackendOutputs
                 var first = workflow.Analyses[i].Outputs.First(IsS3Object);
                 return new InputError(fileName, $"analyses[{i}].outputs",
                     $"'{Quoted.Name(first)}'{(s3 > 1 ? $" and {s3 - 1} more" : "")} are on S3, but the Local backend checks only file outputs: set Batchkeeper:Backend to Aws (Batchkeeper__Backend=Aws) or use file outputs");
+            }
+        }
+
+        return null;
+    }
+
+    private static InputError? ShortTimeout(Workflow workflow, string fileName)
+    {
+        for (var i = 0; i < workflow.Analyses.Count; i++)
+        {
+            if (workflow.Analyses[i].TimeoutSeconds is { } seconds and < AwsMinimumTimeoutSeconds)
+            {
+                return new InputError(fileName, $"analyses[{i}].timeout_seconds",
+                    $"{seconds} seconds is below AWS Batch's minimum of {AwsMinimumTimeoutSeconds} (the Local backend takes any timeout)");
             }
         }
 

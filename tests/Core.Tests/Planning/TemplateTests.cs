@@ -79,14 +79,61 @@ public sealed class TemplateTests
     {
         var error = ExpandError("s3://b/{sampel_name}.json");
 
-        Assert.Equal("unknown placeholder {sampel_name}; known: {project_name}, {workflow_name}, {sample_name}, {analysis_name}, {file_name}, {attempt}", error);
+        Assert.Equal("unknown placeholder {sampel_name} (did you mean {sample_name}?); known: {project_name}, {workflow_name}, {sample_name}, {analysis_name}, {file_name}, {attempt}", error);
+    }
+
+    [Theory]
+    [InlineData("in/{file_nme}", "file_name")]
+    [InlineData("{Sample_Name}", "sample_name")]
+    [InlineData("{atempt}", "attempt")]
+    public void Expand_NearMissOfAKnownName_SuggestsIt(string template, string meant)
+    {
+        Assert.Contains($"(did you mean {{{meant}}}?)", ExpandError(template), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Expand_NameLikeNoKnownOne_SuggestsNothing()
+    {
+        Assert.DoesNotContain("did you mean", ExpandError("{reference_genome}"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"sample\": \"{sample_name}\"}", 1, "{\"sample\": \"{sample_name}")]
+    [InlineData("awk '{print $1}'", 6, "{print $1}")]
+    [InlineData("{}", 1, "{}")]
+    public void Expand_BracesAroundSomethingThatIsNoName_SayHowToWriteLiteralBraces(string template, int position, string quoted)
+    {
+        Assert.Equal(
+            $"'{{' at position {position} starts {quoted}, which is not a placeholder: write '{{{{' and '}}}}' for literal braces (JSON, awk or ${{VAR}} in a command); "
+            + "the placeholders are {project_name}, {workflow_name}, {sample_name}, {analysis_name}, {file_name}, {attempt}",
+            ExpandError(template));
+    }
+
+    [Fact]
+    public void Expand_AShellVariable_SaysHowToWriteIt()
+    {
+        Assert.Contains("for the shell's ${HOME} write ${{HOME}}", ExpandError("cd ${HOME}"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Expand_UnknownPlaceholder_QuotesNamesBoundedAndEscaped()
+    {
+        var values = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < 30; i++)
+        {
+            values[$"column{i}"] = "x";
+        }
+
+        Assert.Null(Template.Expand("{" + new string('n', 100) + "}", values, out var error));
+
+        Assert.Contains("{" + new string('n', 64) + "…}", error, StringComparison.Ordinal);
+        Assert.EndsWith("and 11 more", error, StringComparison.Ordinal);
     }
 
     [Theory]
     [InlineData("{sample_name", "'{' at position 1 is not closed; write '{{' for a literal brace")]
     [InlineData("ab{", "'{' at position 3 is not closed; write '{{' for a literal brace")]
     [InlineData("a}b", "'}' at position 2 has no opening brace; write '}}' for a literal brace")]
-    [InlineData("{}", "unknown placeholder {}; known: {project_name}, {workflow_name}, {sample_name}, {analysis_name}, {file_name}, {attempt}")]
     public void Expand_MalformedTemplate_SaysWhereAndHowToEscape(string template, string expected)
     {
         Assert.Equal(expected, ExpandError(template));

@@ -165,6 +165,31 @@ public sealed class WorkflowParserTests
         Assert.Equal(120, workflow.Analyses[0].TimeoutSeconds);
     }
 
+    [Theory]
+    [InlineData("timeout_seconds", 3)]
+    [InlineData("timeout", 59)]
+    public void Parse_ATimeoutUnderAwsBatchsMinute_IsTheBackendsToRefuse_NotTheParsers(string key, int seconds)
+    {
+        var workflow = WorkflowParser.Parse(OneAnalysis(Valid + $", \"{key}\": {seconds}"), File, Project);
+
+        Assert.Equal(seconds, workflow.Analyses[0].TimeoutSeconds);
+    }
+
+    [Fact]
+    public void Parse_InvalidJson_GivesThePositionOnce_InCharactersAsAnEditorCountsThem()
+    {
+        // "é" is two bytes in UTF-8: the stray x is at byte 12 of its line (System.Text.Json's BytePositionInLine), the
+        // editor's column 12 (1-based: 11 characters before it).
+        var json = "{\n  \"workflow_name\": \"wf\",\n  \"é\": \"x\" x\n}";
+
+        var error = Assert.Single(Errors(json));
+
+        Assert.StartsWith("is not valid JSON at line 3, column 12: ", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("BytePositionInLine", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith(".", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_InvalidJson_NamesTheLineEvenAfterHashComments()
     {
@@ -222,8 +247,8 @@ public sealed class WorkflowParserTests
     [InlineData("{ \"workflow_name\": \"wf\", \"analysis\": [], \"analyses\": [ { " + Valid + " } ] }", "analysis", "unknown field; expected one of workflow_name, project_name, samples, analyses, cancel")]
     [InlineData("{ \"workflow_name\": \"wf\", \"analyses\": [ { " + Valid + ", \"retry\": { \"attempts\": 2 } } ] }", "analyses[0].retry.attempts", "unknown field; expected max_attempts, memory_factor or max_memory")]
     // Limits.
-    [InlineData("{ \"workflow_name\": \"wf\", \"analyses\": [ { " + Valid + ", \"timeout\": 30 } ] }", "analyses[0].timeout", "expected at least 60 seconds (AWS Batch's minimum), got 30")]
-    [InlineData("{ \"workflow_name\": \"wf\", \"analyses\": [ { " + Valid + ", \"timeout_seconds\": 59 } ] }", "analyses[0].timeout_seconds", "expected at least 60 seconds (AWS Batch's minimum), got 59")]
+    [InlineData("{ \"workflow_name\": \"wf\", \"analyses\": [ { " + Valid + ", \"timeout_seconds\": 0 } ] }", "analyses[0].timeout_seconds", "expected a positive number, got 0")]
+    [InlineData("{ \"workflow_name\": \"wf\", \"analyses\": [ { " + Valid + ", \"timeout\": 2.5 } ] }", "analyses[0].timeout", "expected a whole number, got 2.5")]
     [InlineData("{ \"workflow_name\": \"wf\", \"analyses\": [ { " + Valid + ", \"retry\": { \"memory_factor\": 0.5 } } ] }", "analyses[0].retry.memory_factor", "expected a number of at least 1, got 0.5")]
     [InlineData("{ \"workflow_name\": \"wf\", \"analyses\": [ { " + Valid + ", \"retry\": { \"max_attempts\": 0 } } ] }", "analyses[0].retry.max_attempts", "expected a positive number, got 0")]
     public void Parse_BadField_ReportsFileFieldAndExpectation(string json, string field, string expectation)
@@ -312,7 +337,7 @@ public sealed class WorkflowParserTests
               "project_name": "other",
               "analyses": [
                 { "job_definition": "a:1", "ouputs": ["x"], "containerOverrides": { "vcpus": -2 } },
-                { "job_definition": "b:1", "queue": "q", "outputs": ["x"], "timeout": 10 }
+                { "job_definition": "b:1", "queue": "q", "outputs": ["x"], "timeout": 0 }
               ]
             }
             """;

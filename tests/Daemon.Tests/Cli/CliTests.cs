@@ -83,7 +83,7 @@ public sealed class CliTests : IDisposable
         Demo.Drop(placeholder, """{ "workflow_name": "p", "analyses": [ { "job_definition": "d:1", "queue": "q", "outputs": ["o/{nope}"] } ] }""");
         (code, _, error) = await RunAsync("validate", placeholder);
         Assert.Equal(1, code);
-        Assert.Contains("slot a / d: placeholder.json: analyses[0].outputs[0]: unknown placeholder {nope}", error, StringComparison.Ordinal);
+        Assert.Contains("2 slots of d (samples a, b): placeholder.json: analyses[0].outputs[0]: unknown placeholder {nope}", error, StringComparison.Ordinal);
 
         (code, _, error) = await RunAsync("validate", Path.Combine(project, "missing.json"));
         Assert.Equal(2, code);
@@ -122,10 +122,10 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("no slot for sample 'zz'", error, StringComparison.Ordinal);
 
-        // The daemon is stopped: its snapshot will go stale. A fresh one is not stale yet.
+        // The daemon is stopped: its snapshot will go stale. A fresh one is not stale yet; its failed slot is exit 1.
         (code, output, _) = await RunAsync("dashboard");
-        Assert.Equal(0, code);
-        Assert.Matches(@"study/failing.json +0/1 +0 +0 +1 +0", output);
+        Assert.Equal(1, code);
+        Assert.Matches(@"study/failing.json +0/1 +0 +0 +0 +1 +0 +0 +0", output);
         Assert.DoesNotContain("stale", output, StringComparison.Ordinal);
 
         // A snapshot whose next pass is long overdue means the daemon is not running: the dashboard says so and exits 1.
@@ -135,8 +135,9 @@ public sealed class CliTests : IDisposable
         await Batchkeeper.Daemon.Snapshots.FileSnapshotStore.SaveAsync(workflow, snapshot, CancellationToken.None);
         (code, output, _) = await RunAsync("dashboard");
         Assert.Equal(1, code);
-        Assert.Matches(@"study/failing.json +0/1 +0 +0 +1 +0  2h  stale: is the daemon running\?", output);
+        Assert.Matches(@"study/failing.json +0/1 +0 +0 +0 +1 +0 +0 +0 +2h  stale: is the daemon running\?", output);
 
+        Demo.Drop(Path.Combine(Projects, "study", "never.json"), Demo.Workflow);
         (code, _, error) = await RunAsync("status", Path.Combine(Projects, "study", "never.json"));
         Assert.Equal(1, code);
         Assert.Contains("no snapshot yet", error, StringComparison.Ordinal);
@@ -170,7 +171,7 @@ public sealed class CliTests : IDisposable
         Assert.Contains("\"sample\": \"a\"", request, StringComparison.Ordinal);
 
         (code, output, _) = await RunWithInputAsync("n", "cancel", workflow);
-        Assert.Equal(1, code);
+        Assert.Equal(0, code); // declining is an answer, not a failure
         Assert.Contains("not cancelled", output, StringComparison.Ordinal);
         Assert.Equal(Demo.Workflow, File.ReadAllText(workflow));
 

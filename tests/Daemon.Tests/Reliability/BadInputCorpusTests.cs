@@ -39,7 +39,8 @@ public sealed class BadInputCorpusTests : IDisposable
         ("hidden-analysis.json", Wf(Analysis("\"name\": \"a\"", "\"name\": \".a\"")), "hidden-analysis.json: analyses[0].name: '.a' may hold only"),
         ("project-mismatch.json", Wf(Step, ", \"project_name\": \"other\""), "project-mismatch.json: project_name: 'other' does not match the project folder 'bad'"),
         ("duplicate-analyses.json", Wf(Step + ", " + Step), "duplicate-analyses.json: analyses: analysis name 'a' is used 2 times"),
-        ("short-timeout.json", Wf(Analysis("\"command\"", "\"timeout_seconds\": 10, \"command\"")), "short-timeout.json: analyses[0].timeout_seconds: expected at least 60"),
+        // A 10 s timeout is fine on the Local backend (AWS Batch's minimum of 60 is the AWS backend's check); 0 is no timeout.
+        ("zero-timeout.json", Wf(Analysis("\"command\"", "\"timeout_seconds\": 0, \"command\"")), "zero-timeout.json: analyses[0].timeout_seconds: expected a positive number"),
         ("memory-factor.json", Wf(Analysis("\"command\"", "\"retry\": { \"memory_factor\": 0.5 }, \"command\"")), "memory-factor.json: analyses[0].retry.memory_factor: expected a number of at least 1"),
         ("cancel-string.json", Wf(Step, ", \"cancel\": \"yes\""), "cancel-string.json: cancel: expected true or false"),
         ("empty-command.json", Wf(Analysis("[\"true\"]", "[]")), "empty-command.json: analyses[0].command: expected a non-empty list"),

@@ -38,10 +38,18 @@ internal sealed class CancelCommand(CliContext context)
         {
             context.Output.Write($"Cancel workflow {before.Name} ({path})? Its active jobs will be terminated. [y/N] ");
             var answer = (await context.Input.ReadLineAsync(cancellationToken))?.Trim();
+            if (answer is null)
+            {
+                // No one to answer (standard input closed, as in a script): a usage error, not a "no".
+                context.Output.WriteLine();
+                return context.Fail(ExitCodes.Usage, "cancel: no answer on standard input; pass --yes to cancel without asking");
+            }
+
             if (answer is not ("y" or "Y" or "yes"))
             {
+                // Declining is an answer, not a failure (as rm -i and apt): the file is left as it was.
                 context.Output.WriteLine("not cancelled");
-                return ExitCodes.NotOk;
+                return ExitCodes.Ok;
             }
         }
 

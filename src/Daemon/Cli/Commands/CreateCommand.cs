@@ -38,26 +38,26 @@ internal sealed class CreateCommand(CliContext context)
                 context.Error.WriteLine(problem);
             }
 
-            return ExitCodes.NotOk;
+            return NotCreated(definitionPath, CliFormat.Count(e.Errors.Count, "error", "errors"));
         }
 
         var target = Path.Combine(folder, workflow.Name + ".json");
         var plan = WorkflowPlanner.Plan(workflow, samples, new WorkflowLocation(project, Path.GetFileName(target), folder), context.Options.Retry.ToLimits());
         var invalid = plan.Slots.Where(s => s.Spec is null).ToArray();
-        foreach (var slot in invalid)
+        foreach (var line in CliFormat.InvalidSlots(invalid))
         {
-            context.Error.WriteLine($"slot {slot.Sample} / {slot.Analysis}: {slot.Error}");
+            context.Error.WriteLine(line);
         }
 
         if (invalid.Length > 0)
         {
-            return ExitCodes.NotOk;
+            return NotCreated(definitionPath, $"{invalid.Length} of {CliFormat.Count(plan.Slots.Count, "slot", "slots")} invalid");
         }
 
         if (Outputs.BackendOutputs.Unsupported(workflow, context.Options.Backend, Path.GetFileName(definitionPath)) is { } unsupported)
         {
             context.Error.WriteLine(unsupported);
-            return ExitCodes.NotOk;
+            return NotCreated(definitionPath, $"the {context.Options.Backend} backend cannot run it");
         }
 
         if (File.Exists(target) && !force)
@@ -66,8 +66,12 @@ internal sealed class CreateCommand(CliContext context)
         }
 
         await AtomicFile.WriteAsync(target, Encoding.UTF8.GetBytes(text), cancellationToken);
-        context.Output.WriteLine($"created {target}: {plan.Slots.Count} slots ({samples.Count} samples × {plan.Analyses.Count} analyses)");
+        context.Output.WriteLine($"created {target}: {CliFormat.Count(plan.Slots.Count, "slot", "slots")} ({CliFormat.Count(samples.Count, "sample", "samples")} × {CliFormat.Count(plan.Analyses.Count, "analysis", "analyses")})");
         return ExitCodes.Ok;
     }
+
+    /// <summary>The definition was checked and found wanting (exit 1, as <c>validate</c>); nothing was written.</summary>
+    private int NotCreated(string definitionPath, string why) =>
+        context.Fail(ExitCodes.NotOk, $"{definitionPath}: not created ({why}); 'batchkeeper validate' shows the same checks");
 
 }

@@ -29,7 +29,11 @@ internal sealed class ImportCommand(CliContext context)
         {
             foreach (var problem in e.Errors)
             {
-                context.Error.WriteLine(problem);
+                // The sample column is the one thing on the command line the CSV can disagree with: say how to name it.
+                var hint = problem.Field == "header" && problem.Message.StartsWith($"no '{sampleColumn}' column", StringComparison.Ordinal)
+                    ? "; name the column of sample names with --sample-col"
+                    : "";
+                context.Error.WriteLine($"batchkeeper: {problem}{hint}");
             }
 
             return ExitCodes.Usage;

@@ -7,62 +7,116 @@ namespace Batchkeeper.Daemon.Cli.Commands;
 /// <summary><c>logs</c>: a slot's job output, from its log file locally or CloudWatch Logs on AWS.</summary>
 internal sealed class LogsCommand(CliContext context)
 {
-    /// <summary><c>logs</c>: the slot's job output; locally its log file.</summary>
+    /// <summary>
+    /// <c>logs</c>: the slot's job output; locally its log file. With <c>--follow</c> it waits for what is still to come
+    /// (the daemon's first snapshot, the job, its first line), as <c>kubectl logs -f</c> waits for a container, then
+    /// prints the output as it is written and stops after the job's last lines.
+    /// </summary>
     public async Task<int> LogsAsync(string workflowPath, string sample, string? analysis, bool follow, CancellationToken cancellationToken, string? logGroup = null)
     {
         var path = Path.GetFullPath(workflowPath);
         var snapshot = await FileSnapshotStore.LoadAsync(path, cancellationToken);
-        if (snapshot is null)
+        if (snapshot is null && !File.Exists(path))
         {
-            return context.Fail(ExitCodes.NotOk, $"{FileSnapshotStore.PathFor(path)}: no snapshot yet");
+            return context.Fail(ExitCodes.Usage, $"{path}: no such file");
         }
 
-        var slots = snapshot.Slots.Where(s => s.Sample == sample && (analysis is null || s.Analysis == analysis)).ToArray();
-        if (slots.Length == 0)
+        // While --follow waits, one line on stderr says for what (when that changes), so a quiet screen is explained.
+        string? waitingFor = null;
+        void Waiting(string what)
         {
-            return context.Fail(ExitCodes.Usage, $"no slot for sample '{sample}'{(analysis is null ? "" : $" and analysis '{analysis}'")} in {snapshot.File}");
+            if (what != waitingFor)
+            {
+                context.Error.WriteLine($"batchkeeper: waiting {what} (Ctrl+C to stop)");
+                waitingFor = what;
+            }
         }
 
-        if (slots.Length > 1)
-        {
-            return context.Fail(ExitCodes.Usage, $"sample '{sample}' has {slots.Length} analyses ({string.Join(", ", slots.Select(s => s.Analysis))}): name one with --analysis");
-        }
-
-        var slot = slots[0];
-        var stream = slot.LogStream ?? slot.History.LastOrDefault()?.LogStream;
-        if (stream is null)
-        {
-            return context.Fail(ExitCodes.NotOk, $"slot {sample} / {slot.Analysis} has no log yet ({CliFormat.Wire(slot.State)})");
-        }
-
-        if (snapshot.Backend != "Local")
-        {
-            return await AwsLogsAsync(path, slot, stream, follow, logGroup, cancellationToken);
-        }
-
-        long position = 0;
         while (true)
         {
-            await using (var file = new FileStream(stream, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+            if (snapshot is null)
             {
+                if (!follow)
+                {
+                    return context.Fail(ExitCodes.NotOk, $"{FileSnapshotStore.PathFor(path)}: no snapshot yet: the daemon has not reconciled {Path.GetFileName(path)} (is it running?); --follow waits for it");
+                }
+
+                Waiting($"for the daemon's first snapshot of {Path.GetFileName(path)}");
+            }
+            else
+            {
+                var slots = snapshot.Slots.Where(s => s.Sample == sample && (analysis is null || s.Analysis == analysis)).ToArray();
+                if (slots.Length == 0)
+                {
+                    return context.Fail(ExitCodes.Usage, $"no slot for sample '{sample}'{(analysis is null ? "" : $" and analysis '{analysis}'")} in {snapshot.File}");
+                }
+
+                if (slots.Length > 1)
+                {
+                    return context.Fail(ExitCodes.Usage, $"sample '{sample}' has {slots.Length} analyses ({string.Join(", ", slots.Select(s => s.Analysis))}): name one with --analysis");
+                }
+
+                var slot = slots[0];
+                var stream = slot.LogStream ?? slot.History.LastOrDefault()?.LogStream;
+                var local = snapshot.Backend == "Local";
+                if (stream is not null && (!local || File.Exists(stream)))
+                {
+                    return local ? await LocalLogAsync(path, slot, stream, follow, cancellationToken) : await AwsAsync(path, slot, stream, follow, logGroup, cancellationToken);
+                }
+
+                if (!follow || !SlotLogs.IsStillToCome(slot))
+                {
+                    return context.Fail(ExitCodes.NotOk, SlotLogs.WhyNone(slot, stream, follow));
+                }
+
+                Waiting($"for the job of slot {slot.Sample} / {slot.Analysis} to start ({CliFormat.Wire(slot.State)})");
+            }
+
+            await Task.Delay(context.FollowInterval, context.Clock, cancellationToken);
+            snapshot = await FileSnapshotStore.LoadAsync(path, cancellationToken);
+        }
+    }
+
+    /// <summary>The local log file from the start; with <c>--follow</c>, what is added while the job runs, and once more after it ends.</summary>
+    private async Task<int> LocalLogAsync(string path, SlotRecord slot, string stream, bool follow, CancellationToken cancellationToken)
+    {
+        long position = 0;
+        var last = false;
+        while (true)
+        {
+            try
+            {
+                await using var file = new FileStream(stream, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
                 file.Position = position;
                 using var reader = new StreamReader(file);
-                var text = await reader.ReadToEndAsync(cancellationToken);
-                await context.Output.WriteAsync(text);
+                await context.Output.WriteAsync(await reader.ReadToEndAsync(cancellationToken));
                 await context.Output.FlushAsync(cancellationToken);
                 position = file.Position;
             }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return context.Fail(ExitCodes.NotOk, $"{stream}: the log file of job {slot.JobId ?? slot.History.LastOrDefault()?.JobId} is gone");
+            }
 
-            if (!follow || !await IsStillRunningAsync(path, slot, cancellationToken))
+            if (!follow || last)
             {
                 return ExitCodes.Ok;
             }
 
-            await Task.Delay(context.FollowInterval, context.Clock, cancellationToken);
+            // One more read after the job stops: the lines it wrote last may have come after the read above.
+            last = !await IsStillRunningAsync(path, slot, cancellationToken);
+            if (!last)
+            {
+                await Task.Delay(context.FollowInterval, context.Clock, cancellationToken);
+            }
         }
     }
 
-
+    /// <summary><c>logs</c> on AWS, once the region and credentials are there (one sentence when they are not).</summary>
+    private async Task<int> AwsAsync(string path, SlotRecord slot, string stream, bool follow, string? logGroup, CancellationToken cancellationToken) =>
+        await AwsPreflight.MissingAsync(context, aboutQueues: false) is { } missing
+            ? context.Fail(ExitCodes.Usage, missing)
+            : await AwsLogsAsync(path, slot, stream, follow, logGroup, cancellationToken);
 
     /// <summary>
     /// <c>logs</c> on AWS: every page of the slot's CloudWatch Logs stream (GetLogEvents, oldest first); with

@@ -9,6 +9,11 @@ internal sealed class QueueCommand(CliContext context)
     /// <summary><c>queue</c>: job counts per status in a Batch queue (every page of ListJobs per status).</summary>
     public async Task<int> QueueAsync(string queue, CancellationToken cancellationToken)
     {
+        if (await AwsPreflight.MissingAsync(context, aboutQueues: true) is { } missing)
+        {
+            return context.Fail(ExitCodes.Usage, $"queue {queue}: {missing}");
+        }
+
         try
         {
             return await CountQueueAsync(queue, cancellationToken);

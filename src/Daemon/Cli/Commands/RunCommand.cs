@@ -7,7 +7,15 @@ namespace Batchkeeper.Daemon.Cli.Commands;
 /// <summary><c>run</c> (the default): the daemon, until SIGTERM; configuration errors one line each and exit 2.</summary>
 internal static class RunCommand
 {
-    internal static async Task<int> RunAsync(string? projects, bool standby, CancellationToken cancellationToken)
+    /// <summary>What <c>run --help</c> says: what the daemon does, where its configuration comes from and where it logs.</summary>
+    internal const string Description =
+        "Run the daemon (the default): reconcile every workflow under the projects folder until Ctrl+C or SIGTERM.\n"
+        + "Configuration: appsettings.json in the working directory (or in $DOTNET_CONTENTROOT), then environment variables\n"
+        + "named like Batchkeeper__ReconcileInterval=00:00:10 or Batchkeeper__Backend=Aws (README: Settings and their bounds).\n"
+        + "Logs: the console and logs/batchkeeper-YYYYMMDD.log (Batchkeeper:LogDirectory), kept 14 days. A local job's own\n"
+        + "output goes to .batchkeeper/local/logs/<job id>.log: 'batchkeeper logs <workflow> --sample S' prints it.";
+
+    internal static async Task<int> RunAsync(string? projects, bool standby, bool verbose, CancellationToken cancellationToken)
     {
         var overrides = new Dictionary<string, string?>();
         if (projects is not null)
@@ -18,6 +26,12 @@ internal static class RunCommand
         if (standby)
         {
             overrides["Batchkeeper:Standby"] = "true";
+        }
+
+        if (verbose)
+        {
+            // The same as Serilog__MinimumLevel__Default=Debug: the Serilog section of the configuration, read last.
+            overrides["Serilog:MinimumLevel:Default"] = "Debug";
         }
 
         IHost host;
