@@ -18,9 +18,12 @@ internal static partial class Log
         Message = "Adopted job {JobId} {JobName} ({Status}): it was submitted before the last snapshot was written.")]
     public static partial void Adopted(ILogger logger, string jobId, string jobName, string status);
 
-    /// <summary>A job seen RUNNING. Its queued states are at Debug, its end is said by the line that settles the slot.</summary>
-    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Job {JobId} is {Status}.")]
-    public static partial void StatusChanged(ILogger logger, string jobId, string status);
+    /// <summary>
+    /// A job seen RUNNING, with where its output goes (the local log file, the CloudWatch stream) when the backend says.
+    /// Its queued states are at Debug, its end is said by the line that settles the slot.
+    /// </summary>
+    [LoggerMessage(EventId = 102, Level = LogLevel.Information, Message = "Job {JobId} is {Status}{LogText}.")]
+    public static partial void StatusChanged(ILogger logger, string jobId, string status, string logText);
 
     [LoggerMessage(EventId = 117, Level = LogLevel.Debug, Message = "Job {JobId} is {Status}.")]
     public static partial void QueuedStatusChanged(ILogger logger, string jobId, string status);

@@ -49,6 +49,10 @@ public static class Readable
     public static string Time(DateTimeOffset time) =>
         time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>UTC to the millisecond, ISO 8601: <c>2026-11-22T10:01:00.123Z</c>, for a line that orders close events.</summary>
+    public static string PreciseTime(DateTimeOffset time) =>
+        time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
     /// <summary><c>1 slot</c>, <c>2 slots</c>: a count with its noun, singular for one.</summary>
     public static string Count(int count, string noun) =>
         $"{count.ToString(CultureInfo.InvariantCulture)} {noun}{(count == 1 ? "" : "s")}";

@@ -53,7 +53,7 @@ public sealed partial class WorkflowReconciler
             {
                 if (detail.Status == JobStatus.Running)
                 {
-                    Log.StatusChanged(_logger, detail.JobId, wire);
+                    Log.StatusChanged(_logger, detail.JobId, wire, detail.LogStream is { } log ? $" (log {log})" : "");
                 }
                 else
                 {
