@@ -6,7 +6,14 @@ namespace Batchkeeper.Daemon;
 internal static partial class Log
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Batchkeeper {Version} started: backend {Backend}, projects {ProjectsDirectory}, reconcile every {Interval}.")]
-    public static partial void Started(ILogger logger, string version, string backend, string projectsDirectory, TimeSpan interval);
+    public static partial void Started(ILogger logger, string version, string backend, string projectsDirectory, string interval);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information,
+        Message = "Stopping: the passes in flight submit nothing more and write their snapshots (their backend calls get {Grace}){LocalJobs}.")]
+    public static partial void Stopping(ILogger logger, string grace, string localJobs);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Batchkeeper stopped after {Uptime}.")]
+    public static partial void Stopped(ILogger logger, string uptime);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "First scan done: {Count} workflow files.")]
     public static partial void FirstScanDone(ILogger logger, int count);
@@ -23,18 +30,14 @@ internal static partial class Log
     [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "Workflow {Project}/{File} changed: reconciling now.")]
     public static partial void WorkflowChanged(ILogger logger, string project, string file);
 
+    [LoggerMessage(EventId = 18, Level = LogLevel.Debug, Message = "Pass of {Project}/{File} triggered for {TriggeredAt} ended: {Outcome}.")]
+    public static partial void PassEnded(ILogger logger, string project, string file, string triggeredAt, Core.Passes.PassOutcome outcome);
 
-
-
-
-    [LoggerMessage(EventId = 18, Level = LogLevel.Debug, Message = "Pass of {Project}/{File} triggered for {TriggeredAt:O} ended: {Outcome}.")]
-    public static partial void PassEnded(ILogger logger, string project, string file, DateTimeOffset triggeredAt, Core.Passes.PassOutcome outcome);
-
+    [LoggerMessage(EventId = 19, Level = LogLevel.Debug, Message = "Pass of {Project}/{File} due at {DueAt}, when a slot's retry is due.")]
+    public static partial void RetryPassScheduled(ILogger logger, string project, string file, string dueAt);
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Writing the dashboard {Path} failed: {Error} (said once until it changes or writing works again)")]
     public static partial void DashboardWriteFailed(ILogger logger, string path, string error);
-
-
 
     [LoggerMessage(EventId = 23, Level = LogLevel.Information, Message = "The dashboard {Path} is written again.")]
     public static partial void DashboardWrittenAgain(ILogger logger, string path);
@@ -66,10 +69,11 @@ internal static partial class Log
     [LoggerMessage(EventId = 52, Level = LogLevel.Information, Message = "The reconcile loop is alive again: feeding the systemd watchdog.")]
     public static partial void LoopRecovered(ILogger logger);
 
-    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} started: {Command} (log {LogPath}).")]
+    // The job's start and end at Debug: the pass says both of the slot ("Job … is RUNNING.", "Slot is complete: job … succeeded").
+    [LoggerMessage(EventId = 40, Level = LogLevel.Debug, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} started: {Command} (log {LogPath}).")]
     public static partial void LocalJobStarted(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, string command, string logPath);
 
-    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} exited with code {ExitCode}.")]
+    [LoggerMessage(EventId = 41, Level = LogLevel.Debug, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} exited with code {ExitCode}.")]
     public static partial void LocalJobExited(ILogger logger, string jobId, string project, string workflow, string sample, string analysis, int exitCode);
 
     [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "Local job {JobId} for {Project}/{Workflow} sample {Sample} analysis {Analysis} could not start: {Error}")]

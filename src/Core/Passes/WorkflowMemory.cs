@@ -36,6 +36,12 @@ public sealed class WorkflowMemory
     internal string? LastErrorText { get; set; }
     internal string? LastProgress { get; set; }
 
+    /// <summary>Why slots were last said to be invalid (null: nothing said yet, empty: none were).</summary>
+    internal string? LastInvalidText { get; set; }
+
+    /// <summary>The write time of the half-written file last said to be read again, so that one write is said once.</summary>
+    internal DateTimeOffset? HalfWrittenSaid { get; set; }
+
     /// <summary>Failed snapshot writes, logged once per cause while they keep failing (a full disk, a read-only folder).</summary>
     internal RepeatedWriteFailure SnapshotWrites { get; } = new();
 }

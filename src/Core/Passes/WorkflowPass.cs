@@ -1,3 +1,4 @@
+using Batchkeeper.Core.Logging;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Core.Reconciliation;
@@ -74,7 +75,7 @@ public sealed class WorkflowPass(
     public async Task<PassReport> RunAsync(WorkflowLocation location, WorkflowMemory memory, StopSignals stop, CancellationToken cancellationToken)
     {
         // Every line of the pass, the reconciler's and the backend clients' included, names the workflow.
-        using var scope = Logging.LogScopes.Workflow(_logger, location.Project, location.FileName);
+        using var scope = LogScopes.Workflow(_logger, location.Project, location.FileName);
         if (!memory.SnapshotLoaded)
         {
             memory.Snapshot = await snapshots.LoadAsync(location, cancellationToken);
@@ -90,7 +91,14 @@ public sealed class WorkflowPass(
 
         if (read is WorkflowRead.Invalid invalid && now - invalid.WrittenAt is var age && age < settings.SettleTime && age >= TimeSpan.Zero)
         {
-            Log.WorkflowMaybeHalfWritten(_logger, age);
+            // Said once per write: a burst of events for one write (created, changed, a rescan) runs several passes.
+            if (memory.HalfWrittenSaid != invalid.WrittenAt)
+            {
+                var files = string.Join(", ", invalid.Errors.Select(e => e.File).Distinct(StringComparer.Ordinal));
+                Log.WorkflowMaybeHalfWritten(_logger, files.Length > 0 ? files : location.FileName, Readable.Duration(age), Readable.Duration(settings.SettleTime));
+                memory.HalfWrittenSaid = invalid.WrittenAt;
+            }
+
             return PassReport.ReadAgainSoon;
         }
 
@@ -135,7 +143,7 @@ public sealed class WorkflowPass(
                 var errors = invalid.Errors.Select(error => error.ToString()).ToList();
                 if (memory.LastGood is not null)
                 {
-                    errors.Add($"{location.FileName}: still using the last good definition, read at {memory.LastGoodAt:O}, until the file is fixed");
+                    errors.Add($"{location.FileName}: still using the last good definition, read at {Readable.Time(memory.LastGoodAt)}, until the file is fixed");
                 }
 
                 return new Definition(memory.LastGood, errors);
@@ -183,7 +191,7 @@ public sealed class WorkflowPass(
             Log.PassFailed(_logger, e.Message, e);
             memory.SnapshotIsComplete = false;
             errors.Add(e is OperationCanceledException && stop.Stopping.IsCancellationRequested
-                ? $"the daemon stopped during this pass: its backend calls were cut short after {settings.ShutdownGrace}; states are as last seen"
+                ? $"the daemon stopped during this pass: its backend calls were cut short after {Readable.Duration(settings.ShutdownGrace)}; states are as last seen"
                 : $"reconcile failed, states are as last seen: {e.Message}");
             return new Reconciled(LastSeen.Of(memory.Snapshot, location, reconciler.BackendName, loaded.Workflow.Name, now, next, errors, loaded), null, null);
         }
@@ -201,6 +209,7 @@ public sealed class WorkflowPass(
             plan = WorkflowPlanner.Plan(loaded.Workflow, loaded.Samples, location, settings.Retry);
             memory.Plan = plan;
             memory.PlanKey = key;
+            ReportInvalidSlots(memory, plan);
         }
 
         return plan;
@@ -254,11 +263,50 @@ public sealed class WorkflowPass(
 
     private void ReportProgress(WorkflowMemory memory, SnapshotSummary s)
     {
-        var text = $"{s.Complete}/{s.Total}/{s.Running}/{s.Queued}/{s.Failed}/{s.Blocked}/{s.Invalid}";
+        var text = ProgressText.Of(s);
         if (text != memory.LastProgress)
         {
-            Log.Progress(_logger, s.Complete, s.Total, s.Running, s.Queued, s.Failed, s.Blocked, s.Invalid);
+            Log.Progress(_logger, text);
             memory.LastProgress = text;
         }
+    }
+
+    /// <summary>The most kinds of invalid slot said one line each; the rest are counted in one more line.</summary>
+    private const int InvalidReasonsSaid = 5;
+
+    /// <summary>
+    /// Why slots are invalid, once per plan that changes it: one line per distinct reason with how many slots and the
+    /// first samples (502 samples with the same typo are one line), so the log says why, not only how many.
+    /// </summary>
+    private void ReportInvalidSlots(WorkflowMemory memory, WorkflowPlan plan)
+    {
+        var reasons = plan.Slots.Where(s => s.Spec is null)
+            .GroupBy(s => s.Error ?? "invalid", StringComparer.Ordinal)
+            .Select(g => (Error: g.Key, Samples: g.Select(s => s.Sample).Distinct(StringComparer.Ordinal).ToList(), Count: g.Count()))
+            .ToList();
+        var text = string.Join("\n", reasons.Select(r => $"{r.Count} {r.Error} {string.Join(",", r.Samples)}"));
+        if (text == (memory.LastInvalidText ?? ""))
+        {
+            return;
+        }
+
+        if (reasons.Count == 0)
+        {
+            Log.SlotsValidAgain(_logger);
+        }
+
+        foreach (var (error, samples, count) in reasons.Take(InvalidReasonsSaid))
+        {
+            var named = string.Join(", ", samples.Take(3)) + (samples.Count > 3 ? $" and {samples.Count - 3} more" : "");
+            Log.SlotsInvalid(_logger, Readable.Count(count, "slot"), error, named);
+        }
+
+        if (reasons.Count > InvalidReasonsSaid)
+        {
+            var rest = reasons.Skip(InvalidReasonsSaid).ToList();
+            Log.MoreSlotsInvalid(_logger, Readable.Count(rest.Sum(r => r.Count), "slot"), rest.Count);
+        }
+
+        memory.LastInvalidText = text;
     }
 }

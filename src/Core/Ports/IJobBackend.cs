@@ -28,9 +28,14 @@ public static class JobStatuses
 /// <param name="WorkflowFile">The workflow file's full path.</param>
 public sealed record JobContext(string Project, string Workflow, string Sample, string Analysis, string WorkflowFile = "");
 
-/// <summary>A backend that can tell when a job finished, so the workflow is reconciled at once rather than at the next tick.</summary>
+/// <summary>
+/// A backend that can tell when a job started or finished, so the workflow is reconciled at once rather than at the next
+/// tick: its snapshot shows the job running within moments of its start, and the next analysis starts at its end.
+/// </summary>
 public interface IJobEvents
 {
+    event Action<JobContext>? JobStarted;
+
     event Action<JobContext>? JobFinished;
 }
 

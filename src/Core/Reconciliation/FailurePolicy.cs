@@ -1,3 +1,4 @@
+using Batchkeeper.Core.Logging;
 using Batchkeeper.Core.Planning;
 using Batchkeeper.Core.Snapshots;
 
@@ -71,9 +72,10 @@ public static class FailurePolicy
 
                 var at = now + limits.Backoff * Math.Pow(2, Math.Max(0, attempt - 1));
                 var again = Math.Max(1, attempt) + 1;
+                var when = $"{Readable.Time(at)} (in {Readable.Duration(at - now)})";
                 var later = failure == FailureClass.TimedOut
-                    ? $"Timed out: resubmitting with the same memory at {at:O}, attempt {again} of {limits.MaxAttempts}."
-                    : $"Resubmitting at {at:O}, attempt {again} of {limits.MaxAttempts}.";
+                    ? $"Timed out: resubmitting with the same memory at {when}, attempt {again} of {limits.MaxAttempts}."
+                    : $"Resubmitting at {when}, attempt {again} of {limits.MaxAttempts}.";
                 return new(SlotState.Retrying, again, interruptions, memory, at, later, later);
         }
     }

@@ -29,6 +29,7 @@ internal sealed class PassState
         _records = new SlotRecord[plan.Slots.Count];
         _before = new SlotRecord?[plan.Slots.Count];
         _owned = new bool[plan.Slots.Count];
+        OutputsExist = new bool[plan.Slots.Count];
     }
 
     public WorkflowPlan Plan { get; }
@@ -41,6 +42,9 @@ internal sealed class PassState
     /// <summary>The slots' records, to read. A step that changes one takes it through <see cref="Edit"/>.</summary>
     public IReadOnlyList<SlotRecord> Records => _records;
     public int Count => _records.Length;
+
+    /// <summary>Per slot: every output was found to exist in this pass's check (step 2).</summary>
+    public bool[] OutputsExist { get; }
     public List<string> AppliedRequests { get; } = [];
 
     /// <summary>Job names whose submission may or may not have happened; guarded, since chains submit in parallel.</summary>

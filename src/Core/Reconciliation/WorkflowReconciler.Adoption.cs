@@ -120,7 +120,8 @@ public sealed partial class WorkflowReconciler
             {
                 using (SlotScope(pass, record.Sample, record.Analysis))
                 {
-                    Log.Completed(_logger, "-");
+                    // A job of its name SUCCEEDED that no snapshot knew: which run wrote the outputs is not known, so none is named.
+                    Log.OutputsFound(_logger);
                 }
                 record.State = SlotState.Complete;
                 record.Message = null;

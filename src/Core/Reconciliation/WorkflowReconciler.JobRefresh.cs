@@ -3,119 +3,9 @@ using Batchkeeper.Core.Snapshots;
 
 namespace Batchkeeper.Core.Reconciliation;
 
-/// <summary>Steps 1–5: outputs checked, jobs described and copied in, stuck jobs flagged, finished jobs settled.</summary>
+/// <summary>Steps 3–5: jobs described and copied in, stuck jobs flagged, finished jobs settled.</summary>
 public sealed partial class WorkflowReconciler
 {
-    /// <summary>Steps 1–2: one batched existence check for every output of every valid slot.</summary>
-    private async Task CheckOutputsAsync(PassState pass, CancellationToken cancellationToken)
-    {
-        var locations = pass.Slots.Where(s => s.Spec is not null).SelectMany(s => s.Spec!.Outputs).ToArray();
-        var existing = locations.Length == 0
-            ? (IReadOnlySet<string>)new HashSet<string>()
-            : await outputStore.FindExistingAsync(locations, cancellationToken);
-
-        for (var i = 0; i < pass.Slots.Count; i++)
-        {
-            if (pass.Slots[i].Spec is not { } spec)
-            {
-                continue;
-            }
-
-            var found = pass.Records[i];
-            var allExist = AllExist(spec.Outputs, existing);
-            if (!OutputsRecorded(found, spec.Outputs, existing))
-            {
-                UpdateOutputs(pass.Edit(i), spec.Outputs, existing);
-            }
-
-            if (allExist)
-            {
-                if (found.State != SlotState.Complete)
-                {
-                    using (SlotScope(pass, found.Sample, found.Analysis))
-                    {
-                        Log.Completed(_logger, found.JobId ?? "-");
-                    }
-                }
-
-                if (found.State != SlotState.Complete || found.Message is not null || found.NextAttemptAt is not null)
-                {
-                    var record = pass.Edit(i);
-                    record.State = SlotState.Complete;
-                    record.Message = null;
-                    record.NextAttemptAt = null;
-                }
-            }
-            else if (found.State == SlotState.Complete)
-            {
-                // Someone removed an output: the slot is no longer done and runs again.
-                var record = pass.Edit(i);
-                record.State = SlotState.Waiting;
-                record.JobId = null;
-            }
-        }
-    }
-
-    private static bool AllExist(IReadOnlyList<Planning.OutputLocation> outputs, IReadOnlySet<string> existing)
-    {
-        foreach (var output in outputs)
-        {
-            if (!existing.Contains(output.Uri))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>True when the record already says what <see cref="UpdateOutputs"/> would write, in the plan's own strings.</summary>
-    private static bool OutputsRecorded(SlotRecord record, IReadOnlyList<Planning.OutputLocation> outputs, IReadOnlySet<string> existing)
-    {
-        var list = record.Outputs;
-        if (list.Count != outputs.Count)
-        {
-            return false;
-        }
-
-        for (var k = 0; k < outputs.Count; k++)
-        {
-            if (!ReferenceEquals(list[k].Uri, outputs[k].Uri) || list[k].Exists != existing.Contains(outputs[k].Uri))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
-    /// <summary>Records which outputs exist, in the slot's existing list when it names the same outputs (most passes change nothing).</summary>
-    private static void UpdateOutputs(SlotRecord record, IReadOnlyList<Planning.OutputLocation> outputs, IReadOnlySet<string> existing)
-    {
-        var list = record.Outputs;
-        var same = list.Count == outputs.Count;
-        for (var k = 0; same && k < outputs.Count; k++)
-        {
-            same = list[k].Uri == outputs[k].Uri;
-        }
-
-        if (!same)
-        {
-            record.Outputs = list = new List<OutputStatus>(outputs.Count);
-            foreach (var output in outputs)
-            {
-                list.Add(new OutputStatus { Uri = output.Uri });
-            }
-        }
-
-        for (var k = 0; k < outputs.Count; k++)
-        {
-            // The plan's string, so that the snapshot and the plan kept between passes share one copy.
-            list[k].Uri = outputs[k].Uri;
-            list[k].Exists = existing.Contains(outputs[k].Uri);
-        }
-    }
-
     /// <summary>Steps 3–5: reads the state of every known job in one batched call and acts on finished ones.</summary>
     private async Task RefreshJobsAsync(PassState pass, IReadOnlyList<int> indexes, CancellationToken cancellationToken)
     {
@@ -131,33 +21,44 @@ public sealed partial class WorkflowReconciler
             var record = pass.Edit(i);
             if (details.TryGetValue(record.JobId!, out var detail))
             {
-                Apply(pass, record, detail, pass.Slots[i].Spec!.Job.Queue);
+                var changed = Apply(pass, record, detail, pass.Slots[i].Spec!.Job.Queue);
                 await CheckStuckAsync(pass, record, detail, cancellationToken);
-                Settle(pass, pass.Slots[i].Spec!, record, detail);
+                Settle(pass, i, record, detail, changed);
             }
             else if (record.SubmittedAt is { } submitted && pass.Now - submitted > _options.LostJobAfter)
             {
                 using (SlotScope(pass, record.Sample, record.Analysis))
                 {
-                    Log.Lost(_logger, record.JobId!, pass.Now - submitted);
+                    Log.Lost(_logger, record.JobId!, Logging.Readable.Duration(pass.Now - submitted));
                 }
                 var lost = new JobDetail(record.JobId!, record.JobName!, JobStatus.Failed,
                     $"Host interrupted: the backend no longer knows job {record.JobId}", null, null, record.SubmittedAt, null, pass.Now, null, null, null);
                 Apply(pass, record, lost, pass.Slots[i].Spec!.Job.Queue);
-                Settle(pass, pass.Slots[i].Spec!, record, lost);
+                Settle(pass, i, record, lost, statusChanged: true);
             }
         }
     }
 
-    /// <summary>Copies what the backend says of a job into the slot and its history.</summary>
-    private void Apply(PassState pass, SlotRecord record, JobDetail detail, string? queue)
+    /// <summary>Copies what the backend says of a job into the slot and its history; true when its status changed.</summary>
+    private bool Apply(PassState pass, SlotRecord record, JobDetail detail, string? queue)
     {
         var wire = detail.Status.ToWire();
-        if (record.BatchStatus != wire)
+        var changed = record.BatchStatus != wire;
+
+        // A job's end is said by the line that settles the slot (complete, verifying, failed), and nothing of a job is
+        // said once its slot is complete: what it does then no longer matters for the slot.
+        if (changed && record.State != SlotState.Complete && detail.Status.IsActive())
         {
             using (SlotScope(pass, record.Sample, record.Analysis))
             {
-                Log.StatusChanged(_logger, detail.JobId, wire);
+                if (detail.Status == JobStatus.Running)
+                {
+                    Log.StatusChanged(_logger, detail.JobId, wire, detail.LogStream is { } log ? $" (log {log})" : "");
+                }
+                else
+                {
+                    Log.QueuedStatusChanged(_logger, detail.JobId, wire);
+                }
             }
         }
 
@@ -197,20 +98,29 @@ public sealed partial class WorkflowReconciler
         entry.StoppedAt = detail.StoppedAt;
         entry.Memory = detail.MemoryMiB ?? entry.Memory;
         entry.Vcpus = detail.Vcpus ?? entry.Vcpus;
+        return changed;
     }
 
     /// <summary>
     /// Acts once on a finished job that did not complete the slot: classifies the failure and decides
     /// between resubmission (now or after backoff) and a permanent failure. The job id is then released,
-    /// so the next pass does not describe a finished job again.
+    /// so the next pass does not describe a finished job again. A slot whose outputs all exist is complete once its
+    /// job has ended, however it ended (the design's step 2), and the line says which.
     /// </summary>
-    private void Settle(PassState pass, Planning.JobSpec spec, SlotRecord record, JobDetail detail)
+    private void Settle(PassState pass, int i, SlotRecord record, JobDetail detail, bool statusChanged)
     {
         if (record.State == SlotState.Complete)
         {
             return;
         }
 
+        if (pass.OutputsExist[i])
+        {
+            CompleteOnceEnded(pass, record, detail);
+            return;
+        }
+
+        var spec = pass.Slots[i].Spec!;
         FailureClass failure;
         if (detail.Status == JobStatus.Succeeded)
         {
@@ -219,6 +129,12 @@ public sealed partial class WorkflowReconciler
             {
                 record.State = SlotState.Verifying;
                 record.Message = $"job succeeded; waiting up to {_options.OutputGracePeriod} for its outputs to appear";
+                if (statusChanged)
+                {
+                    using var verifying = SlotScope(pass, record.Sample, record.Analysis);
+                    Log.Verifying(_logger, detail.JobId, Logging.Readable.Duration(_options.OutputGracePeriod));
+                }
+
                 return;
             }
 
@@ -254,10 +170,51 @@ public sealed partial class WorkflowReconciler
         {
             Log.FailedPermanently(_logger, detail.JobId, record.Message!);
         }
+        else if (failure == FailureClass.Blocked)
+        {
+            // The job before it failed, and said so: this one never ran, and runs again when that one does.
+            Log.DependencyFailed(_logger, detail.JobId, decided.LogDecision);
+        }
+        else if (failure == FailureClass.Cancelled)
+        {
+            // Terminated at the workflow's own request, which was said when it was terminated.
+            Log.CancelledJobEnded(_logger, detail.JobId);
+        }
         else
         {
             Log.JobFailed(_logger, detail.JobId, Wire(failure), reason, decided.LogDecision);
         }
+    }
+
+    /// <summary>
+    /// Every output of the slot exists and its job was active when they were checked: the slot follows the job until
+    /// it ends (the job may still be writing them), then it is complete, crediting the job only if it succeeded.
+    /// </summary>
+    private void CompleteOnceEnded(PassState pass, SlotRecord record, JobDetail detail)
+    {
+        if (detail.Status.IsActive())
+        {
+            record.Message = $"every output exists; the slot is complete once job {detail.JobId} has ended";
+            return;
+        }
+
+        using var scope = SlotScope(pass, record.Sample, record.Analysis);
+        if (detail.Status == JobStatus.Succeeded)
+        {
+            Log.Completed(_logger, detail.JobId);
+        }
+        else
+        {
+            var failure = FailureClassifier.Classify(detail);
+            var entry = record.History.Last(h => h.JobId == detail.JobId);
+            entry.FailureClass = failure;
+            entry.Settled = true;
+            Log.CompletedAlthoughFailed(_logger, detail.JobId, Describe(detail, failure));
+        }
+
+        record.State = SlotState.Complete;
+        record.Message = null;
+        record.NextAttemptAt = null;
     }
 
     private static string FailPermanently(SlotRecord record, string message)

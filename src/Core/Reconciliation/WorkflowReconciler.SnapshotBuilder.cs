@@ -26,8 +26,7 @@ public sealed partial class WorkflowReconciler
             DefinitionSha256 = input.DefinitionSha256 ?? input.Previous?.DefinitionSha256,
         };
         snapshot.Summary = SnapshotSummary.Of(snapshot.Slots);
-        Log.PassDone(_logger, snapshot.Summary.Complete, snapshot.Summary.Total,
-            snapshot.Summary.Running, snapshot.Summary.Queued, snapshot.Summary.Failed, pass.Submitted);
+        Log.PassDone(_logger, ProgressText.Of(snapshot.Summary), pass.Submitted);
         return snapshot;
     }
 }

@@ -31,7 +31,7 @@ public sealed partial class WorkflowReconciler
             record.Message += "; terminated, it will be reported as misconfigured";
         }
 
-        Log.Stuck(_logger, detail.JobId, waited, reason,
+        Log.Stuck(_logger, detail.JobId, Logging.Readable.Duration(waited), reason,
             _options.TerminateStuckJobs ? "; terminated." : ".");
     }
 }

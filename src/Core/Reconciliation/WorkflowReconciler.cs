@@ -199,7 +199,7 @@ public sealed partial class WorkflowReconciler(
                 record.Interruptions = 0;
                 record.FailureClass = null;
                 record.NextAttemptAt = null;
-                record.Message = $"retry requested at {request.RequestedAt:O}";
+                record.Message = $"retry requested at {Logging.Readable.Time(request.RequestedAt)}";
                 using (SlotScope(pass, record.Sample, record.Analysis))
                 {
                     Log.RetryApplied(_logger, record.History.LastOrDefault()?.JobId ?? "-", pass.Slots[i].Spec!.Retry.MaxAttempts);

@@ -23,7 +23,7 @@ public static class BatchkeeperServiceCollectionExtensions
         // First: nothing else starts before the projects root is this daemon's alone.
         services.AddSingleton<ProjectsLock>();
         services.AddHostedService(sp => sp.GetRequiredService<ProjectsLock>());
-        services.AddHostedService<StartupLog>();
+        services.AddHostedService<LifecycleLog>();
         services.AddSingleton<ShutdownDeadline>();
 
         services.AddFileStores();

@@ -15,7 +15,7 @@ public sealed class ProjectsLockedException(string message) : Exception(message)
 /// kernel releases however the holder ends (SIGKILL included). .NET takes exactly that lock for a file opened with
 /// <see cref="FileShare.None"/> on Linux (<c>flock(LOCK_EX|LOCK_NB)</c>), so no native call is needed. The holder's
 /// PID is written to <c>.batchkeeper.pid</c> beside it, for the message of the daemon that finds it locked (the lock
-/// file itself cannot be read while locked: .NET takes a shared flock to read it). Registered as the first hosted
+/// file itself cannot be read while locked: .NET takes a shared flock to read it), and removed when it stops. Registered as the first hosted
 /// service: nothing else starts (no job record is read, no snapshot written) before the lock is held.
 /// With <see cref="BatchkeeperOptions.Standby"/> it waits for the lock, saying so in the log and in systemd's STATUS=.
 /// A standby under <c>Type=notify</c> says <c>READY=1</c> as it starts to wait: it is up and doing its job (standing
@@ -90,7 +90,32 @@ public sealed class ProjectsLock(
     public void Dispose()
     {
         var held = Interlocked.Exchange(ref _held, null);
-        held?.Dispose();
+        if (held is null)
+        {
+            return;
+        }
+
+        // The PID file is this daemon's while it holds the lock (a standby writes its own only after taking it), so it
+        // goes before the lock does: a clean stop leaves no PID of a process that is gone. A kill leaves it, and the
+        // next holder overwrites it.
+        RemovePidFile();
+        held.Dispose();
+    }
+
+    private void RemovePidFile()
+    {
+        var path = Path.Combine(Folder, PidFileName);
+        try
+        {
+            if (File.ReadAllText(path).Trim() == Environment.ProcessId.ToString(CultureInfo.InvariantCulture))
+            {
+                File.Delete(path);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Gone already, or not ours to remove.
+        }
     }
 
     private bool TryAcquire()

@@ -12,6 +12,13 @@ public sealed class LocalJobBackend(LocalJobStore store, LocalJobScheduler sched
 {
     public string Name => "Local";
 
+    /// <summary>Raised (outside the backend's lock) when a job's command starts to run.</summary>
+    public event Action<JobContext>? JobStarted
+    {
+        add => scheduler.JobStarted += value;
+        remove => scheduler.JobStarted -= value;
+    }
+
     /// <summary>Raised (outside the backend's lock) when a job reaches SUCCEEDED or FAILED.</summary>
     public event Action<JobContext>? JobFinished
     {

@@ -17,6 +17,9 @@ public sealed class LocalJobScheduler : BackgroundService
 {
     private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
 
+    /// <summary>The status reason of a job whose command ended by itself, with its exit code beside it.</summary>
+    public const string CommandExitedReason = "Command exited";
+
     private readonly SemaphoreSlim _wake = new(0);
     private readonly LocalJobStore _store;
     private readonly LocalProcessRunner _runner;
@@ -32,6 +35,9 @@ public sealed class LocalJobScheduler : BackgroundService
         _clock = clock;
         _logger = logger;
     }
+
+    /// <summary>Raised (outside the lock) when a job is RUNNING: its command has been let run.</summary>
+    public event Action<JobContext>? JobStarted;
 
     /// <summary>Raised (outside the lock) when a job reaches SUCCEEDED or FAILED.</summary>
     public event Action<JobContext>? JobFinished;
@@ -214,6 +220,7 @@ public sealed class LocalJobScheduler : BackgroundService
         record.StartedAt = _clock.GetUtcNow();
         SetStatus(record, JobStatus.Running);
         _runner.Release(record.JobId, process, startTime, ChildExited);
+        ThreadPool.QueueUserWorkItem(_ => JobStarted?.Invoke(context));
         Log.LocalJobStarted(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis, string.Join(' ', record.Command), record.LogPath);
     }
 
@@ -255,7 +262,8 @@ public sealed class LocalJobScheduler : BackgroundService
         }
 
         Log.LocalJobExited(_logger, record.JobId, context.Project, context.Workflow, context.Sample, context.Analysis, exit);
-        Finish(record, exit == 0 ? JobStatus.Succeeded : JobStatus.Failed, "Essential container in task exited", exit);
+        // Batch says "Essential container in task exited"; here there is no container, only the command.
+        Finish(record, exit == 0 ? JobStatus.Succeeded : JobStatus.Failed, CommandExitedReason, exit);
     }
 
     private void SetStatus(LocalJobRecord record, JobStatus status)

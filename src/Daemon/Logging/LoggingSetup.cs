@@ -12,9 +12,11 @@ namespace Batchkeeper.Daemon.Logging;
 /// </summary>
 public static class LoggingSetup
 {
-    public const string FileTemplate = "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:lj}{Where:l}{NewLine}{Exception}";
-    public const string ConsoleTemplate = "{Timestamp:HH:mm:ss} [{Level:u3}] {Message:lj}{Where:l}{NewLine}{Exception}";
-    public const string JournalTemplate = "<{SyslogLevel}>{Message:lj}{Where:l}{NewLine}{Exception}";
+    // {Message:l}, not :lj: the file sink renders a message's non-string values as JSON under "j" ("00:00:30", "Done" in
+    // quotes) where the console sink does not, so one line read differently in the two places.
+    public const string FileTemplate = "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Message:l}{Where:l}{NewLine}{Exception}";
+    public const string ConsoleTemplate = "{Timestamp:HH:mm:ss} [{Level:u3}] {Message:l}{Where:l}{NewLine}{Exception}";
+    public const string JournalTemplate = "<{SyslogLevel}>{Message:l}{Where:l}{NewLine}{Exception}";
 
     /// <summary>Builds the logger from the <c>Serilog</c> section (minimum level and overrides) and the log directory.</summary>
     public static Logger Create(IConfiguration configuration, string logDirectory, bool console = true, bool? journal = null) =>

@@ -4,8 +4,9 @@ using Microsoft.Extensions.Hosting;
 namespace Batchkeeper.Daemon.Scheduling;
 
 /// <summary>
-/// When the backend says a job finished (the local backend can; Batch cannot), reconciles its workflow at once:
-/// the next analysis starts without waiting for the next scheduled pass.
+/// When the backend says a job started or finished (the local backend can; Batch cannot), reconciles its workflow at
+/// once: its snapshot shows the job running within moments of its start (a short job can be followed with
+/// <c>logs --follow</c>), and the next analysis starts without waiting for the next scheduled pass.
 /// </summary>
 public sealed class JobEventTrigger(IJobBackend backend, WorkflowScheduler scheduler) : IHostedService
 {
@@ -13,7 +14,8 @@ public sealed class JobEventTrigger(IJobBackend backend, WorkflowScheduler sched
     {
         if (backend is IJobEvents events)
         {
-            events.JobFinished += OnJobFinished;
+            events.JobStarted += OnJobEvent;
+            events.JobFinished += OnJobEvent;
         }
 
         return Task.CompletedTask;
@@ -23,13 +25,14 @@ public sealed class JobEventTrigger(IJobBackend backend, WorkflowScheduler sched
     {
         if (backend is IJobEvents events)
         {
-            events.JobFinished -= OnJobFinished;
+            events.JobStarted -= OnJobEvent;
+            events.JobFinished -= OnJobEvent;
         }
 
         return Task.CompletedTask;
     }
 
-    private void OnJobFinished(JobContext context)
+    private void OnJobEvent(JobContext context)
     {
         if (context.WorkflowFile.Length > 0)
         {

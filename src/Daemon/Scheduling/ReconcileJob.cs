@@ -24,7 +24,7 @@ public sealed class ReconcileJob(
         var path = context.MergedJobDataMap.GetString(PathKey)!;
         var outcome = await runner.RunAsync(path, cancellationToken);
         // Which trigger ran this pass (a schedule, a change, SIGHUP, a job's end): one line per pass, at Debug.
-        Log.PassEnded(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path), context.ScheduledFireTimeUtc ?? context.FireTimeUtc, outcome);
+        Log.PassEnded(logger, WorkflowFiles.ProjectOf(path), Path.GetFileName(path), Core.Logging.Readable.PreciseTime(context.ScheduledFireTimeUtc ?? context.FireTimeUtc), outcome);
         switch (outcome)
         {
             case PassOutcome.ReadAgainSoon:

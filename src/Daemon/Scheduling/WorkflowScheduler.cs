@@ -12,7 +12,8 @@ namespace Batchkeeper.Daemon.Scheduling;
 /// <summary>
 /// One Quartz job per managed workflow, repeating every <see cref="BatchkeeperOptions.ReconcileInterval"/>: it reads
 /// the registry's change feed, and makes the job on <see cref="WorkflowAdded"/> (whose first pass runs at once) and
-/// deletes it on <see cref="WorkflowRemoved"/>. The watcher asks it for an immediate pass whenever a file changes.
+/// deletes it on <see cref="WorkflowRemoved"/>; on <see cref="PassCompleted"/> it schedules one more pass when a retry
+/// falls due before the next one. The watcher asks it for an immediate pass whenever a file changes.
 /// </summary>
 public sealed class WorkflowScheduler : BackgroundService
 {
@@ -84,6 +85,10 @@ public sealed class WorkflowScheduler : BackgroundService
                 break;
             }
 
+            case PassCompleted completed:
+                await WakeForRetryAsync(completed, cancellationToken);
+                break;
+
             case WorkflowRemoved:
             {
                 var scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
@@ -96,6 +101,57 @@ public sealed class WorkflowScheduler : BackgroundService
             }
         }
     }
+
+    /// <summary>
+    /// A pass left slots <c>retrying</c>: one more pass of the workflow at the earliest <c>next_attempt_at</c>, besides the
+    /// regular schedule, so that a 5 s backoff is 5 s and not the rest of <see cref="BatchkeeperOptions.ReconcileInterval"/>.
+    /// One such trigger per workflow, moved or removed as each pass changes the earliest time; a time already past is
+    /// left to the schedule (its pass could not submit, e.g. the backend is failing, and asking again at once would spin).
+    /// </summary>
+    private async Task WakeForRetryAsync(PassCompleted completed, CancellationToken cancellationToken)
+    {
+        DateTimeOffset? due = null;
+        foreach (var slot in completed.Snapshot.Slots)
+        {
+            if (slot is { State: Core.Snapshots.SlotState.Retrying, NextAttemptAt: { } at } && (due is null || at < due))
+            {
+                due = at;
+            }
+        }
+
+        var scheduler = await _schedulerFactory.GetScheduler(cancellationToken);
+        var key = RetryTriggerKey(completed.Path);
+        var existing = await scheduler.GetTrigger(key, cancellationToken);
+        if (due is not { } time || time <= _clock.GetUtcNow())
+        {
+            if (existing is not null)
+            {
+                await scheduler.UnscheduleJob(key, cancellationToken);
+            }
+
+            return;
+        }
+
+        if (existing?.StartTimeUtc == time || !await scheduler.Exists(KeyFor(completed.Path), cancellationToken))
+        {
+            return;
+        }
+
+        var trigger = TriggerBuilder.Create().WithIdentity(key).ForJob(KeyFor(completed.Path)).StartAt(time).Build();
+        if (existing is null)
+        {
+            await scheduler.ScheduleJob(trigger, default, cancellationToken);
+        }
+        else
+        {
+            await scheduler.RescheduleJob(key, trigger, cancellationToken);
+        }
+
+        Log.RetryPassScheduled(_logger, WorkflowFiles.ProjectOf(completed.Path), Path.GetFileName(completed.Path), Core.Logging.Readable.Time(time));
+    }
+
+    /// <summary>The trigger of a workflow's pass at its earliest retry (see <see cref="WakeForRetryAsync"/>).</summary>
+    internal static TriggerKey RetryTriggerKey(string path) => new(path + "#retry", Group);
 
     /// <summary>Completes once every change up to <paramref name="sequence"/> has been applied to the Quartz schedule.</summary>
     public Task ProcessedThroughAsync(long sequence, CancellationToken cancellationToken)

@@ -31,12 +31,31 @@ public sealed class FileWorkflowSource : IWorkflowSource
         }
         catch (InputException e)
         {
-            return new WorkflowRead.Invalid(e.Errors, new DateTimeOffset(File.GetLastWriteTimeUtc(path)));
+            return new WorkflowRead.Invalid(e.Errors, WrittenAt(e.Errors, workflow.ProjectDirectory, path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return new WorkflowRead.Unreadable($"{workflow.FileName}: cannot be read: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// When the files the errors are in were last written, the newest of them: a file just written may be half-copied and
+    /// is read again, but a metadata file broken for a day is not, even beside a workflow file dropped a moment ago.
+    /// </summary>
+    private static DateTimeOffset WrittenAt(IReadOnlyList<InputError> errors, string projectDirectory, string workflowPath)
+    {
+        var newest = DateTime.MinValue;
+        foreach (var file in errors.Select(e => e.File).Distinct(StringComparer.Ordinal))
+        {
+            var path = Path.Combine(projectDirectory, file);
+            if (File.Exists(path) && File.GetLastWriteTimeUtc(path) is var written && written > newest)
+            {
+                newest = written;
+            }
+        }
+
+        return new DateTimeOffset(newest == DateTime.MinValue ? File.GetLastWriteTimeUtc(workflowPath) : newest, TimeSpan.Zero);
     }
 
     public Task<IReadOnlyList<Sample>> ReadSamplesAsync(Workflow workflow, WorkflowLocation at, CancellationToken cancellationToken) =>

@@ -5,6 +5,7 @@ using Batchkeeper.Core.Reconciliation;
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Core.Tests.Fakes;
 using Batchkeeper.Core.Workflows;
+using Microsoft.Extensions.Logging;
 using static Batchkeeper.Core.Tests.Reconciliation.ReconcilerHarness;
 
 namespace Batchkeeper.Core.Tests.Passes;
@@ -254,5 +255,68 @@ public sealed class WorkflowPassTests
         Assert.Single(_backend.SubmitCalls);
         Assert.Equal("job-1", report.Snapshot!.Slots[0].JobId);
         Assert.Empty(report.Transitions);
+    }
+    private static LoadedWorkflow Typo(string sha, params string[] samples) =>
+        new(WorkflowParser.Parse(OneStep("\"command\": [\"run\", \"{fille_name}\"]"), Here.FileName, Here.Project), Samples(samples), sha, "m1");
+
+    [Fact]
+    public async Task InvalidSlots_AreLoggedWithTheirReason_OneLinePerReason_OncePerPlan_AndTheirEndOnce()
+    {
+        // Issue 16, item 9: the progress line said "5 invalid" and nothing said why.
+        _source.Read = new WorkflowRead.Loaded(Typo("w-typo", "s1", "s2", "s3", "s4", "s5"));
+        await PassAsync();
+        await PassAsync();
+
+        var line = Assert.Single(_log.Lines, l => l.EventId == 121);
+        Assert.Equal(LogLevel.Warning, line.Level);
+        Assert.StartsWith("5 slots invalid: wf.json: analyses[0].command[1]: unknown placeholder {fille_name}", line.Message, StringComparison.Ordinal);
+        Assert.EndsWith("(samples s1, s2, s3 and 2 more). [demo/wf.json]", line.Message, StringComparison.Ordinal);
+
+        _source.Read = new WorkflowRead.Loaded(Loaded("m1", "s1"));
+        await PassAsync();
+        await PassAsync();
+
+        Assert.Equal(1, _log.Count(121));
+        Assert.Equal(1, _log.Count(123));
+    }
+
+    [Fact]
+    public async Task ProgressLine_SaysRetryingWaitingAndCancelled_NotOnlyTheStatesWithJobs()
+    {
+        // Issue 16, item 16: "0/4 complete, 0 running, 0 queued, 0 failed, 0 blocked, 0 invalid" while retries were due.
+        var reconciler = new WorkflowReconciler(_backend, _outputs, new ReconcilerOptions { SubmitParallelism = 1 });
+        var pass = new WorkflowPass(reconciler, _source, _store, new WorkflowPassSettings(Settle, TimeSpan.FromMinutes(5), Defaults), _clock, _log);
+        var two = WorkflowParser.Parse(TwoSteps, Here.FileName, Here.Project);
+        _source.Read = new WorkflowRead.Loaded(new LoadedWorkflow(two, Samples(["s1"]), "w1", "m1"));
+        await pass.RunAsync(Here, _memory, default, CancellationToken.None);
+        _backend.Fail("job-1", "Command exited", exitCode: 1);
+        _backend.Fail("job-2", "Dependent Job failed");
+        await pass.RunAsync(Here, _memory, default, CancellationToken.None);
+        var cancelled = WorkflowParser.Parse(TwoSteps.Replace("\"workflow_name\": \"wf\",", "\"workflow_name\": \"wf\", \"cancel\": true,", StringComparison.Ordinal), Here.FileName, Here.Project);
+        _source.Read = new WorkflowRead.Loaded(new LoadedWorkflow(cancelled, Samples(["s1"]), "w2", "m1"));
+        await pass.RunAsync(Here, _memory, default, CancellationToken.None);
+
+        var progress = _log.Lines.Where(l => l.EventId == 17).Select(l => l.Message.Split(" [")[0]).ToArray();
+        Assert.Equal(
+            ["Workflow progress: 0/2 complete, 2 queued.", "Workflow progress: 0/2 complete, 1 waiting, 1 retrying.", "Workflow progress: 0/2 complete, 2 cancelled."],
+            progress);
+    }
+
+    [Fact]
+    public async Task HalfWrittenFile_IsSaidOncePerWrite_NamingTheFileAndTheTimesInWords()
+    {
+        // Issue 16, item 17: 'does not parse yet and was written "00:00:00.2977536" ago', three times for one write.
+        _source.Read = Broken(writtenAgo: TimeSpan.FromMilliseconds(300));
+        await PassAsync();
+        await PassAsync();
+        await PassAsync();
+
+        var line = Assert.Single(_log.Lines, l => l.EventId == 15);
+        Assert.Equal("wf.json does not parse yet and was written 300 ms ago (it may still be being copied): reading it again in 5 s. [demo/wf.json]", line.Message);
+
+        _source.Read = Broken(writtenAgo: TimeSpan.FromSeconds(1.5)); // written again
+        await PassAsync();
+
+        Assert.Equal(2, _log.Count(15));
     }
 }

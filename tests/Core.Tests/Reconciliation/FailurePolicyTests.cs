@@ -56,8 +56,8 @@ public sealed class FailurePolicyTests
     }
 
     [Theory]
-    [InlineData(FailureClass.Failed, 1, "Resubmitting at 2026-11-22T10:01:00.0000000+00:00, attempt 2 of 3.")]
-    [InlineData(FailureClass.TimedOut, 2, "Timed out: resubmitting with the same memory at 2026-11-22T10:02:00.0000000+00:00, attempt 3 of 3.")]
+    [InlineData(FailureClass.Failed, 1, "Resubmitting at 2026-11-22T10:01:00Z (in 1 min), attempt 2 of 3.")]
+    [InlineData(FailureClass.TimedOut, 2, "Timed out: resubmitting with the same memory at 2026-11-22T10:02:00Z (in 2 min), attempt 3 of 3.")]
     [InlineData(FailureClass.OutOfMemory, 1, "Resubmitting with 1500 MiB, attempt 2 of 3.")]
     [InlineData(FailureClass.Interrupted, 1, "Resubmitting without using an attempt (interruption 1 of 2).")]
     public void Decide_Retry_MessageIsTheDecision(FailureClass failure, int attempt, string message)

@@ -32,11 +32,14 @@ internal sealed class ReconcilerHarness
     public ReconcilerHarness(string workflow = TwoSteps, IReadOnlyList<Sample>? samples = null, ReconcilerOptions? options = null)
     {
         Backend = new FakeJobBackend(Clock);
-        Reconciler = new WorkflowReconciler(Backend, Outputs, options ?? new ReconcilerOptions { SubmitParallelism = 1 });
+        Reconciler = new WorkflowReconciler(Backend, Outputs, options ?? new ReconcilerOptions { SubmitParallelism = 1 }, Log);
         Load(workflow, samples ?? Samples("s1"));
     }
 
     public ManualClock Clock { get; } = new();
+
+    /// <summary>Every line the reconciler logged, with its scope.</summary>
+    public ListLogger<WorkflowReconciler> Log { get; } = new();
 
     public FakeJobBackend Backend { get; }
 

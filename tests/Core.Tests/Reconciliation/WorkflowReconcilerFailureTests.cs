@@ -23,7 +23,7 @@ public sealed class WorkflowReconcilerFailureTests
         var slot = h.Slot("s1", "align");
         Assert.Equal((SlotState.Retrying, FailureClass.Failed, 2, null), (slot.State, slot.FailureClass, slot.Attempt, slot.JobId));
         Assert.Equal(Start + TimeSpan.FromMinutes(1), slot.NextAttemptAt);
-        Assert.Equal("Resubmitting at 2026-11-22T10:01:00.0000000+00:00, attempt 2 of 3.", slot.Message);
+        Assert.Equal("Resubmitting at 2026-11-22T10:01:00Z (in 1 min), attempt 2 of 3.", slot.Message);
         Assert.Single(h.Backend.SubmitCalls);
 
         h.Clock.Advance(TimeSpan.FromSeconds(59));

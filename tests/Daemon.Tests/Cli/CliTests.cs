@@ -108,7 +108,7 @@ public sealed class CliTests : IDisposable
         var (code, output, _) = await RunAsync("status", workflow);
         Assert.Equal(1, code);
         Assert.Contains("total 1  complete 0", output, StringComparison.Ordinal);
-        Assert.Matches(@"failed_permanently +a / one +attempt 1/1 +failed on all 1 attempts; last: Essential container in task exited; exit code 5", output);
+        Assert.Matches(@"failed_permanently +a / one +attempt 1/1 +failed on all 1 attempts; last: Command exited; exit code 5", output);
 
         (code, output, _) = await RunAsync("status", workflow, "--json");
         Assert.Equal(0, code);

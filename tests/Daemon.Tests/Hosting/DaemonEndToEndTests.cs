@@ -57,7 +57,7 @@ public sealed class DaemonEndToEndTests : IDisposable
         var log = await ReadLogAsync(daemon);
         var s3Count = second.Slots.Single(s => s.Sample == "s3" && s.Analysis == "count").JobId;
         Assert.True(LogFiles.HasLine(log, $"Submitted job {s3Count}", "[study/wordcount.json sample s3 analysis count]"), "the submission line names its slot");
-        Assert.True(LogFiles.HasLine(log, $"Job {s3Count} is SUCCEEDED.", "[study/wordcount.json sample s3 analysis count]"), "the status line names its slot");
+        Assert.True(LogFiles.HasLine(log, $"Slot is complete: job {s3Count} succeeded", "[study/wordcount.json sample s3 analysis count]"), "the completion line names its slot and the job that wrote its outputs");
         Assert.Contains("broken.json: analyses[0].queue: required", log, StringComparison.Ordinal);
     }
 

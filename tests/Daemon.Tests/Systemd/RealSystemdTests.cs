@@ -41,7 +41,7 @@ public sealed class RealSystemdTests(BookwormContainer container, ITestOutputHel
         var pid = await WaitActiveAsync();
         Assert.NotEqual(before, pid);
         Assert.Contains("00:00:31", await container.MustAsync("cat /etc/batchkeeper/appsettings.json"), StringComparison.Ordinal);
-        await WaitJournalAsync(since, "reconcile every 00:00:31", "the upgraded daemon reading the kept configuration");
+        await WaitJournalAsync(since, "reconcile every 31 s", "the upgraded daemon reading the kept configuration");
 
         var uninstalled = await container.MustAsync(Install.Replace("--from /srv/publish", "--uninstall", StringComparison.Ordinal));
         Assert.Contains("configuration, data and logs kept", uninstalled, StringComparison.Ordinal);

@@ -1,0 +1,148 @@
+using Batchkeeper.Core.Ports;
+using Batchkeeper.Core.Snapshots;
+using Microsoft.Extensions.Logging;
+using static Batchkeeper.Core.Tests.Reconciliation.ReconcilerHarness;
+
+namespace Batchkeeper.Core.Tests.Reconciliation;
+
+/// <summary>
+/// Which job a complete slot is credited to (issue 16, item 15). A slot whose outputs all exist is complete (the design's
+/// step 2), but while its own job is still active the outputs count only once that job has ended, and the line that
+/// completes the slot names a job only when that job succeeded.
+/// </summary>
+public sealed class CompletionCreditTests
+{
+    private static string Lines(ReconcilerHarness h) => string.Join("\n", h.Log.Lines.Select(l => $"{l.Level} {l.EventId} {l.Message}"));
+
+    [Fact]
+    public async Task OutputsWrittenWhileTheSlotsJobRuns_CountOnceItEnds_AndTheSucceededJobIsNamed()
+    {
+        var h = new ReconcilerHarness(OneStep());
+        await h.PassAsync();
+        h.Backend.SetRunning("job-1");
+        h.MakeOutputs("s1", "align");
+
+        await h.PassAsync();
+
+        var running = h.Slot("s1", "align");
+        Assert.Equal((SlotState.Running, "job-1"), (running.State, running.JobId));
+        Assert.Equal("every output exists; the slot is complete once job job-1 has ended", running.Message);
+        Assert.DoesNotContain(h.Log.Lines, l => l.Message.StartsWith("Slot is complete", StringComparison.Ordinal));
+
+        h.Backend.Succeed("job-1");
+        await h.PassAsync();
+
+        Assert.Equal(SlotState.Complete, h.Slot("s1", "align").State);
+        var line = Assert.Single(h.Log.Lines, l => l.Message.StartsWith("Slot is complete", StringComparison.Ordinal));
+        Assert.Equal((103, LogLevel.Information), (line.EventId, line.Level));
+        Assert.StartsWith("Slot is complete: job job-1 succeeded and every output exists. [demo/wf.json sample s1 analysis align]", line.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OutputsOfAJobThatThenFails_CompleteTheSlot_WithAWarningNamingTheFailure_AndNoRetry()
+    {
+        // A job killed (kill -9) after it wrote its output: the outputs exist, so the slot is complete, but the line says
+        // the job failed instead of crediting it, and its FAILED is not followed by a retry or a failure warning.
+        var h = new ReconcilerHarness(OneStep());
+        await h.PassAsync();
+        h.Backend.SetRunning("job-1");
+        h.MakeOutputs("s1", "align");
+        await h.PassAsync();
+        h.Backend.Fail("job-1", "Command exited", exitCode: 137);
+
+        await h.PassAsync();
+
+        var slot = h.Slot("s1", "align");
+        Assert.Equal((SlotState.Complete, 1, 1), (slot.State, slot.Attempt, h.Backend.SubmitCalls.Count));
+        Assert.Equal(FailureClass.OutOfMemory, Assert.Single(slot.History).FailureClass);
+        var line = Assert.Single(h.Log.Lines, l => l.Message.StartsWith("Slot is complete", StringComparison.Ordinal));
+        Assert.Equal((115, LogLevel.Warning), (line.EventId, line.Level));
+        Assert.Contains("although job job-1 failed (Command exited; exit code 137)", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(h.Log.Lines, l => l.EventId == 104 || l.Message.Contains("is FAILED", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AfterASpecChange_TheOldJobsOutputs_DoNotCompleteTheSlotInTheNameOfTheNewJobThatHasNotRun()
+    {
+        var h = new ReconcilerHarness(OneStep());
+        await h.PassAsync();
+        h.Backend.SetRunning("job-1");
+        await h.PassAsync();
+        h.Load(OneStep("\"containerOverrides\": { \"memory\": 2000 }"));
+        await h.PassAsync();
+        Assert.Equal("job-2", h.Slot("s1", "align").JobId);
+
+        h.MakeOutputs("s1", "align"); // written by job-1, of the old spec, while job-2 is still queued
+        await h.PassAsync();
+
+        Assert.Equal((SlotState.Queued, "job-2"), (h.Slot("s1", "align").State, h.Slot("s1", "align").JobId));
+        Assert.DoesNotContain(h.Log.Lines, l => l.Message.StartsWith("Slot is complete", StringComparison.Ordinal));
+
+        h.Backend.Succeed("job-2");
+        await h.PassAsync();
+
+        Assert.Equal(SlotState.Complete, h.Slot("s1", "align").State);
+        Assert.Contains(h.Log.Lines, l => l.Message.StartsWith("Slot is complete: job job-2 succeeded", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task OutputsFoundWithNoJobOfTheSlot_CompleteIt_SayingTheyWereFound_NamingNoJob()
+    {
+        var h = new ReconcilerHarness(OneStep());
+        h.MakeOutputs("s1", "align");
+
+        await h.PassAsync();
+
+        Assert.Equal(SlotState.Complete, h.Slot("s1", "align").State);
+        var line = Assert.Single(h.Log.Lines, l => l.Message.StartsWith("Slot is complete", StringComparison.Ordinal));
+        Assert.Equal(
+            (114, "Slot is complete: every output already exists (no job of this slot was seen writing them). [demo/wf.json sample s1 analysis align]"),
+            (line.EventId, line.Message));
+    }
+
+    [Fact]
+    public async Task ASuccessfulJob_IsThreeInformationLines_Submitted_Running_Complete()
+    {
+        var h = new ReconcilerHarness(OneStep());
+        await h.PassAsync();
+        h.Backend.Job("job-1").Status = JobStatus.Runnable;
+        await h.PassAsync();
+        h.Backend.SetRunning("job-1");
+        await h.PassAsync();
+        h.Backend.Succeed("job-1");
+        h.MakeOutputs("s1", "align");
+        await h.PassAsync();
+        await h.PassAsync();
+
+        var info = h.Log.Lines.Where(l => l.Level >= LogLevel.Information && l.Message.Contains("job-1", StringComparison.Ordinal))
+            .Select(l => l.Message.Split(" [")[0]).ToArray();
+        Assert.True(info.Length == 3, Lines(h));
+        Assert.StartsWith("Submitted job job-1 ", info[0], StringComparison.Ordinal);
+        Assert.Equal("Job job-1 is RUNNING.", info[1]);
+        Assert.Equal("Slot is complete: job job-1 succeeded and every output exists.", info[2]);
+        Assert.Contains(h.Log.Lines, l => l is { EventId: 117, Level: LogLevel.Debug } && l.Message.StartsWith("Job job-1 is RUNNABLE.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task AJobWhoseDependencyFailed_AndAJobEndedByCancel_AreNotWarnings()
+    {
+        var h = new ReconcilerHarness();
+        await h.PassAsync();
+        h.Backend.Fail("job-1", "Command exited", exitCode: 1);
+        h.Backend.Fail("job-2", "Dependent Job failed");
+        await h.PassAsync();
+        h.Clock.Advance(TimeSpan.FromMinutes(5));
+        await h.PassAsync(); // attempt 2: job-3, and job-4 after it
+        h.Load(TwoSteps.Replace("\"workflow_name\": \"wf\",", "\"workflow_name\": \"wf\", \"cancel\": true,", StringComparison.Ordinal));
+        await h.PassAsync(); // terminates both
+        Assert.Equal(2, h.Backend.TerminateCalls.Count);
+
+        await h.PassAsync(); // sees them FAILED with batchkeeper's cancel reason
+
+        var warnings = h.Log.Lines.Where(l => l.Level >= LogLevel.Warning).ToArray();
+        var failure = Assert.Single(warnings);
+        Assert.StartsWith("Job job-1 failed (failed): Command exited; exit code 1. Resubmitting at ", failure.Message, StringComparison.Ordinal);
+        Assert.Contains(h.Log.Lines, l => l is { EventId: 119, Level: LogLevel.Debug } && l.Message.StartsWith("Job job-2 did not run", StringComparison.Ordinal));
+        Assert.Equal(2, h.Log.Lines.Count(l => l is { EventId: 120, Level: LogLevel.Debug }));
+    }
+}
