@@ -12,36 +12,9 @@ public sealed class CliTests : IDisposable
 
     private string Projects => _folder.Combine("projects");
 
-    private async Task<(int Code, string Out, string Err)> RunWithInputAsync(string? stdin, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = _folder.Path,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        start.ArgumentList.Add(DaemonProcess.Dll);
-        start.ArgumentList.Add("--projects");
-        start.ArgumentList.Add(Projects);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            await process.StandardInput.WriteLineAsync(stdin);
-        }
-
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
+    /// <summary>The real executable in the test's folder, on its projects folder.</summary>
+    private Task<(int Code, string Out, string Err)> RunWithInputAsync(string? stdin, params string[] args) =>
+        CliRun.RunAsync(_folder.Path, null, stdin, ["--projects", Projects, .. args]);
 
     private Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => RunWithInputAsync(null, args);
 
