@@ -76,29 +76,26 @@ public sealed class Outbox
     }
 
     /// <summary>The messages waiting for a webhook, oldest first. A file that cannot be read is set aside, not retried forever.</summary>
-    public IReadOnlyList<Entry> Pending(int webhook)
-    {
-        var entries = new List<Entry>();
-        foreach (var path in Directory.EnumerateFiles(_directory, $"*-{webhook}-*.json").Order(StringComparer.Ordinal))
-        {
-            try
-            {
-                if (JsonSerializer.Deserialize<OutboxRecord>(File.ReadAllBytes(path), MessageFormats.Json) is { } record)
-                {
-                    entries.Add(new Entry(path, record));
-                }
-            }
-            catch (Exception e) when (e is JsonException or IOException)
-            {
-                File.Move(path, path + ".unreadable", overwrite: true);
-            }
-            catch (FileNotFoundException)
-            {
-                // Delivered and deleted meanwhile.
-            }
-        }
+    public IReadOnlyList<Entry> Pending(int webhook) =>
+        [.. Directory.EnumerateFiles(_directory, $"*-{webhook}-*.json").Order(StringComparer.Ordinal).Select(Read).OfType<Entry>()];
 
-        return entries;
+    /// <summary>One outbox file; null when it was delivered meanwhile, or cannot be read (it is then set aside).</summary>
+    private static Entry? Read(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<OutboxRecord>(File.ReadAllBytes(path), MessageFormats.Json) is { } record ? new Entry(path, record) : null;
+        }
+        catch (FileNotFoundException)
+        {
+            // Delivered and deleted meanwhile.
+            return null;
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            File.Move(path, path + ".unreadable", overwrite: true);
+            return null;
+        }
     }
 
     /// <summary>Every message waiting, for any webhook.</summary>
@@ -148,16 +145,10 @@ public sealed class Outbox
     public int DropOrphans(IReadOnlyList<string> keys)
     {
         var dropped = 0;
-        foreach (var path in Directory.EnumerateFiles(_directory, "*.json"))
+        foreach (var entry in Directory.EnumerateFiles(_directory, "*.json").Select(Read).OfType<Entry>())
         {
-            var parts = Path.GetFileName(path).Split('-');
-            if (parts.Length < 3 || !int.TryParse(parts[1], out var webhook))
-            {
-                continue;
-            }
-
-            var entry = Pending(webhook).FirstOrDefault(e => e.Path == path);
-            if (entry is not null && (webhook >= keys.Count || entry.Record.WebhookKey != keys[webhook]))
+            var webhook = entry.Record.Webhook;
+            if (webhook >= keys.Count || entry.Record.WebhookKey != keys[webhook])
             {
                 Drop(entry);
                 dropped++;
