@@ -4,6 +4,7 @@ using Batchkeeper.Daemon.Notifications;
 using Batchkeeper.Daemon.Outputs;
 using Batchkeeper.Daemon.Scheduling;
 using Batchkeeper.Daemon.Systemd;
+using Batchkeeper.Daemon.Web;
 using Batchkeeper.Daemon.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,8 +15,9 @@ public static class BatchkeeperServiceCollectionExtensions
 {
     /// <summary>Registers the daemon's services, with the backend named in the configuration.</summary>
     /// <param name="passConcurrency">Passes run at once (Quartz's thread pool): <see cref="BatchkeeperOptions.PassConcurrency"/>.</param>
+    /// <param name="web">Whether the status page is served (<see cref="Web.WebOptions.Enabled"/>).</param>
     /// <param name="notifications">Whether webhooks are configured (<see cref="Notifications.NotificationOptions.Webhooks"/>).</param>
-    public static IServiceCollection AddBatchkeeper(this IServiceCollection services, BackendKind backend, int passConcurrency = 16, bool notifications = false)
+    public static IServiceCollection AddBatchkeeper(this IServiceCollection services, BackendKind backend, int passConcurrency = 16, bool notifications = false, bool web = false)
     {
         services.AddBatchkeeperOptions();
         services.AddSingleton(TimeProvider.System);
@@ -25,6 +27,9 @@ public static class BatchkeeperServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<ProjectsLock>());
         services.AddHostedService<LifecycleLog>();
         services.AddSingleton<ShutdownDeadline>();
+
+        // Started right after the lock is settled (it waits for it), so that a standby's page says it stands by.
+        services.AddStatusPage(web);
 
         services.AddFileStores();
         services.AddSingleton<LocalOutputStore>();
