@@ -22,14 +22,15 @@ public static class BatchkeeperServiceCollectionExtensions
         services.AddBatchkeeperOptions();
         services.AddSingleton(TimeProvider.System);
 
-        // First: nothing else starts before the projects root is this daemon's alone.
+        // Started before the lock, but it serves nothing until the lock is settled (held, or waited for as a standby,
+        // which blocks every service registered after the lock): a standby's page says that it stands by. Stopped last.
+        services.AddStatusPage(web);
+
+        // Then: nothing else starts before the projects root is this daemon's alone.
         services.AddSingleton<ProjectsLock>();
         services.AddHostedService(sp => sp.GetRequiredService<ProjectsLock>());
         services.AddHostedService<LifecycleLog>();
         services.AddSingleton<ShutdownDeadline>();
-
-        // Started right after the lock is settled (it waits for it), so that a standby's page says it stands by.
-        services.AddStatusPage(web);
 
         services.AddFileStores();
         services.AddSingleton<LocalOutputStore>();

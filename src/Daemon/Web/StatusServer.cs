@@ -43,13 +43,9 @@ public sealed class StatusServer(
         {
             await projectsLock.Settled.WaitAsync(stoppingToken);
         }
-        catch (ProjectsLockedException)
+        catch (Exception e) when (e is ProjectsLockedException or IOException or UnauthorizedAccessException or OperationCanceledException)
         {
-            return; // the host is failing already, saying why
-        }
-        catch (OperationCanceledException)
-        {
-            return;
+            return; // refused the lock: the host is failing already, saying why (or it is stopping)
         }
 
         var warned = false;
