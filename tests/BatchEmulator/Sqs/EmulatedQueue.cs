@@ -98,12 +98,18 @@ public sealed class EmulatedQueue
 
     internal void Bind(Uri baseAddress) => Url = new Uri(baseAddress, $"{AccountId}/{Name}").ToString();
 
+    /// <summary>Adds a message visible after <paramref name="delay"/>; returns its MessageId.</summary>
+    internal string Enqueue(string body, TimeSpan delay) => Add(body, delay, group: null, hold: false, TimeSpan.Zero).Id;
+
     /// <summary>
-    /// Adds a message visible after <paramref name="delay"/>. With a <paramref name="group"/> (a job), a message of that
-    /// group held back earlier is released right behind this one; otherwise, with <paramref name="hold"/>, this one is
-    /// held back for at most <paramref name="holdFor"/>, waiting for the group's next message.
+    /// Adds a message of a <paramref name="group"/> (a job) visible after <paramref name="delay"/>. A message of the group
+    /// held back earlier is released right behind this one; otherwise, with <paramref name="hold"/>, this one is held
+    /// back for at most <paramref name="holdFor"/>, waiting for the group's next message. Returns whether it was held.
     /// </summary>
-    internal string Enqueue(string body, TimeSpan delay, string? group = null, bool hold = false, TimeSpan holdFor = default)
+    internal bool EnqueueInGroup(string body, TimeSpan delay, string group, bool hold, TimeSpan holdFor) =>
+        Add(body, delay, group, hold, holdFor).HeldFor is not null;
+
+    private QueuedMessage Add(string body, TimeSpan delay, string? group, bool hold, TimeSpan holdFor)
     {
         lock (_gate)
         {
@@ -136,7 +142,7 @@ public sealed class EmulatedQueue
 
             _byId[message.Id] = message;
             SignalLocked();
-            return message.Id;
+            return message;
         }
     }
 

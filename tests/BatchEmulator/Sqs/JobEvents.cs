@@ -10,7 +10,7 @@ namespace Batchkeeper.BatchEmulator;
 /// <param name="Attempts">Length of <c>detail.attempts</c>: finished attempts.</param>
 /// <param name="Dropped">Lost on the way (<see cref="EventFaultSettings.DropRate"/>): never enqueued.</param>
 /// <param name="Duplicated">Enqueued twice.</param>
-/// <param name="Held">Held back for reordering.</param>
+/// <param name="Held">Held back for reordering (a job has one event held at most: the draw is ignored while another is).</param>
 public sealed record EmulatedJobEvent(
     string EventId, string JobId, string JobName, string Status, int Attempts, DateTimeOffset At, bool Dropped, bool Duplicated, bool Held);
 
@@ -60,30 +60,29 @@ internal sealed class JobEvents(BatchEmulatorOptions options, EmulatedQueue queu
 
         var decision = faults.DecideEvent();
         var id = Guid.NewGuid().ToString();
-        Record(new EmulatedJobEvent(
-            id, detail.JobId, detail.JobName, detail.Status, detail.Attempts.Count, at,
-            decision.Drop, decision.Duplicate && !decision.Drop, decision.Hold && !decision.Drop));
-        if (decision.Drop)
+        var held = false;
+        if (!decision.Drop)
         {
-            return;
+            var body = JsonSerializer.Serialize(
+                new JobStateChangeEvent
+                {
+                    Id = id,
+                    Account = options.AccountId,
+                    Time = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                    Region = options.Region,
+                    Resources = [detail.JobArn],
+                    Detail = detail,
+                },
+                Json.Wire);
+            held = Queue.EnqueueInGroup(body, decision.Delay, detail.JobArn, decision.Hold, decision.HoldFor);
+            if (decision.Duplicate)
+            {
+                Queue.Enqueue(body, decision.Delay + decision.DuplicateLag);
+            }
         }
 
-        var body = JsonSerializer.Serialize(
-            new JobStateChangeEvent
-            {
-                Id = id,
-                Account = options.AccountId,
-                Time = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-                Region = options.Region,
-                Resources = [detail.JobArn],
-                Detail = detail,
-            },
-            Json.Wire);
-        Queue.Enqueue(body, decision.Delay, group: detail.JobArn, hold: decision.Hold, holdFor: decision.HoldFor);
-        if (decision.Duplicate)
-        {
-            Queue.Enqueue(body, decision.Delay + decision.DuplicateLag);
-        }
+        Record(new EmulatedJobEvent(
+            id, detail.JobId, detail.JobName, detail.Status, detail.Attempts.Count, at, decision.Drop, decision.Duplicate && !decision.Drop, held));
     }
 
     private void Record(EmulatedJobEvent sent)
