@@ -1,5 +1,6 @@
 using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Local;
+using Batchkeeper.Daemon.Metrics;
 using Batchkeeper.Daemon.Notifications;
 using Batchkeeper.Daemon.Outputs;
 using Batchkeeper.Daemon.Scheduling;
@@ -30,6 +31,7 @@ public static class BatchkeeperServiceCollectionExtensions
 
         // Started right after the lock is settled (it waits for it), so that a standby's page says it stands by.
         services.AddStatusPage(web);
+        services.AddDaemonMetrics(served: web);
 
         services.AddFileStores();
         services.AddSingleton<LocalOutputStore>();
