@@ -39,6 +39,24 @@ internal sealed class RateLimitedHttpClientFactory(RateLimiter limiter, BackendR
 
     public override bool DisposeHttpClientsAfterUse(IClientConfig clientConfig) => false;
 
+    /// <summary>
+    /// The S3 operation of a request, from its method and query (the SDK's operation name does not reach its HTTP
+    /// requests): what S3OutputStore asks, HeadObject and ListObjectsV2, and the few others an SDK client sends.
+    /// </summary>
+    internal static string OperationOf(HttpRequestMessage request)
+    {
+        var query = request.RequestUri?.Query ?? "";
+        return request.Method.Method switch
+        {
+            "HEAD" => "HeadObject",
+            "GET" when query.Contains("list-type=2", StringComparison.Ordinal) => "ListObjectsV2",
+            "GET" => "GetObject",
+            "PUT" => "PutObject",
+            "DELETE" => "DeleteObject",
+            var method => method,
+        };
+    }
+
     private sealed class Handler(RateLimiter limiter, BackendRequests? requests, TimeSpan? timeout) : DelegatingHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -79,24 +97,6 @@ internal sealed class RateLimitedHttpClientFactory(RateLimiter limiter, BackendR
                 requests.Record(ServiceName, operation, BackendOutcomes.Network);
                 throw;
             }
-        }
-
-        /// <summary>
-        /// The S3 operation of a request, from its method and query (the SDK's operation name does not reach its HTTP
-        /// requests): what S3OutputStore asks, HeadObject and ListObjectsV2, and the few others an SDK client sends.
-        /// </summary>
-        internal static string OperationOf(HttpRequestMessage request)
-        {
-            var query = request.RequestUri?.Query ?? "";
-            return request.Method.Method switch
-            {
-                "HEAD" => "HeadObject",
-                "GET" when query.Contains("list-type=2", StringComparison.Ordinal) => "ListObjectsV2",
-                "GET" => "GetObject",
-                "PUT" => "PutObject",
-                "DELETE" => "DeleteObject",
-                var method => method,
-            };
         }
     }
 }

@@ -56,18 +56,18 @@ public sealed class DaemonMetrics
         });
 
         Workflows = factory.CreateGauge("batchkeeper_workflows", "Workflow files managed now.");
-        Slots = factory.CreateGauge("batchkeeper_slots", "Slots of a workflow in a state, as in its snapshot's summary (running includes verifying).", "project", "workflow", "state");
-        WorkflowErrors = factory.CreateGauge("batchkeeper_workflow_errors", "Errors in a workflow's last snapshot (a definition that does not parse, a failed pass).", "project", "workflow");
-        LastPass = factory.CreateGauge("batchkeeper_workflow_last_pass_timestamp_seconds", "When a workflow's last pass ran, in seconds since the Unix epoch.", "project", "workflow");
-        Submissions = factory.CreateCounter("batchkeeper_submissions_total", "Jobs submitted for a workflow's slots (a slot given a new job in the queue).", "project", "workflow");
-        SlotFailures = factory.CreateCounter("batchkeeper_slot_failures_total", "Failed attempts of a workflow's slots by failure class, as the snapshot names it.", "project", "workflow", "class");
+        Slots = factory.CreateGauge("batchkeeper_slots", "Slots of a workflow by state, as in its snapshot's summary (running includes verifying).", "project", "workflow", "state");
+        WorkflowErrors = factory.CreateGauge("batchkeeper_workflow_errors", "Errors in the workflow's last snapshot (a definition that does not parse, a failed pass).", "project", "workflow");
+        LastPass = factory.CreateGauge("batchkeeper_workflow_last_pass_timestamp_seconds", "When the workflow's last pass ran, in seconds since the Unix epoch.", "project", "workflow");
+        Submissions = factory.CreateCounter("batchkeeper_submissions_total", "Jobs submitted for the workflow's slots (each slot given a new job in the queue).", "project", "workflow");
+        SlotFailures = factory.CreateCounter("batchkeeper_slot_failures_total", "Failed attempts of the workflow's slots by failure class, as the snapshot names it: a job that ended without completing its slot, or a submission the backend refused.", "project", "workflow", "class");
 
         _passes = factory.CreateCounter("batchkeeper_passes_total", "Passes run, by outcome: ok, failed, read_again_soon (a half-written file), gone (the file was removed).", "outcome");
         _passFailures = factory.CreateCounter(
-            "batchkeeper_pass_failures_total", "Failed passes by reason: reconcile (the pass threw, states kept as last seen), snapshot_write, exception (escaped the pass).", "reason");
+            "batchkeeper_pass_failures_total", "Failed passes by reason: reconcile (it threw; states kept as last seen), snapshot_write, exception (escaped the pass).", "reason");
         _passDuration = factory.CreateHistogram("batchkeeper_pass_duration_seconds", "How long passes took, in seconds.", new HistogramConfiguration { Buckets = PassBuckets });
         _requests = factory.CreateCounter(
-            "batchkeeper_backend_requests_total", "HTTP requests to AWS, every attempt of a retried one included, by service, operation and outcome.", "service", "operation", "outcome");
+            "batchkeeper_backend_requests_total", "HTTP requests to AWS by service, operation and outcome, every attempt of a retried request included.", "service", "operation", "outcome");
         _snapshotWriteFailures = factory.CreateCounter("batchkeeper_snapshot_write_failures_total", "Writes that failed, by file: status (a workflow's snapshot) or dashboard.", "file");
         _deliveries = factory.CreateCounter(
             "batchkeeper_notification_deliveries_total", "Webhook posts by webhook (its index in Notifications:Webhooks, never its URL) and outcome: delivered, retried, dropped.", "webhook", "outcome");

@@ -18,17 +18,6 @@ public sealed class MetricsEndpointTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    /// <summary>One analysis whose job fails with exit 3 and gets one attempt.</summary>
-    internal const string Failing = """
-        {
-          "workflow_name": "failing",
-          "analyses": [
-            { "name": "align", "job_definition": "x:1", "queue": "local", "retry": { "max_attempts": 1 },
-              "command": ["sh", "-c", "exit 3"], "outputs": ["out/{sample_name}.bam"] }
-          ]
-        }
-        """;
-
     internal static async Task<HttpClient> ClientOf(TestDaemon daemon, string? token = null)
     {
         var http = new HttpClient { BaseAddress = await daemon.Host.Services.GetRequiredService<StatusServer>().Address.WaitAsync(TimeSpan.FromSeconds(30)) };
@@ -47,27 +36,56 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
         Assert.Equal(DaemonMetrics.ContentType, answer.Content.Headers.ContentType?.ToString());
         var text = await answer.Content.ReadAsStringAsync();
-        return new Scrape(text, await PrometheusText.ParseAsync(text));
+        var (families, samples) = await PrometheusText.ParseAsync(text);
+        return new Scrape(text, families, samples);
     }
 
     /// <summary>Scrapes until <paramref name="done"/> holds of a scrape.</summary>
     internal static Task<Scrape> ScrapeUntilAsync(HttpClient http, Func<Scrape, bool> done, string what, TimeSpan? timeout = null) =>
         Eventually.WaitAsync(async () => (Scrape?)await ScrapeAsync(http), s => s is not null && done(s), what, timeout, s => s?.Text ?? "no scrape");
 
+    /// <summary>
+    /// A daemon (after the tools are checked) with project <c>demo</c> of two samples, and a client of its status server;
+    /// <paramref name="workflows"/> dropped into it (<c>wordcount.json</c> is the demo, <c>failing.json</c> fails).
+    /// </summary>
+    private async Task<DemoDaemon> StartDemoAsync(IDictionary<string, string?>? settings = null, string? token = null, params string[] workflows)
+    {
+        await PrometheusText.SkipIfMissingAsync();
+        var daemon = await TestDaemon.StartAsync(_folder.Path, settings);
+        Demo.CreateProject(daemon.Projects, "demo", ("alpha", 3), ("beta", 5));
+        var running = new DemoDaemon(daemon, await ClientOf(daemon, token));
+        foreach (var workflow in workflows)
+        {
+            Demo.Drop(daemon.WorkflowPath("demo", workflow), workflow == "failing.json" ? Demo.Failing : Demo.Workflow);
+        }
+
+        return running;
+    }
+
+    private sealed class DemoDaemon(TestDaemon daemon, HttpClient http) : IAsyncDisposable
+    {
+        public TestDaemon Daemon => daemon;
+
+        public HttpClient Http => http;
+
+        public string Wordcount => daemon.WorkflowPath("demo", "wordcount.json");
+
+        public string Failing => daemon.WorkflowPath("demo", "failing.json");
+
+        public async ValueTask DisposeAsync()
+        {
+            http.Dispose();
+            await daemon.DisposeAsync();
+        }
+    }
+
     [SkippableFact]
     public async Task Scrape_OfTheDemo_ParsesAndLints_SlotsByStateMatchTheSnapshotSummary_AndPassesSubmissionsAndFailuresAreCounted()
     {
-        await PrometheusText.SkipIfMissingAsync();
-        await using var daemon = await TestDaemon.StartAsync(_folder.Path);
-        using var http = await ClientOf(daemon);
-        Demo.CreateProject(daemon.Projects, "demo", ("alpha", 3), ("beta", 5));
-        var wordcount = daemon.WorkflowPath("demo", "wordcount.json");
-        var failing = daemon.WorkflowPath("demo", "failing.json");
-        Demo.Drop(wordcount, Demo.Workflow);
-        Demo.Drop(failing, Failing);
-
-        var done = await TestDaemon.WaitForSnapshotAsync(wordcount, s => s.Summary.Complete == 4, "the demo complete");
-        var failed = await TestDaemon.WaitForSnapshotAsync(failing, s => s.Summary.Failed == 2, "both failing slots failed for good");
+        await using var demo = await StartDemoAsync(workflows: ["wordcount.json", "failing.json"]);
+        var http = demo.Http;
+        var done = await TestDaemon.WaitForSnapshotAsync(demo.Wordcount, s => s.Summary.Complete == 4, "the demo complete");
+        var failed = await TestDaemon.WaitForSnapshotAsync(demo.Failing, s => s.Summary.Failed == 2, "both failing slots failed for good");
         var scrape = await ScrapeUntilAsync(http, s => s.Value("batchkeeper_slots", ("workflow", "wordcount"), ("state", "complete")) == 4
             && s.Value("batchkeeper_slots", ("workflow", "failing"), ("state", "failed")) == 2, "the slots of both workflows in the scrape");
 
@@ -121,20 +139,12 @@ public sealed class MetricsEndpointTests : IDisposable
     [SkippableFact]
     public async Task AWorkflowRemoved_AllItsSeriesDisappear_TheOthersStay()
     {
-        await PrometheusText.SkipIfMissingAsync();
-        await using var daemon = await TestDaemon.StartAsync(_folder.Path);
-        using var http = await ClientOf(daemon);
-        Demo.CreateProject(daemon.Projects, "demo", ("alpha", 3));
-        var wordcount = daemon.WorkflowPath("demo", "wordcount.json");
-        var failing = daemon.WorkflowPath("demo", "failing.json");
-        Demo.Drop(wordcount, Demo.Workflow);
-        Demo.Drop(failing, Failing);
-        await TestDaemon.WaitForSnapshotAsync(failing, s => s.Summary.Failed == 1, "the failing slot failed for good");
-        await ScrapeUntilAsync(http, s => s.Value("batchkeeper_slot_failures_total", ("workflow", "failing")) == 1
-            && s.Samples.Any(x => x.Label("workflow") == "wordcount"), "both workflows' series, the failure counted");
+        await using var demo = await StartDemoAsync(workflows: ["wordcount.json", "failing.json"]);
+        await ScrapeUntilAsync(demo.Http, s => s.Value("batchkeeper_slot_failures_total", ("workflow", "failing")) == 2
+            && s.Samples.Any(x => x.Label("workflow") == "wordcount"), "both workflows' series, the failures counted");
 
-        File.Delete(failing);
-        var scrape = await ScrapeUntilAsync(http, s => s.Value("batchkeeper_workflows") == 1, "one workflow managed");
+        File.Delete(demo.Failing);
+        var scrape = await ScrapeUntilAsync(demo.Http, s => s.Value("batchkeeper_workflows") == 1, "one workflow managed");
 
         Assert.DoesNotContain(scrape.Samples, s => s.Label("workflow") == "failing");
         Assert.Contains(scrape.Samples, s => s.Name == "batchkeeper_slots" && s.Label("workflow") == "wordcount");
@@ -144,14 +154,13 @@ public sealed class MetricsEndpointTests : IDisposable
     [SkippableFact]
     public async Task WithATokenAndWebhooks_MetricsNeedTheToken_PostsAreCountedByWebhookIndex_AndNoLabelOrLineHoldsASecret()
     {
-        await PrometheusText.SkipIfMissingAsync();
         const string token = "m3trics-t0ken-never-in-a-label";
         await using var receiver = await WebhookReceiver.StartAsync();
         var flakyAnswered = 0;
         // The first hook fails once, then takes every post; the second refuses them for good.
         receiver.Answer = post => post.Path.Contains("/gone/", StringComparison.Ordinal) ? (404, null)
             : Interlocked.Increment(ref flakyAnswered) == 1 ? (503, null) : (200, null);
-        await using var daemon = await TestDaemon.StartAsync(_folder.Path, new Dictionary<string, string?>
+        await using var demo = await StartDemoAsync(new Dictionary<string, string?>
         {
             ["Batchkeeper:Web:Token"] = token,
             ["Batchkeeper:Notifications:Directory"] = _folder.Combine("notify"),
@@ -161,14 +170,12 @@ public sealed class MetricsEndpointTests : IDisposable
             ["Batchkeeper:Notifications:Webhooks:0:Format"] = "json",
             ["Batchkeeper:Notifications:Webhooks:1:Url"] = receiver.Url("gone"),
             ["Batchkeeper:Notifications:Webhooks:1:Format"] = "json",
-        });
-        using var anonymous = await ClientOf(daemon);
+        }, token, "failing.json");
+        using var anonymous = await ClientOf(demo.Daemon);
         using var unauthorized = await anonymous.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.Unauthorized, unauthorized.StatusCode);
 
-        using var http = await ClientOf(daemon, token);
-        Demo.CreateProject(daemon.Projects, "demo", ("alpha", 3));
-        Demo.Drop(daemon.WorkflowPath("demo", "failing.json"), Failing);
+        var http = demo.Http;
         await Eventually.WaitAsync(() => receiver.PostsTo("flaky").Count > 0 && receiver.Attempts.Any(a => a.Post.Path.Contains("/gone/", StringComparison.Ordinal)),
             "the first hook took a post after failing once; the second refused one");
 
@@ -192,18 +199,14 @@ public sealed class MetricsEndpointTests : IDisposable
     [SkippableFact]
     public async Task ASnapshotAndADashboardThatCannotBeWritten_AreCountedAsWriteFailures_AndThePassAsFailed()
     {
-        await PrometheusText.SkipIfMissingAsync();
-        await using var daemon = await TestDaemon.StartAsync(_folder.Path);
-        using var http = await ClientOf(daemon);
-        Demo.CreateProject(daemon.Projects, "demo", ("alpha", 3));
-        var wordcount = daemon.WorkflowPath("demo", "wordcount.json");
+        await using var demo = await StartDemoAsync();
         // A folder where each file goes: the atomic rename over it fails, as on a read-only or broken folder.
-        Directory.CreateDirectory(Daemon.Snapshots.FileSnapshotStore.PathFor(wordcount));
-        Directory.CreateDirectory(Path.Combine(daemon.Projects, Daemon.Watching.WorkflowFiles.Dashboard));
-        Demo.Drop(wordcount, Demo.Workflow);
+        Directory.CreateDirectory(Daemon.Snapshots.FileSnapshotStore.PathFor(demo.Wordcount));
+        Directory.CreateDirectory(Path.Combine(demo.Daemon.Projects, Daemon.Watching.WorkflowFiles.Dashboard));
+        Demo.Drop(demo.Wordcount, Demo.Workflow);
 
         // The pass still publishes what it did: the demo runs to its end while no snapshot can be written.
-        var scrape = await ScrapeUntilAsync(http, s => s.Value("batchkeeper_slots", ("workflow", "wordcount"), ("state", "complete")) == 2
+        var scrape = await ScrapeUntilAsync(demo.Http, s => s.Value("batchkeeper_slots", ("workflow", "wordcount"), ("state", "complete")) == 4
             && s.Value("batchkeeper_snapshot_write_failures_total", ("file", "dashboard")) >= 1, "the demo complete, its writes failing");
 
         var failed = scrape.Value("batchkeeper_passes_total", ("outcome", "failed"));
@@ -212,6 +215,40 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Equal(failed, scrape.Value("batchkeeper_pass_failures_total", ("reason", "snapshot_write")));
         Assert.Equal(0, scrape.Value("batchkeeper_pass_failures_total", ("reason", "reconcile")));
         Assert.True(scrape.Value("batchkeeper_snapshot_write_failures_total", ("file", "status")) >= failed);
+    }
+
+    [SkippableFact]
+    public async Task TheReadmesMetricsTable_IsWhatIsExported_NameTypeLabelsAndHelp_AndItsScrapeConfigIsValidForPrometheus()
+    {
+        await using var demo = await StartDemoAsync(workflows: "failing.json");
+        var readme = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "README.md"));
+        var section = readme[readme.IndexOf("\n## Metrics\n", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n## ", 5, StringComparison.Ordinal)];
+        // | `name` | type | `label`, `label` | help |
+        var rows = section.Split('\n').Where(l => l.StartsWith("| `batchkeeper_", StringComparison.Ordinal))
+            .Select(l => l.Split(" | ")).ToDictionary(
+                cells => cells[0].Trim('|', ' ', '`'),
+                cells => (Type: cells[1], Labels: cells[2].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(c => c.Trim('`')).Order().ToArray(),
+                    Help: cells[3].TrimEnd('|', ' ').Replace("\\|", "|", StringComparison.Ordinal)));
+
+        var scrape = await ScrapeUntilAsync(demo.Http, s => s.Value("batchkeeper_slot_failures_total") == 2, "a workflow's series, its failures among them");
+
+        var exported = scrape.Families.Where(f => f.Name.StartsWith("batchkeeper_", StringComparison.Ordinal))
+            .ToDictionary(f => f.Type == "counter" ? f.Name + "_total" : f.Name);
+        Assert.Equal(rows.Keys.Order(), exported.Keys.Order());
+        foreach (var (name, family) in exported)
+        {
+            Assert.Equal((name, rows[name].Type, rows[name].Help), (name, family.Type, family.Help));
+            var labels = scrape.Samples.Where(s => s.Family == family.Name).SelectMany(s => s.Labels.Keys).Where(l => l != "le").Distinct().Order().ToArray();
+            if (scrape.Samples.Any(s => s.Family == family.Name)) // a family without samples yet shows no labels
+            {
+                Assert.Equal((name, string.Join(", ", rows[name].Labels)), (name, string.Join(", ", labels)));
+            }
+        }
+
+        var config = section[(section.IndexOf("```yaml\n", StringComparison.Ordinal) + 8)..];
+        var (code, output) = await PrometheusText.CheckConfigAsync(config[..config.IndexOf("```", StringComparison.Ordinal)]);
+        Assert.True(code == 0, $"promtool check config of the README's scrape config (exit code {code}):\n{output}");
     }
 
     [Fact]
@@ -231,7 +268,7 @@ public sealed class MetricsEndpointTests : IDisposable
 }
 
 /// <summary>A scrape's text and what the parser read of it.</summary>
-public sealed record Scrape(string Text, IReadOnlyList<PrometheusSample> Samples)
+public sealed record Scrape(string Text, IReadOnlyList<PrometheusFamily> Families, IReadOnlyList<PrometheusSample> Samples)
 {
     /// <summary>The sum of the samples named <paramref name="name"/> with these labels (0 when there are none).</summary>
     public double Value(string name, params (string Label, string Value)[] labels) =>

@@ -6,6 +6,9 @@ using Batchkeeper.Daemon.Tests.Systemd;
 
 namespace Batchkeeper.Daemon.Tests.Metrics;
 
+/// <summary>One family of a scrape (its name without a counter's <c>_total</c>, as the parser names it), samples or not.</summary>
+public sealed record PrometheusFamily(string Name, string Type, string Help);
+
 /// <summary>One sample of a scrape, as the official parser read it.</summary>
 public sealed record PrometheusSample(string Family, string Type, string Help, string Name, IReadOnlyDictionary<string, string> Labels, double Value)
 {
@@ -29,6 +32,7 @@ public static class PrometheusText
         import json, sys
         from prometheus_client.parser import text_string_to_metric_families
         for family in text_string_to_metric_families(open(sys.argv[1], encoding="utf-8").read()):
+            print(json.dumps({"family": family.name, "type": family.type, "help": family.documentation}))
             for s in family.samples:
                 print(json.dumps({"family": family.name, "type": family.type, "help": family.documentation,
                                   "name": s.name, "labels": s.labels, "value": repr(float(s.value))}))
@@ -46,8 +50,8 @@ public static class PrometheusText
         Skip.If(reason is not null, reason);
     }
 
-    /// <summary>Every sample of <paramref name="text"/>, as the official parser reads it; a text it cannot parse fails the test.</summary>
-    public static async Task<IReadOnlyList<PrometheusSample>> ParseAsync(string text)
+    /// <summary>Every family and sample of <paramref name="text"/>, as the official parser reads them; a text it cannot parse fails the test.</summary>
+    public static async Task<(IReadOnlyList<PrometheusFamily> Families, IReadOnlyList<PrometheusSample> Samples)> ParseAsync(string text)
     {
         using var file = new TempFolder();
         var metrics = Path.Combine(file.Path, "metrics.txt");
@@ -56,16 +60,26 @@ public static class PrometheusText
         await File.WriteAllTextAsync(script, ParseScript);
         var (code, output) = await RunAsync(Python, script, metrics);
         Assert.True(code == 0, $"prometheus_client's parser refused the scrape (exit code {code}):\n{output}\n--- scrape ---\n{text}");
-        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+        var families = new List<PrometheusFamily>();
+        var samples = new List<PrometheusSample>();
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             using var json = JsonDocument.Parse(line);
             var root = json.RootElement;
-            return new PrometheusSample(
-                root.GetProperty("family").GetString()!, root.GetProperty("type").GetString()!, root.GetProperty("help").GetString()!,
-                root.GetProperty("name").GetString()!,
+            var family = new PrometheusFamily(root.GetProperty("family").GetString()!, root.GetProperty("type").GetString()!, root.GetProperty("help").GetString()!);
+            if (!root.TryGetProperty("name", out var name))
+            {
+                families.Add(family);
+                continue;
+            }
+
+            samples.Add(new PrometheusSample(
+                family.Name, family.Type, family.Help, name.GetString()!,
                 root.GetProperty("labels").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!, StringComparer.Ordinal),
-                Number(root.GetProperty("value").GetString()!));
-        }).ToList();
+                Number(root.GetProperty("value").GetString()!)));
+        }
+
+        return (families, samples);
     }
 
     /// <summary><c>promtool check metrics</c> on the text: its exit code and what it found (metric naming, help, types).</summary>
@@ -76,6 +90,15 @@ public static class PrometheusText
         await File.WriteAllTextAsync(metrics, text);
         // It reads the scrape on standard input only.
         return await RunAsync("/bin/sh", "-c", "exec promtool check metrics < \"$0\"", metrics);
+    }
+
+    /// <summary><c>promtool check config</c> on a Prometheus configuration: its exit code and what it said.</summary>
+    public static async Task<(int Code, string Output)> CheckConfigAsync(string yaml)
+    {
+        using var file = new TempFolder();
+        var config = Path.Combine(file.Path, "prometheus.yml");
+        await File.WriteAllTextAsync(config, yaml);
+        return await RunAsync("promtool", "check", "config", config);
     }
 
     private static double Number(string repr) => repr switch
