@@ -122,14 +122,8 @@ public sealed class MetricsFeed : BackgroundService
             _owners[labels] = pass.Path;
         }
 
+        // The counts first, then the states: a scrape in between sees a failure before the slot it left failed, never after.
         var (project, workflow) = labels;
-        foreach (var (state, count) in States(snapshot.Summary))
-        {
-            _metrics.Slots.WithLabels(project, workflow, state).Set(count);
-        }
-
-        _metrics.WorkflowErrors.WithLabels(project, workflow).Set(snapshot.Errors.Count);
-        _metrics.LastPass.WithLabels(project, workflow).Set(snapshot.ReconciledAt.ToUnixTimeMilliseconds() / 1000.0);
         var submissions = _metrics.Submissions.WithLabels(project, workflow);
         foreach (var transition in pass.Transitions)
         {
@@ -145,6 +139,14 @@ public sealed class MetricsFeed : BackgroundService
                 _metrics.SlotFailures.WithLabels(project, workflow, wire).Inc();
             }
         }
+
+        foreach (var (state, count) in States(snapshot.Summary))
+        {
+            _metrics.Slots.WithLabels(project, workflow, state).Set(count);
+        }
+
+        _metrics.WorkflowErrors.WithLabels(project, workflow).Set(snapshot.Errors.Count);
+        _metrics.LastPass.WithLabels(project, workflow).Set(snapshot.ReconciledAt.ToUnixTimeMilliseconds() / 1000.0);
     }
 
     /// <summary>

@@ -63,7 +63,9 @@ public sealed class AwsMetricsTests(S3rverFixture s3) : IClassFixture<S3rverFixt
         // Once the daemon has nothing more to ask, its counts and the emulator's answers agree exactly: each attempt once,
         // the retried ones included, none that was not sent.
         var scrape = await MetricsEndpointTests.ScrapeUntilAsync(
-            http, s => Counted(s, "batch").OrderBy(p => p.Key).SequenceEqual(Answered(emulator).OrderBy(p => p.Key)), "the batch counts equal the emulator's answers");
+            http, s => s.Value("batchkeeper_slots", ("workflow", "famli"), ("state", "complete")) == 6
+                && Counted(s, "batch").OrderBy(p => p.Key).SequenceEqual(Answered(emulator).OrderBy(p => p.Key)),
+            "the last pass in the scrape, and the batch counts equal to the emulator's answers");
         var counted = Counted(scrape, "batch");
         Assert.True(counted.GetValueOrDefault((BatchOperations.SubmitJob, BackendOutcomes.Throttled)) > 0, "some SubmitJob throttled");
         Assert.True(counted.Where(p => p.Key.Outcome == BackendOutcomes.Throttled).Sum(p => p.Value) > 0);
