@@ -24,6 +24,15 @@ public enum PassOutcome
 /// <summary>What one pass did: its outcome and, when it is <see cref="PassOutcome.Done"/>, the snapshot it wrote and what changed.</summary>
 public sealed record PassReport(PassOutcome Outcome, WorkflowSnapshot? Snapshot, IReadOnlyList<SlotTransition> Transitions)
 {
+    /// <summary>
+    /// Reconciling threw (the backend unavailable, its calls cut short by the daemon's stop): the snapshot keeps the
+    /// states last seen and says why in its errors. A definition with errors is not this: that is the workflow's problem.
+    /// </summary>
+    public bool ReconcileFailed { get; init; }
+
+    /// <summary>The snapshot could not be written (a read-only folder, a full disk): the daemon carries on with its memory.</summary>
+    public bool SnapshotNotWritten { get; init; }
+
     public static PassReport ReadAgainSoon { get; } = new(PassOutcome.ReadAgainSoon, null, []);
 
     public static PassReport Gone { get; } = new(PassOutcome.Gone, null, []);
@@ -69,8 +78,11 @@ public sealed class WorkflowPass(
     /// <summary>A definition that could be used this pass (or the last good one) and the problems found on the way.</summary>
     private sealed record Definition(LoadedWorkflow? Loaded, List<string> Errors);
 
-    /// <summary>What reconciling gave: the snapshot, the transitions (null when the pass did not run) and the retry requests to consume.</summary>
-    private sealed record Reconciled(WorkflowSnapshot Snapshot, IReadOnlyList<SlotTransition>? Transitions, string? RetryVersion);
+    /// <summary>
+    /// What reconciling gave: the snapshot, the transitions (null when the pass did not run), the retry requests to
+    /// consume, and whether it failed (threw).
+    /// </summary>
+    private sealed record Reconciled(WorkflowSnapshot Snapshot, IReadOnlyList<SlotTransition>? Transitions, string? RetryVersion, bool Failed = false);
 
     public async Task<PassReport> RunAsync(WorkflowLocation location, WorkflowMemory memory, StopSignals stop, CancellationToken cancellationToken)
     {
@@ -116,7 +128,8 @@ public sealed class WorkflowPass(
             ? new Reconciled(LastSeen.Of(memory.Snapshot, location, reconciler.BackendName, definition.Loaded?.Workflow.Name, now, next, definition.Errors), null, null)
             : await ReconcileAsync(location, memory, definition.Loaded, definition.Errors, now, next, stop, cancellationToken);
 
-        if (await SaveAsync(location, memory, reconciled.Snapshot) && reconciled.RetryVersion is { } version)
+        var saved = await SaveAsync(location, memory, reconciled.Snapshot);
+        if (saved && reconciled.RetryVersion is { } version)
         {
             // Applied and remembered in the snapshot just written: the request file has served.
             await workflows.ConsumeRetryRequestsAsync(location, version, CancellationToken.None);
@@ -127,7 +140,11 @@ public sealed class WorkflowPass(
         var previous = memory.Snapshot;
         memory.Snapshot = reconciled.Snapshot;
         ReportProgress(memory, reconciled.Snapshot.Summary);
-        return new PassReport(PassOutcome.Done, reconciled.Snapshot, reconciled.Transitions ?? SlotStates.Of(previous).To(reconciled.Snapshot));
+        return new PassReport(PassOutcome.Done, reconciled.Snapshot, reconciled.Transitions ?? SlotStates.Of(previous).To(reconciled.Snapshot))
+        {
+            ReconcileFailed = reconciled.Failed,
+            SnapshotNotWritten = !saved,
+        };
     }
 
     /// <summary>The definition to use: the one read, or while the file is broken or unreadable the last good one.</summary>
@@ -193,7 +210,7 @@ public sealed class WorkflowPass(
             errors.Add(e is OperationCanceledException && stop.Stopping.IsCancellationRequested
                 ? $"the daemon stopped during this pass: its backend calls were cut short after {Readable.Duration(settings.ShutdownGrace)}; states are as last seen"
                 : $"reconcile failed, states are as last seen: {e.Message}");
-            return new Reconciled(LastSeen.Of(memory.Snapshot, location, reconciler.BackendName, loaded.Workflow.Name, now, next, errors, loaded), null, null);
+            return new Reconciled(LastSeen.Of(memory.Snapshot, location, reconciler.BackendName, loaded.Workflow.Name, now, next, errors, loaded), null, null, Failed: true);
         }
     }
 

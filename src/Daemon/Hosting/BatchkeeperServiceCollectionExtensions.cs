@@ -1,5 +1,6 @@
 using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Local;
+using Batchkeeper.Daemon.Metrics;
 using Batchkeeper.Daemon.Notifications;
 using Batchkeeper.Daemon.Outputs;
 using Batchkeeper.Daemon.Scheduling;
@@ -25,6 +26,7 @@ public static class BatchkeeperServiceCollectionExtensions
         // Started before the lock, but it serves nothing until the lock is settled (held, or waited for as a standby,
         // which blocks every service registered after the lock): a standby's page says that it stands by. Stopped last.
         services.AddStatusPage(web);
+        services.AddDaemonMetrics(served: web);
 
         // Then: nothing else starts before the projects root is this daemon's alone.
         services.AddSingleton<ProjectsLock>();

@@ -45,9 +45,13 @@ public sealed class DashboardWriter : BackgroundService
     private readonly RepeatedWriteFailure _writes = new(); // guarded by _writeLock
     private bool _leftoversDeleted; // guarded by _writeLock
 
-    public DashboardWriter(IWorkflowChanges changes, IOptions<BatchkeeperOptions> options, TimeProvider clock, ILogger<DashboardWriter> logger)
+    private readonly Metrics.DaemonMetrics? _metrics;
+
+    public DashboardWriter(
+        IWorkflowChanges changes, IOptions<BatchkeeperOptions> options, TimeProvider clock, ILogger<DashboardWriter> logger, Metrics.DaemonMetrics? metrics = null)
     {
         _options = options;
+        _metrics = metrics;
         _clock = clock;
         _logger = logger;
         _changes = changes.Subscribe(CancellationToken.None);
@@ -131,6 +135,7 @@ public sealed class DashboardWriter : BackgroundService
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            _metrics?.SnapshotWriteFailed(Metrics.SnapshotFile.Dashboard);
             if (_writes.IsNew(e))
             {
                 Log.DashboardWriteFailed(_logger, Path, e.Message);

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Batchkeeper.Daemon.Snapshots;
 
 /// <summary>Reads and writes <c>&lt;name&gt;.status.json</c> beside each workflow file <c>&lt;name&gt;.json</c>.</summary>
-public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null) : ISnapshotStore
+public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null, Metrics.DaemonMetrics? metrics = null) : ISnapshotStore
 {
     public const string Suffix = ".status.json";
 
@@ -35,8 +35,18 @@ public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null)
         return snapshot;
     }
 
-    public Task SaveAsync(WorkflowLocation workflow, WorkflowSnapshot snapshot, CancellationToken cancellationToken) =>
-        SaveAsync(WorkflowPath(workflow), snapshot, cancellationToken);
+    public async Task SaveAsync(WorkflowLocation workflow, WorkflowSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SaveAsync(WorkflowPath(workflow), snapshot, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            metrics?.SnapshotWriteFailed(Metrics.SnapshotFile.Status); // the pass says why, once per cause
+            throw;
+        }
+    }
 
     /// <summary><c>projects/demo/wordcount.json</c> gives <c>projects/demo/wordcount.status.json</c>.</summary>
     public static string PathFor(string workflowPath) =>
