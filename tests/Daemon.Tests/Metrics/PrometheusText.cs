@@ -89,7 +89,7 @@ public static class PrometheusText
         var metrics = Path.Combine(file.Path, "metrics.txt");
         await File.WriteAllTextAsync(metrics, text);
         // It reads the scrape on standard input only.
-        return await RunAsync("/bin/sh", "-c", "exec promtool check metrics < \"$0\"", metrics);
+        return await RunAsync("/bin/sh", "-c", "exec \"$1\" check metrics < \"$0\"", metrics, Promtool);
     }
 
     /// <summary><c>promtool check config</c> on a Prometheus configuration: its exit code and what it said.</summary>
@@ -98,7 +98,7 @@ public static class PrometheusText
         using var file = new TempFolder();
         var config = Path.Combine(file.Path, "prometheus.yml");
         await File.WriteAllTextAsync(config, yaml);
-        return await RunAsync("promtool", "check", "config", config);
+        return await RunAsync(Promtool, "check", "config", config);
     }
 
     private static double Number(string repr) => repr switch
@@ -120,10 +120,18 @@ public static class PrometheusText
         return BookwormContainer.RunAsync(start, TimeSpan.FromMinutes(1), $"{program} {string.Join(' ', args)}");
     }
 
+    /// <summary>
+    /// Where the tests keep promtool: unpacked from Debian's prometheus package, not installed, because installing it
+    /// would also enable a Prometheus server (prometheus.service, on every address at :9090) on a machine run by systemd.
+    /// </summary>
+    private static string Cache => Path.Combine(RepoPaths.Root, "tests", ".cache");
+
+    private static string Promtool => BookwormContainer.Which("promtool") ?? Path.Combine(Cache, "prometheus", "usr", "bin", "promtool");
+
     private static async Task<string?> Missing()
     {
         var missing = new List<string>();
-        if (BookwormContainer.Which("promtool") is null)
+        if (!File.Exists(Promtool))
         {
             missing.Add("promtool (Debian package prometheus)");
         }
@@ -149,9 +157,8 @@ public static class PrometheusText
         }
 
         // One install for every test run on this machine at once (apt's own lock would fail the second one).
-        var cache = Path.Combine(RepoPaths.Root, "tests", ".cache");
-        Directory.CreateDirectory(cache);
-        using (await BookwormContainer.LockAsync(Path.Combine(cache, "apt.lock")))
+        Directory.CreateDirectory(Cache);
+        using (await BookwormContainer.LockAsync(Path.Combine(Cache, "apt.lock")))
         {
             if (await Missing() is null)
             {
@@ -161,7 +168,16 @@ public static class PrometheusText
             var (code, output) = await BookwormContainer.RunAsync(
                 new ProcessStartInfo("/bin/sh")
                 {
-                    ArgumentList = { "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus python3-prometheus-client" },
+                    // python3-prometheus-client is a library (installed); promtool comes out of the prometheus package
+                    // unpacked into the cache (Promtool says why).
+                    ArgumentList =
+                    {
+                        "-c",
+                        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-prometheus-client " +
+                        "&& rm -rf \"$0/prometheus\" && mkdir -p \"$0/prometheus\" && cd \"$0/prometheus\" && apt-get download -qq prometheus " +
+                        "&& dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb",
+                        Cache,
+                    },
                     RedirectStandardOutput = true,
                     RedirectStandardError = true,
                     RedirectStandardInput = true,
