@@ -24,6 +24,7 @@ internal static class StatusEndpoints
         var projectsLock = daemon.GetRequiredService<ProjectsLock>();
         routes.MapGet(WebSecurity.HealthPath, context => Health(context, health, projectsLock));
         routes.MapGet("/api/daemon", context => WriteJsonAsync(context, DaemonStatus.Of(daemon)));
+        WorkflowEndpoints.Map(routes, daemon);
         StatusPage.Map(routes, daemon);
     }
 
