@@ -63,8 +63,9 @@ internal static class JobLogReader
         var newestFirst = new List<string>();
         long bytes = 0;
         var full = false;
+        var atStart = false;
         string? token = null;
-        for (var page = 0; page < TailMaxPages && !full; page++)
+        for (var page = 0; page < TailMaxPages && !full && !atStart; page++)
         {
             var answer = await client.GetLogEventsAsync(
                 new GetLogEventsRequest { LogGroupName = logGroup, LogStreamName = logStream, NextToken = token, StartFromHead = token is null ? false : null, Limit = TailPageEvents },
@@ -81,11 +82,8 @@ internal static class JobLogReader
                 }
             }
 
-            if (answer.NextBackwardToken is null || answer.NextBackwardToken == token)
-            {
-                break;
-            }
-
+            // The service hands back the token it was given once there is nothing older.
+            atStart = answer.NextBackwardToken is null || answer.NextBackwardToken == token;
             token = answer.NextBackwardToken;
         }
 
@@ -96,7 +94,7 @@ internal static class JobLogReader
             text.Append(line).Append('\n');
         }
 
-        return new LogTail(text.ToString(), full, null);
+        return new LogTail(text.ToString(), !atStart, null); // the limit, or the pages read, left older lines out
     }
 
     private static FileStream Open(string path) =>

@@ -49,6 +49,7 @@ export class SlotPanel {
   render(s, backend, job) {
     const row = (name, ...value) => (value.every(v => v === null || v === undefined || v === '') ? null : el('tr', {}, el('th', {}, name), el('td', {}, value)));
     const attempts = s.history.slice().reverse();
+    const shape = attempts.some(a => a.memory || a.vcpus); // the local backend asks for none: no empty column
     replace(this.body,
       el('div', { class: 'slot-top' },
         el('h2', {}, el('span', { class: 'slot-sample' }, s.sample), ' / ', el('span', { class: 'slot-analysis' }, s.analysis)),
@@ -73,16 +74,15 @@ export class SlotPanel {
           el('li', { class: o.exists ? 'exists' : 'missing' }, el('span', { class: 'mark' }, o.exists ? '✓' : '✗'), ' ', el('code', {}, o.uri)))) : null))),
       el('h3', {}, attempts.length === 1 ? '1 attempt' : `${num(attempts.length)} attempts`),
       attempts.length === 0 ? el('p', { class: 'muted' }, 'No job was submitted for this slot.') : el('div', { class: 'scroll' }, el('table', { class: 'attempts' },
-        el('thead', {}, el('tr', {}, ['#', 'status', 'class', 'reason', 'exit', 'memory', 'vCPUs', 'submitted', 'ran', ''].map(h => el('th', {}, h)))),
+        el('thead', {}, el('tr', {}, ['#', 'status', 'class', 'reason', 'exit', shape ? 'memory · vCPUs' : null, 'submitted', 'ran', ''].filter(h => h !== null).map(h => el('th', {}, h)))),
         el('tbody', {}, attempts.map(a => el('tr', { class: (job || s.job_id || s.history[s.history.length - 1].job_id) === a.job_id ? 'shown' : '' },
           el('td', { title: `job ${a.job_id}${a.queue ? ` on queue ${a.queue}` : ''}` }, String(a.attempt)),
           el('td', {}, a.status || '—'),
           el('td', {}, a.failure_class || ''),
           el('td', { class: 'reason' }, [a.status_reason, a.container_reason].filter(x => x).join(' · ')),
           el('td', {}, a.exit_code === null ? '' : String(a.exit_code)),
-          el('td', {}, a.memory ? `${num(a.memory)} MiB` : ''),
-          el('td', {}, a.vcpus ? String(a.vcpus) : ''),
-          el('td', { title: a.submitted_at || '' }, a.submitted_at ? exact(a.submitted_at) : ''),
+          shape ? el('td', {}, [a.memory ? `${num(a.memory)} MiB` : '', a.vcpus ? `${a.vcpus} vCPU` : ''].filter(x => x).join(' · ')) : null,
+          el('td', { title: a.submitted_at ? exact(a.submitted_at) : '' }, a.submitted_at ? exact(a.submitted_at).slice(11) : ''),
           el('td', { title: a.started_at ? `${exact(a.started_at)} – ${exact(a.stopped_at)}` : 'never started' }, a.started_at ? duration(a.started_at, a.stopped_at) : '—'),
           el('td', {}, el('button', { type: 'button', class: 'link', on: { click: () => this.pick(s.sample, s.analysis, a.job_id) } }, 'log'))))))),
       el('p', { class: 'muted small' }, `Backend ${backend}.`));
