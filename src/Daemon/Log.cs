@@ -125,4 +125,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 82, Level = LogLevel.Warning,
         Message = "Status page not served: {Url} is in use (another daemon?); trying again every {Interval}. Set Batchkeeper:Web:Url to another port, or Batchkeeper:Web:Enabled=false.")]
     public static partial void StatusPageAddressInUse(ILogger logger, string url, string interval);
+
+    [LoggerMessage(EventId = 83, Level = LogLevel.Warning, Message = "Status page: the log stream {Stream} could not be read from CloudWatch Logs: {Error}")]
+    public static partial void StatusPageLogUnread(ILogger logger, string stream, string error);
 }

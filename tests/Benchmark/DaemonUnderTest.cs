@@ -21,7 +21,7 @@ public sealed class DaemonUnderTest : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static DaemonUnderTest Start(string root, Uri batchUrl, string s3Url, int maxRequestsPerSecond, int passConcurrency)
+    public static DaemonUnderTest Start(string root, Uri batchUrl, string s3Url, int maxRequestsPerSecond, int passConcurrency, string webUrl = "http://127.0.0.1:0")
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -41,7 +41,7 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         {
             ["Batchkeeper__ProjectsDirectory"] = Path.Combine(root, "projects"),
             ["Batchkeeper__LogDirectory"] = Path.Combine(root, "logs"),
-            ["Batchkeeper__Web__Url"] = "http://127.0.0.1:0",
+            ["Batchkeeper__Web__Url"] = webUrl,
             ["Batchkeeper__Local__WorkDirectory"] = Path.Combine(root, "local"),
             ["Batchkeeper__Backend"] = "Aws",
             // Passes are started by the benchmark (SIGHUP), not by the schedule, so that each is measured alone.

@@ -23,6 +23,11 @@ public static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (args.Contains("--status-page"))
+        {
+            return await StatusPageBenchmark.RunAsync([.. args.Where(a => a != "--status-page")]);
+        }
+
         var options = new BenchmarkOptions();
         try
         {
@@ -63,13 +68,13 @@ public static class Program
     private static void Say(Size size, string message) =>
         Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {size.Label}: {message}");
 
-    private static async Task<SizeResult> RunAsync(Size size, BenchmarkOptions options)
+    /// <summary>The scenario of <paramref name="size"/> in a new folder: S3 and Batch started and seeded, every in-flight chain RUNNING in Batch.</summary>
+    internal static async Task<(string Root, MemoryS3 S3, Emulator Emulator, Scenario Scenario)> StartScenarioAsync(Size size, TimeSpan latency, double changed, Action<string> say)
     {
         var root = Directory.CreateTempSubdirectory("bk-bench-").FullName;
-        var latency = TimeSpan.FromMilliseconds(options.LatencyMs);
-        Say(size, $"{size.Workflows} workflows × {size.Samples} samples × {size.Analyses} analyses = {size.Slots:N0} slots, {size.InFlightPerWorkflow} samples in flight per workflow ({(size.InFlightLast ? "the last ones" : "spread evenly")}), in {root}");
-        await using var s3 = await MemoryS3.StartAsync(latency);
-        await using var emulator = await Emulator.StartAsync(new BatchEmulatorOptions
+        say($"{size.Workflows} workflows × {size.Samples} samples × {size.Analyses} analyses = {size.Slots:N0} slots, {size.InFlightPerWorkflow} samples in flight per workflow ({(size.InFlightLast ? "the last ones" : "spread evenly")}), in {root}");
+        var s3 = await MemoryS3.StartAsync(latency);
+        var emulator = await Emulator.StartAsync(new BatchEmulatorOptions
         {
             RunDuration = TimeSpan.FromDays(1),
             SubmittedDuration = TimeSpan.FromMilliseconds(20),
@@ -83,10 +88,20 @@ public static class Program
         });
 
         var setup = Stopwatch.StartNew();
-        var scenario = await Scenario.CreateAsync(root, size, s3, emulator, options.Changed, m => Say(size, m));
+        var scenario = await Scenario.CreateAsync(root, size, s3, emulator, changed, say);
         var chains = scenario.Chains.Count;
         await emulator.WaitUntilAsync(jobs => jobs.Count(j => j.Status == "RUNNING") == chains, TimeSpan.FromMinutes(5));
-        Say(size, $"set up in {setup.Elapsed.TotalSeconds:F0} s: {chains} chains in Batch ({chains * size.Analyses} active jobs, {chains} RUNNING)");
+        say($"set up in {setup.Elapsed.TotalSeconds:F0} s: {chains} chains in Batch ({chains * size.Analyses} active jobs, {chains} RUNNING)");
+        return (root, s3, emulator, scenario);
+    }
+
+    private static async Task<SizeResult> RunAsync(Size size, BenchmarkOptions options)
+    {
+        var latency = TimeSpan.FromMilliseconds(options.LatencyMs);
+        var (root, s3, emulator, scenario) = await StartScenarioAsync(size, latency, options.Changed, m => Say(size, m));
+        await using var _ = s3;
+        await using var __ = emulator;
+        var chains = scenario.Chains.Count;
 
         // A project for the file-to-first-submission measure; its metadata is there before the daemon starts.
         var fresh = Path.Combine(scenario.ProjectsDirectory, "fresh");

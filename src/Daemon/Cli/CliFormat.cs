@@ -11,7 +11,7 @@ internal static class CliFormat
     public static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>A slot state as the snapshot writes it (<c>running</c>, <c>failed_permanent</c>).</summary>
-    public static string Wire(SlotState state) => JsonSerializer.Serialize(state).Trim('"');
+    public static string Wire(SlotState state) => state.ToWire();
 
     /// <summary>
     /// Invalid slots, one line per analysis and error: a typo shared by 502 samples is one line with the count and the

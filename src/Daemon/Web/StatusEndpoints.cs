@@ -25,6 +25,7 @@ internal static class StatusEndpoints
         routes.MapGet(WebSecurity.HealthPath, context => Health(context, health, projectsLock));
         routes.MapGet("/api/daemon", context => WriteJsonAsync(context, DaemonStatus.Of(daemon)));
         MetricsEndpoint.Map(routes, daemon);
+        WorkflowEndpoints.Map(routes, daemon);
         StatusPage.Map(routes, daemon);
     }
 

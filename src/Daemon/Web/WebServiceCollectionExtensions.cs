@@ -17,6 +17,8 @@ public static class WebServiceCollectionExtensions
         {
             services.AddSingleton<StatusServer>();
             services.AddHostedService(sp => sp.GetRequiredService<StatusServer>());
+            services.AddSingleton<LiveUpdates>();
+            services.AddHostedService(sp => sp.GetRequiredService<LiveUpdates>());
         }
 
         return services;

@@ -1,5 +1,6 @@
 using Batchkeeper.Core.Snapshots;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.JobLogs;
 using Batchkeeper.Daemon.Snapshots;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
@@ -57,16 +58,17 @@ internal sealed class LogsCommand(CliContext context)
                 }
 
                 var slot = slots[0];
-                var stream = slot.LogStream ?? slot.History.LastOrDefault()?.LogStream;
-                var local = snapshot.Backend == "Local";
-                if (stream is not null && (!local || File.Exists(stream)))
+                var log = SlotLogs.Locate(snapshot, slot);
+                if (log.Readable)
                 {
-                    return local ? await LocalLogAsync(path, slot, stream, follow, cancellationToken) : await AwsAsync(path, slot, stream, follow, logGroup, cancellationToken);
+                    return log.Local
+                        ? await LocalLogAsync(path, slot, log.Stream!, follow, cancellationToken)
+                        : await AwsAsync(path, slot, log.Stream!, follow, logGroup, cancellationToken);
                 }
 
                 if (!follow || !SlotLogs.IsStillToCome(slot))
                 {
-                    return context.Fail(ExitCodes.NotOk, SlotLogs.WhyNone(slot, stream, follow));
+                    return context.Fail(ExitCodes.NotOk, SlotLogs.WhyNone(slot, log.Stream, follow));
                 }
 
                 Waiting($"for the job of slot {slot.Sample} / {slot.Analysis} to start ({CliFormat.Wire(slot.State)})");
@@ -86,12 +88,9 @@ internal sealed class LogsCommand(CliContext context)
         {
             try
             {
-                await using var file = new FileStream(stream, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                file.Position = position;
-                using var reader = new StreamReader(file);
-                await context.Output.WriteAsync(await reader.ReadToEndAsync(cancellationToken));
+                (var text, position) = await JobLogReader.ReadFileFromAsync(stream, position, cancellationToken);
+                await context.Output.WriteAsync(text);
                 await context.Output.FlushAsync(cancellationToken);
-                position = file.Position;
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
