@@ -18,12 +18,17 @@ public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null)
     /// <summary>The workflows whose first load by this process is done (and their interrupted writes cleaned up).</summary>
     private readonly ConcurrentDictionary<string, bool> _loaded = new(StringComparer.Ordinal);
 
+    /// <summary>Per snapshot file: its length and modification time when this store last read or wrote it.</summary>
+    private readonly ConcurrentDictionary<string, (long Length, DateTime Modified)> _stamps = new(StringComparer.Ordinal);
+
     /// <summary>The workflow file a location names.</summary>
     public static string WorkflowPath(WorkflowLocation workflow) => Path.Combine(workflow.ProjectDirectory, workflow.FileName);
 
     public async Task<WorkflowSnapshot?> LoadAsync(WorkflowLocation workflow, CancellationToken cancellationToken)
     {
         var path = WorkflowPath(workflow);
+        // Stamped before the read: a write by someone else during it leaves the stamp behind, so the next pass writes.
+        Stamp(PathFor(path));
         var snapshot = await LoadAsync(path, cancellationToken);
 
         // Nothing of this process has written this snapshot yet: any temp file of it is from a write that was killed.
@@ -35,8 +40,41 @@ public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null)
         return snapshot;
     }
 
-    public Task SaveAsync(WorkflowLocation workflow, WorkflowSnapshot snapshot, CancellationToken cancellationToken) =>
-        SaveAsync(WorkflowPath(workflow), snapshot, cancellationToken);
+    public async Task SaveAsync(WorkflowLocation workflow, WorkflowSnapshot snapshot, CancellationToken cancellationToken)
+    {
+        var path = WorkflowPath(workflow);
+        _stamps.TryRemove(PathFor(path), out _);
+        await SaveAsync(path, snapshot, cancellationToken);
+        Stamp(PathFor(path));
+    }
+
+    /// <summary>
+    /// One stat: the file has the length and modification time it had when this store last read or wrote it. The atomic
+    /// write replaces the file, so another writer's copy has a time of its own; a removed file has none.
+    /// </summary>
+    public bool HoldsLast(WorkflowLocation workflow)
+    {
+        var path = PathFor(WorkflowPath(workflow));
+        return _stamps.TryGetValue(path, out var stamp) && StampOf(path) is { } now && now == stamp;
+    }
+
+    private void Stamp(string snapshotPath)
+    {
+        if (StampOf(snapshotPath) is { } stamp)
+        {
+            _stamps[snapshotPath] = stamp;
+        }
+        else
+        {
+            _stamps.TryRemove(snapshotPath, out _);
+        }
+    }
+
+    private static (long Length, DateTime Modified)? StampOf(string snapshotPath)
+    {
+        var file = new FileInfo(snapshotPath);
+        return file.Exists ? (file.Length, file.LastWriteTimeUtc) : null;
+    }
 
     /// <summary><c>projects/demo/wordcount.json</c> gives <c>projects/demo/wordcount.status.json</c>.</summary>
     public static string PathFor(string workflowPath) =>
