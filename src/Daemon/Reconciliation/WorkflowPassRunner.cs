@@ -17,6 +17,7 @@ public sealed class WorkflowPassRunner(
     WorkflowRegistry registry,
     Systemd.LoopHealth health,
     IHostApplicationLifetime lifetime,
+    TimeProvider clock,
     ShutdownDeadline? shutdown = null)
 {
     /// <summary>One pass over the workflow file at <paramref name="path"/>.</summary>
@@ -31,10 +32,11 @@ public sealed class WorkflowPassRunner(
         }
 
         var stop = new StopSignals(lifetime.ApplicationStopping, shutdown?.Token ?? CancellationToken.None);
+        var started = clock.GetTimestamp();
         var report = await pass.RunAsync(WorkflowFiles.LocationOf(path), managed.Memory<WorkflowMemory>(), stop, cancellationToken);
         if (report.Snapshot is { } snapshot)
         {
-            registry.Publish(managed, snapshot, report.Transitions);
+            registry.Publish(managed, snapshot, report.Transitions, clock.GetElapsedTime(started));
         }
 
         return report.Outcome;

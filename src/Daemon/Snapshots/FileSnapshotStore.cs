@@ -18,8 +18,10 @@ public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null)
     /// <summary>The workflows whose first load by this process is done (and their interrupted writes cleaned up).</summary>
     private readonly ConcurrentDictionary<string, bool> _loaded = new(StringComparer.Ordinal);
 
-    /// <summary>Per snapshot file: its length and modification time when this store last read or wrote it.</summary>
-    private readonly ConcurrentDictionary<string, (long Length, DateTime Modified)> _stamps = new(StringComparer.Ordinal);
+    /// <summary>Per snapshot file: its inode, length and modification time when this store last read or wrote it.</summary>
+    private readonly ConcurrentDictionary<string, FileStamp> _stamps = new(StringComparer.Ordinal);
+
+    private readonly record struct FileStamp((ulong Device, ulong Inode) Identity, long Length, DateTime Modified);
 
     /// <summary>The workflow file a location names.</summary>
     public static string WorkflowPath(WorkflowLocation workflow) => Path.Combine(workflow.ProjectDirectory, workflow.FileName);
@@ -49,8 +51,8 @@ public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null)
     }
 
     /// <summary>
-    /// One stat: the file has the length and modification time it had when this store last read or wrote it. The atomic
-    /// write replaces the file, so another writer's copy has a time of its own; a removed file has none.
+    /// A stat: the file is the one (inode, length, modification time) this store last read or wrote. Every atomic write
+    /// replaces the file by another, so a copy written by anyone else is told apart, and a removed file has no stamp.
     /// </summary>
     public bool HoldsLast(WorkflowLocation workflow)
     {
@@ -70,10 +72,12 @@ public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null)
         }
     }
 
-    private static (long Length, DateTime Modified)? StampOf(string snapshotPath)
+    private static FileStamp? StampOf(string snapshotPath)
     {
         var file = new FileInfo(snapshotPath);
-        return file.Exists ? (file.Length, file.LastWriteTimeUtc) : null;
+        return Files.ProjectFile.Identity(snapshotPath) is { } identity && file.Exists
+            ? new FileStamp(identity, file.Length, file.LastWriteTimeUtc)
+            : null;
     }
 
     /// <summary><c>projects/demo/wordcount.json</c> gives <c>projects/demo/wordcount.status.json</c>.</summary>

@@ -107,8 +107,8 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
         var lastStart = DateTimeOffset.UtcNow;
         await using (var daemon = DaemonProcess.Start(_folder.Path, environment, "run"))
         {
-            // Written by this last run: the snapshot a killed run left may already be complete.
-            done = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 32 && s.ReconciledAt > lastStart, "convergence after the trials", TimeSpan.FromMinutes(3));
+            // Seen by this last run: the snapshot a killed run left may already be complete.
+            done = await TestDaemon.WaitForPassAsync(workflow, lastStart, "convergence after the trials", s => s.Summary.Complete == 32, TimeSpan.FromMinutes(3));
         }
 
         Assert.True(killsDuringSubmit >= 3, $"only {killsDuringSubmit} kills landed during a SubmitJob");
@@ -233,9 +233,9 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
         {
             try
             {
-                // Written by this last run: the snapshot a killed run left may already be complete, and a SIGTERM to a
+                // Seen by this last run: the snapshot a killed run left may already be complete, and a SIGTERM to a
                 // daemon still starting up (no handler yet) would end it with 143.
-                converged = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2 * (DoneSamples + PendingSamples) && s.ReconciledAt > lastStart, "convergence after the trials", TimeSpan.FromMinutes(3));
+                converged = await TestDaemon.WaitForPassAsync(workflow, lastStart, "convergence after the trials", s => s.Summary.Complete == 2 * (DoneSamples + PendingSamples), TimeSpan.FromMinutes(3));
             }
             catch (TimeoutException)
             {
