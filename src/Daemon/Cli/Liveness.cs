@@ -46,6 +46,20 @@ internal sealed record Liveness(DaemonState State, Dashboard? Dashboard, DateTim
         return new Liveness(state, dashboard, now);
     }
 
+    /// <summary>
+    /// The liveness of the daemon of the projects root a workflow file is in (its folder's parent: whatever root the
+    /// command was given), and what it says of that workflow (<see cref="Of"/>).
+    /// </summary>
+    public static async Task<(Liveness Liveness, DateTimeOffset LastPass, string? Note)> OfWorkflowAsync(
+        string workflowPath, WorkflowSnapshot snapshot, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var path = Path.GetFullPath(workflowPath);
+        var root = Path.GetDirectoryName(Path.GetDirectoryName(path))!;
+        var liveness = await ReadAsync(root, now, cancellationToken);
+        var (lastPass, note) = liveness.Of(snapshot, Path.GetRelativePath(root, path));
+        return (liveness, lastPass, note);
+    }
+
     /// <summary>One more heartbeat interval, at least <see cref="LeastHeartbeatGrace"/>: one missed write is not yet a dead daemon.</summary>
     private static TimeSpan HeartbeatGrace(TimeSpan interval) => interval > LeastHeartbeatGrace ? interval : LeastHeartbeatGrace;
 

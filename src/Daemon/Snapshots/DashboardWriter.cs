@@ -35,6 +35,7 @@ public sealed class DashboardWriter : BackgroundService
     private readonly RepeatedWriteFailure _writes = new(); // guarded by _writeLock
     private bool _leftoversDeleted; // guarded by _writeLock
     private long _lastWriteTicks; // UTC ticks of the last write, or of a heartbeat skipped by a hung loop
+    private volatile bool _stopped; // set by StopAsync: every write from then on says the daemon stopped
 
     public DashboardWriter(IWorkflowChanges changes, IOptions<BatchkeeperOptions> options, TimeProvider clock, LoopHealth health, ILogger<DashboardWriter> logger)
     {
@@ -121,18 +122,21 @@ public sealed class DashboardWriter : BackgroundService
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        await WriteAsync(stopped: true, CancellationToken.None);
+        _stopped = true;
+        await WriteAsync(CancellationToken.None);
     }
 
-    /// <summary>Writes the dashboard now, with every change published before this call.</summary>
-    public Task WriteAsync(CancellationToken cancellationToken) => WriteAsync(stopped: false, cancellationToken);
-
-    /// <param name="stopped">The daemon's last write: it says when the daemon stopped, and promises no next one.</param>
-    private async Task WriteAsync(bool stopped, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the dashboard now, with every change published before this call. Once the writer has stopped (the last
+    /// passes of a stopping daemon may still write it, see <see cref="Reconciliation.StoppedJobsPasses"/>), it says
+    /// when the daemon stopped and promises no next write.
+    /// </summary>
+    public async Task WriteAsync(CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            var stopped = _stopped;
             Drain();
             var rows = _rows.Values.OrderBy(r => r.Project, StringComparer.Ordinal).ThenBy(r => r.File, StringComparer.Ordinal).ToArray();
             var now = _clock.GetUtcNow();

@@ -123,12 +123,12 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
 
     /// <summary>
     /// Kills aimed at snapshot writes. A workflow of 1,000 samples × 2 analyses (960 samples already done through file
-    /// outputs, 40 to run on the emulator) has a snapshot of a few MB, written after every pass. Each trial watches the
-    /// project folder; when a snapshot temp file appears the daemon is frozen (SIGSTOP) at once, and only if the temp file
-    /// is still there once every thread has stopped, so the process is provably between creating it and renaming it over
-    /// the snapshot, is it killed (SIGKILL); otherwise it is let go (SIGCONT) until the next write. Half the trials take
-    /// the first write after a SubmitJob of that run (the job ids exist only in memory and in the half-written file), the
-    /// others the first, second or third write of the run.
+    /// outputs, 40 to run on the emulator) has a snapshot of a few MB, written by every pass that changes it. Each trial
+    /// watches the project folder; when a snapshot temp file appears the daemon is frozen (SIGSTOP) at once, and only if
+    /// the temp file is still there once every thread has stopped, so the process is provably between creating it and
+    /// renaming it over the snapshot, is it killed (SIGKILL); otherwise it is let go (SIGCONT) until the next write. Half
+    /// the trials take the first write after a SubmitJob of that run (the job ids exist only in memory and in the
+    /// half-written file), the others the first, second or third write of the run.
     /// </summary>
     [Fact]
     public async Task KilledWhileWritingSnapshots_EverySnapshotParses_NoJobIsSubmittedTwice_AndItConverges()

@@ -169,4 +169,22 @@ public sealed class QuietSnapshotTests : IDisposable
         emulator.Faults.Update(f => f with { StallRate = 0 });
         await Eventually.WaitAsync(Dashboard, r => !r.Out.StartsWith("stale: ", StringComparison.Ordinal), "the heartbeat again once the pass ends", TimeSpan.FromSeconds(30));
     }
+
+    [Fact]
+    public async Task AStopWithALocalJobRunning_EndsWithAHeartbeatThatSaysStopped_AfterTheJobsLastPass()
+    {
+        var daemon = await TestDaemon.StartAsync(_folder.Path);
+        var workflow = Path.Combine(Demo.CreateProject(daemon.Projects, "study", ("a", 1)), "slow.json");
+        await using (daemon)
+        {
+            Demo.Drop(workflow, """{ "workflow_name": "slow", "analyses": [ { "job_definition": "x:1", "queue": "local", "command": ["sleep", "600"], "outputs": ["out-{sample_name}"] } ] }""");
+            await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Running == 1, "the job runs");
+        }
+
+        // The local backend stops the job, and one more pass after every other service (the dashboard's too) says so.
+        var stopped = await DashboardAsync(daemon.Projects);
+        Assert.Equal(stopped.WrittenAt, stopped.StoppedAt);
+        Assert.Null(stopped.NextWriteBy);
+        Assert.Equal(1, Assert.Single(stopped.Workflows).Summary.Retrying);
+    }
 }

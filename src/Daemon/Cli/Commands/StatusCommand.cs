@@ -102,10 +102,7 @@ internal sealed class StatusCommand(CliContext context)
         var s = snapshot.Summary;
         var what = snapshot.Workflow is { } name ? $"workflow {name}" : "not parsed (see the errors)";
 
-        // The workflow's folder is in the projects root: its heartbeat is there, whatever root this command was given.
-        var root = Path.GetDirectoryName(Path.GetDirectoryName(path))!;
-        var liveness = await Liveness.ReadAsync(root, context.Clock.GetUtcNow(), cancellationToken);
-        var (lastPass, late) = liveness.Of(snapshot, Path.GetRelativePath(root, path));
+        var (liveness, lastPass, late) = await Liveness.OfWorkflowAsync(path, snapshot, context.Clock.GetUtcNow(), cancellationToken);
         var changed = lastPass - snapshot.ReconciledAt >= TimeSpan.FromSeconds(1) ? $" (its snapshot last changed {context.Age(snapshot.ReconciledAt)} ago)" : "";
         await output.WriteLineAsync($"{snapshot.Project}/{snapshot.File}: {what}, {snapshot.Backend} backend, reconciled {context.Age(lastPass)} ago{changed}");
         if ((liveness.Said ?? (exists ? late : null)) is { } daemon)
