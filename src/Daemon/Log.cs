@@ -114,4 +114,15 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 75, Level = LogLevel.Error, Message = "Notifications: the events of {What} could not be put in the outbox: {Error}; the next pass tries again.")]
     public static partial void NotificationsNotQueued(ILogger logger, string what, string error);
+
+    [LoggerMessage(EventId = 80, Level = LogLevel.Information, Message = "Status page at {Address} (also /metrics, /healthz, /api/workflows).")]
+    public static partial void StatusPageServed(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 81, Level = LogLevel.Warning,
+        Message = "Status page at {Address} is exposed beyond this machine (Web:AllowRemote): every request but /healthz needs the bearer token.")]
+    public static partial void StatusPageExposed(ILogger logger, string address);
+
+    [LoggerMessage(EventId = 82, Level = LogLevel.Warning,
+        Message = "Status page not served: {Url} is in use (another daemon?); trying again every {Interval}. Set Batchkeeper:Web:Url to another port, or Batchkeeper:Web:Enabled=false.")]
+    public static partial void StatusPageAddressInUse(ILogger logger, string url, string interval);
 }

@@ -41,6 +41,7 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         {
             ["Batchkeeper__ProjectsDirectory"] = Path.Combine(root, "projects"),
             ["Batchkeeper__LogDirectory"] = Path.Combine(root, "logs"),
+            ["Batchkeeper__Web__Url"] = "http://127.0.0.1:0",
             ["Batchkeeper__Local__WorkDirectory"] = Path.Combine(root, "local"),
             ["Batchkeeper__Backend"] = "Aws",
             // Passes are started by the benchmark (SIGHUP), not by the schedule, so that each is measured alone.

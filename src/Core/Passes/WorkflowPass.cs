@@ -27,6 +27,15 @@ public enum PassOutcome
 /// </summary>
 public sealed record PassReport(PassOutcome Outcome, WorkflowSnapshot? Snapshot, IReadOnlyList<SlotTransition> Transitions)
 {
+    /// <summary>
+    /// Reconciling threw (the backend unavailable, its calls cut short by the daemon's stop): the snapshot keeps the
+    /// states last seen and says why in its errors. A definition with errors is not this: that is the workflow's problem.
+    /// </summary>
+    public bool ReconcileFailed { get; init; }
+
+    /// <summary>The snapshot could not be written (a read-only folder, a full disk): the daemon carries on with its memory.</summary>
+    public bool SnapshotNotWritten { get; init; }
+
     public static PassReport ReadAgainSoon { get; } = new(PassOutcome.ReadAgainSoon, null, []);
 
     public static PassReport Gone { get; } = new(PassOutcome.Gone, null, []);
@@ -73,8 +82,11 @@ public sealed class WorkflowPass(
     /// <summary>A definition that could be used this pass (or the last good one) and the problems found on the way.</summary>
     private sealed record Definition(LoadedWorkflow? Loaded, List<string> Errors);
 
-    /// <summary>What reconciling gave: the snapshot, the transitions (null when the pass did not run) and the retry requests to consume.</summary>
-    private sealed record Reconciled(WorkflowSnapshot Snapshot, IReadOnlyList<SlotTransition>? Transitions, string? RetryVersion);
+    /// <summary>
+    /// What reconciling gave: the snapshot, the transitions (null when the pass did not run), the retry requests to
+    /// consume, and whether it failed (threw).
+    /// </summary>
+    private sealed record Reconciled(WorkflowSnapshot Snapshot, IReadOnlyList<SlotTransition>? Transitions, string? RetryVersion, bool Failed = false);
 
     public async Task<PassReport> RunAsync(WorkflowLocation location, WorkflowMemory memory, StopSignals stop, CancellationToken cancellationToken)
     {
@@ -122,7 +134,8 @@ public sealed class WorkflowPass(
             : await ReconcileAsync(location, memory, definition.Loaded, definition.Errors, now, next, stop, cancellationToken);
 
         var previous = memory.Snapshot;
-        if (await StoreAsync(location, memory, previous, reconciled.Snapshot) && reconciled.RetryVersion is { } version)
+        var saved = await StoreAsync(location, memory, previous, reconciled.Snapshot);
+        if (saved && reconciled.RetryVersion is { } version)
         {
             // Applied and remembered in the snapshot stored: the request file has served.
             await workflows.ConsumeRetryRequestsAsync(location, version, CancellationToken.None);
@@ -133,7 +146,11 @@ public sealed class WorkflowPass(
         // The snapshot published carries this pass's times, written to the store or not.
         memory.Snapshot = reconciled.Snapshot;
         ReportProgress(memory, reconciled.Snapshot.Summary);
-        return new PassReport(PassOutcome.Done, reconciled.Snapshot, reconciled.Transitions ?? SlotStates.Of(previous).To(reconciled.Snapshot));
+        return new PassReport(PassOutcome.Done, reconciled.Snapshot, reconciled.Transitions ?? SlotStates.Of(previous).To(reconciled.Snapshot))
+        {
+            ReconcileFailed = reconciled.Failed,
+            SnapshotNotWritten = !saved,
+        };
     }
 
     /// <summary>The definition to use: the one read, or while the file is broken or unreadable the last good one.</summary>
@@ -199,7 +216,7 @@ public sealed class WorkflowPass(
             errors.Add(e is OperationCanceledException && stop.Stopping.IsCancellationRequested
                 ? $"the daemon stopped during this pass: its backend calls were cut short after {Readable.Duration(settings.ShutdownGrace)}; states are as last seen"
                 : $"reconcile failed, states are as last seen: {e.Message}");
-            return new Reconciled(LastSeen.Of(memory.Snapshot, location, reconciler.BackendName, loaded.Workflow.Name, now, next, errors, loaded), null, null);
+            return new Reconciled(LastSeen.Of(memory.Snapshot, location, reconciler.BackendName, loaded.Workflow.Name, now, next, errors, loaded), null, null, Failed: true);
         }
     }
 

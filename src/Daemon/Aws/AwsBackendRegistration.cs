@@ -26,7 +26,8 @@ public static class AwsBackendRegistration
         services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<AwsBatchJobBackend>());
 
         services.AddSingleton<IAmazonS3>(provider => CreateS3Client(
-            provider.GetRequiredService<IOptions<AwsOptions>>().Value, AwsServiceCollectionExtensions.Credentials(provider)));
+            provider.GetRequiredService<IOptions<AwsOptions>>().Value, AwsServiceCollectionExtensions.Credentials(provider),
+            requests: provider.GetService<Metrics.BackendRequests>()));
         services.AddSingleton(sp => new S3OutputStore(sp.GetRequiredService<IAmazonS3>(), sp.GetRequiredService<TimeProvider>())
         {
             CredentialsRejected = AwsServiceCollectionExtensions.CredentialsRejected(sp),
@@ -37,14 +38,16 @@ public static class AwsBackendRegistration
 
     /// <summary>An S3 client for the configured region and endpoint (path style for emulators such as s3rver).</summary>
     /// <param name="limiter">Every request's permit; default: a token bucket of <see cref="AwsOptions.S3MaxRequestsPerSecond"/>.</param>
-    internal static AmazonS3Client CreateS3Client(AwsOptions options, AWSCredentials? credentials, System.Threading.RateLimiting.RateLimiter? limiter = null)
+    /// <param name="requests">Where every attempt is counted, when metrics are served.</param>
+    internal static AmazonS3Client CreateS3Client(
+        AwsOptions options, AWSCredentials? credentials, System.Threading.RateLimiting.RateLimiter? limiter = null, Metrics.BackendRequests? requests = null)
     {
         var region = AwsRegionResolver.Resolve(options.Region).Endpoint;
         limiter ??= new System.Threading.RateLimiting.TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(options.S3MaxRequestsPerSecond));
         var config = new AmazonS3Config
         {
             // One rate for S3 as for Batch; the SDK's retries (exponential backoff with jitter) stay its own.
-            HttpClientFactory = new RateLimitedHttpClientFactory(limiter),
+            HttpClientFactory = new RateLimitedHttpClientFactory(limiter, requests),
             ForcePathStyle = options.S3ForcePathStyle,
             MaxErrorRetry = Math.Max(0, options.MaxAttempts - 1),
             Timeout = options.AttemptTimeout,

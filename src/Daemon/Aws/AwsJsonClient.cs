@@ -56,7 +56,7 @@ public abstract class AwsJsonClient : IDisposable
     private protected abstract AwsServiceException ServiceError(HttpResponseMessage response, AwsErrorResponse error);
 
     /// <summary>Sends <paramref name="request"/> as the body of <paramref name="message"/> and reads the answer.</summary>
-    /// <param name="operation">The operation's name in messages.</param>
+    /// <param name="operation">The operation's name (<c>SubmitJob</c>) in messages and metrics.</param>
     private protected async Task<TResponse> SendAsync<TRequest, TResponse>(
         HttpRequestMessage message,
         MediaTypeHeaderValue mediaType,
@@ -72,6 +72,7 @@ public abstract class AwsJsonClient : IDisposable
         // Exactly the service's media type: no charset parameter, as the official clients send it.
         content.Headers.ContentType = mediaType;
         message.Content = content;
+        message.Options.Set(AwsResiliencePipeline.Operation, operation);
 
         using var call = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
         using var response = await SendWithRetriesAsync(message, call.Token).ConfigureAwait(false);

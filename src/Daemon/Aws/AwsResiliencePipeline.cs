@@ -1,6 +1,9 @@
+using Batchkeeper.Daemon.Metrics;
 using Microsoft.Extensions.Logging;
 using Polly;
+using Polly.RateLimiting;
 using Polly.Retry;
+using Polly.Timeout;
 
 namespace Batchkeeper.Daemon.Aws;
 
@@ -24,9 +27,14 @@ internal static class AwsResiliencePipeline
     /// <summary>How many attempts the pipeline made, for the client's error message once it gave up.</summary>
     public static readonly HttpRequestOptionsKey<int> AttemptsMade = new("Batchkeeper.AttemptsMade");
 
+    /// <summary>The operation a request is (e.g. <c>SubmitJob</c>), for <c>batchkeeper_backend_requests_total</c>.</summary>
+    public static readonly HttpRequestOptionsKey<string> Operation = new("Batchkeeper.Operation");
+
     /// <summary>Adds the strategies of <paramref name="policy"/> to <paramref name="pipeline"/>, timed by <paramref name="clock"/>.</summary>
     /// <param name="logger">Where the retry and giving-up lines go; they carry the caller's logging scope (the pass's).</param>
-    public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, AwsResiliencePolicy policy, TimeProvider clock, ILogger logger)
+    /// <param name="requests">Where every attempt's outcome is counted (the retry rules see each one); none in the CLI.</param>
+    public static void Configure(
+        ResiliencePipelineBuilder<HttpResponseMessage> pipeline, AwsResiliencePolicy policy, TimeProvider clock, ILogger logger, BackendRequests? requests = null)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(policy);
@@ -36,7 +44,18 @@ internal static class AwsResiliencePipeline
             {
                 // At least one retry is all Polly accepts; ShouldHandle below stops at MaxAttempts (1 included) itself.
                 MaxRetryAttempts = Math.Max(1, policy.MaxAttempts - 1),
-                ShouldHandle = args => ValueTask.FromResult(ShouldRetry(args.Outcome, args.AttemptNumber + 1, args.Context, policy, logger)),
+                ShouldHandle = args =>
+                {
+                    // Asked of every attempt's outcome, the last one's too: the one place that sees each attempt once.
+                    if (requests is not null && OutcomeOf(args.Outcome) is { } outcome)
+                    {
+                        var request = args.Context.GetRequestMessage();
+                        var operation = request is not null && request.Options.TryGetValue(Operation, out var name) ? name : "unknown";
+                        requests.Record(policy.ServiceName, operation, outcome);
+                    }
+
+                    return ValueTask.FromResult(ShouldRetry(args.Outcome, args.AttemptNumber + 1, args.Context, policy, logger));
+                },
                 // Polly's own jitter is decorrelated around the exponential curve; the AWS SDKs' rule (and this project's,
                 // see AwsOptions.RetryBaseDelay) is full jitter, uniform below the curve, which spreads throttled clients
                 // the most: Polly has no option for it, so the delay is ours, Polly only waits it on the clock.
@@ -52,6 +71,18 @@ internal static class AwsResiliencePipeline
             .AddRateLimiter(policy.Limiter)
             .AddTimeout(policy.AttemptTimeout);
     }
+
+    /// <summary>
+    /// The <see cref="BackendOutcomes"/> label of an attempt's outcome; null for an attempt that never went out (the
+    /// caller's cancellation, a permit refused by the rate limiter).
+    /// </summary>
+    internal static string? OutcomeOf(Outcome<HttpResponseMessage> outcome) => outcome switch
+    {
+        { Result: { } response } => BackendOutcomes.Of((int)response.StatusCode, AwsResiliencePolicy.IsThrottled(response)),
+        { Exception: TimeoutRejectedException } => BackendOutcomes.Timeout,
+        { Exception: OperationCanceledException or RateLimiterRejectedException } => null,
+        _ => BackendOutcomes.Network,
+    };
 
     private static bool ShouldRetry(Outcome<HttpResponseMessage> outcome, int attempt, ResilienceContext context, AwsResiliencePolicy policy, ILogger logger)
     {

@@ -106,7 +106,8 @@ public static class AwsServiceCollectionExtensions
             pipeline,
             context.ServiceProvider.GetRequiredKeyedService<AwsResiliencePolicy>(name),
             context.ServiceProvider.GetRequiredService<TimeProvider>(),
-            Logger(context.ServiceProvider)));
+            Logger(context.ServiceProvider),
+            context.ServiceProvider.GetService<Metrics.BackendRequests>()));
         client.AddHttpMessageHandler(() => new ResponseBufferingHandler());
     }
 

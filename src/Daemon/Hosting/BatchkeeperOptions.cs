@@ -86,6 +86,8 @@ public sealed class BatchkeeperOptions
     public LocalOptions Local { get; set; } = new();
 
     public Notifications.NotificationOptions Notifications { get; set; } = new();
+
+    public Web.WebOptions Web { get; set; } = new();
 }
 
 /// <summary>Defaults for the failure policy; an analysis's <c>retry</c> overrides them.</summary>
@@ -180,6 +182,7 @@ internal sealed class BatchkeeperOptionsValidator : IValidateOptions<Batchkeeper
         }
 
         Notifications.NotificationOptions.AddProblems(problems, options.Notifications);
+        Web.WebOptions.AddProblems(problems, options.Web);
         return problems;
     }
 

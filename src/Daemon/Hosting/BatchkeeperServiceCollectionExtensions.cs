@@ -1,9 +1,11 @@
 using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Local;
+using Batchkeeper.Daemon.Metrics;
 using Batchkeeper.Daemon.Notifications;
 using Batchkeeper.Daemon.Outputs;
 using Batchkeeper.Daemon.Scheduling;
 using Batchkeeper.Daemon.Systemd;
+using Batchkeeper.Daemon.Web;
 using Batchkeeper.Daemon.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,13 +16,19 @@ public static class BatchkeeperServiceCollectionExtensions
 {
     /// <summary>Registers the daemon's services, with the backend named in the configuration.</summary>
     /// <param name="passConcurrency">Passes run at once (Quartz's thread pool): <see cref="BatchkeeperOptions.PassConcurrency"/>.</param>
+    /// <param name="web">Whether the status page is served (<see cref="Web.WebOptions.Enabled"/>).</param>
     /// <param name="notifications">Whether webhooks are configured (<see cref="Notifications.NotificationOptions.Webhooks"/>).</param>
-    public static IServiceCollection AddBatchkeeper(this IServiceCollection services, BackendKind backend, int passConcurrency = 16, bool notifications = false)
+    public static IServiceCollection AddBatchkeeper(this IServiceCollection services, BackendKind backend, int passConcurrency = 16, bool notifications = false, bool web = false)
     {
         services.AddBatchkeeperOptions();
         services.AddSingleton(TimeProvider.System);
 
-        // First: nothing else starts before the projects root is this daemon's alone.
+        // Started before the lock, but it serves nothing until the lock is settled (held, or waited for as a standby,
+        // which blocks every service registered after the lock): a standby's page says that it stands by. Stopped last.
+        services.AddStatusPage(web);
+        services.AddDaemonMetrics(served: web);
+
+        // Then: nothing else starts before the projects root is this daemon's alone.
         services.AddSingleton<ProjectsLock>();
         services.AddHostedService(sp => sp.GetRequiredService<ProjectsLock>());
         services.AddHostedService<LifecycleLog>();

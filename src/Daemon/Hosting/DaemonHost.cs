@@ -49,7 +49,7 @@ public static class DaemonHost
             preserveStaticLogger: true);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        builder.Services.AddBatchkeeper(settings.Backend, settings.PassConcurrency, notifications: settings.Notifications.Webhooks.Count > 0);
+        builder.Services.AddBatchkeeper(settings.Backend, settings.PassConcurrency, notifications: settings.Notifications.Webhooks.Count > 0, web: settings.Web.Enabled);
         configureServices?.Invoke(builder.Services);
         return builder.Build();
     }

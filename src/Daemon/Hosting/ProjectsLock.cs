@@ -34,6 +34,7 @@ public sealed class ProjectsLock(
     /// <summary>Linux's EWOULDBLOCK: .NET's IOException for a file another process has locked carries the errno.</summary>
     private const int EWouldBlock = 11;
 
+    private readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private FileStream? _held;
 
     public const string LockFileName = ".batchkeeper.lock";
@@ -46,7 +47,33 @@ public sealed class ProjectsLock(
     /// <summary>The PID of the daemon this one took over from as a standby (its holder's, when known); null when it found the lock free.</summary>
     public string? TookOverFrom { get; private set; }
 
+    /// <summary>While this daemon waits as a standby: the PID of the daemon holding the lock. Null otherwise.</summary>
+    public string? StandbyFor { get; private set; }
+
+    /// <summary>
+    /// Completes once this daemon holds the lock or has begun to wait for it as a standby; faults when the lock is
+    /// refused. The status page waits for it, so a daemon that is refused never takes the page's address.
+    /// </summary>
+    public Task Settled => _settled.Task;
+
+    /// <summary>True while this daemon holds the lock (false for a standby still waiting).</summary>
+    public bool Holds => Volatile.Read(ref _held) is not null;
+
     public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await AcquireAsync(cancellationToken);
+            _settled.TrySetResult();
+        }
+        catch (Exception e)
+        {
+            _settled.TrySetException(e);
+            throw;
+        }
+    }
+
+    private async Task AcquireAsync(CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(Folder);
         if (TryAcquire())
@@ -61,8 +88,10 @@ public sealed class ProjectsLock(
         }
 
         var holder = HolderPid();
+        StandbyFor = holder;
         Log.StandbyWaiting(logger, Folder, holder);
         SystemdStatus.Send(notifier, $"READY=1\nSTATUS=Standby: waiting for the lock on {Folder} held by PID {holder}");
+        _settled.TrySetResult();
         var lastPing = clock.GetUtcNow();
         while (!TryAcquire())
         {
@@ -76,6 +105,7 @@ public sealed class ProjectsLock(
         }
 
         TookOverFrom = holder;
+        StandbyFor = null;
         Log.StandbyTookOver(logger, Folder, holder);
         SystemdStatus.Send(notifier, $"STATUS=Took over the projects folder {Folder} from PID {holder}");
     }

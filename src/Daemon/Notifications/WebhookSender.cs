@@ -27,9 +27,12 @@ public sealed class WebhookSender : BackgroundService
     private readonly TimeProvider _clock;
     private readonly ILogger<WebhookSender> _logger;
     private readonly SemaphoreSlim[] _wake;
+    private readonly Metrics.DaemonMetrics? _metrics;
 
-    public WebhookSender(IOptions<BatchkeeperOptions> options, Outbox outbox, WebhookClient client, TimeProvider clock, ILogger<WebhookSender> logger)
+    public WebhookSender(
+        IOptions<BatchkeeperOptions> options, Outbox outbox, WebhookClient client, TimeProvider clock, ILogger<WebhookSender> logger, Metrics.DaemonMetrics? metrics = null)
     {
+        _metrics = metrics;
         _options = options.Value.Notifications;
         _outbox = outbox;
         _client = client;
@@ -86,6 +89,7 @@ public sealed class WebhookSender : BackgroundService
             switch (result)
             {
                 case PostResult.Delivered:
+                    _metrics?.Delivery(index, Metrics.DeliveryOutcomes.Delivered);
                     foreach (var entry in ready)
                     {
                         _outbox.Delivered(entry);
@@ -99,6 +103,7 @@ public sealed class WebhookSender : BackgroundService
 
                     break;
                 case PostResult.TryAgain again:
+                    _metrics?.Delivery(index, Metrics.DeliveryOutcomes.Retried);
                     var attempts = ready.Max(e => e.Record.Attempts) + 1;
                     var wait = again.RetryAfter ?? Backoff(attempts);
                     foreach (var entry in ready)
@@ -114,6 +119,7 @@ public sealed class WebhookSender : BackgroundService
 
                     break;
                 case PostResult.Refused no:
+                    _metrics?.Delivery(index, Metrics.DeliveryOutcomes.Dropped);
                     foreach (var entry in ready)
                     {
                         _outbox.Delivered(entry);

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Batchkeeper.Core.Passes;
+using Batchkeeper.Daemon.Metrics;
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Registry;
 using Batchkeeper.Daemon.Watching;
@@ -17,8 +19,8 @@ public sealed class WorkflowPassRunner(
     WorkflowRegistry registry,
     Systemd.LoopHealth health,
     IHostApplicationLifetime lifetime,
-    TimeProvider clock,
-    ShutdownDeadline? shutdown = null)
+    ShutdownDeadline? shutdown = null,
+    DaemonMetrics? metrics = null)
 {
     /// <summary>One pass over the workflow file at <paramref name="path"/>.</summary>
     public async Task<PassOutcome> RunAsync(string path, CancellationToken cancellationToken)
@@ -32,11 +34,25 @@ public sealed class WorkflowPassRunner(
         }
 
         var stop = new StopSignals(lifetime.ApplicationStopping, shutdown?.Token ?? CancellationToken.None);
-        var started = clock.GetTimestamp();
-        var report = await pass.RunAsync(WorkflowFiles.LocationOf(path), managed.Memory<WorkflowMemory>(), stop, cancellationToken);
+        var started = Stopwatch.GetTimestamp();
+        PassReport report;
+        try
+        {
+            report = await pass.RunAsync(WorkflowFiles.LocationOf(path), managed.Memory<WorkflowMemory>(), stop, cancellationToken);
+        }
+        catch (Exception e) when (metrics is not null && !(e is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            // Counted, then left to Quartz as before (the pass catches its workflow's problems itself: this is a bug's way out).
+            metrics.PassThrew(Stopwatch.GetElapsedTime(started));
+            throw;
+        }
+
+        // Counters only, on the pass's thread: the per-workflow series come from the feed.
+        var took = Stopwatch.GetElapsedTime(started);
+        metrics?.PassEnded(report, took);
         if (report.Snapshot is { } snapshot)
         {
-            registry.Publish(managed, snapshot, report.Transitions, clock.GetElapsedTime(started));
+            registry.Publish(managed, snapshot, report.Transitions, took);
         }
 
         return report.Outcome;

@@ -37,9 +37,14 @@ public sealed class DashboardWriter : BackgroundService
     private long _lastWriteTicks; // UTC ticks of the last write, or of a heartbeat skipped by a hung loop
     private volatile bool _stopped; // set by StopAsync: every write from then on says the daemon stopped
 
-    public DashboardWriter(IWorkflowChanges changes, IOptions<BatchkeeperOptions> options, TimeProvider clock, LoopHealth health, ILogger<DashboardWriter> logger)
+    private readonly Metrics.DaemonMetrics? _metrics;
+
+    public DashboardWriter(
+        IWorkflowChanges changes, IOptions<BatchkeeperOptions> options, TimeProvider clock, LoopHealth health, ILogger<DashboardWriter> logger,
+        Metrics.DaemonMetrics? metrics = null)
     {
         _options = options;
+        _metrics = metrics;
         _clock = clock;
         _health = health;
         _logger = logger;
@@ -148,6 +153,7 @@ public sealed class DashboardWriter : BackgroundService
                 // The projects root was deleted: the watcher says so, and the heartbeat does not make it again.
                 return;
             }
+
             if (!_leftoversDeleted)
             {
                 // Before the first write of this process: any temp file of the dashboard is from a write that was killed.
@@ -166,6 +172,7 @@ public sealed class DashboardWriter : BackgroundService
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            _metrics?.SnapshotWriteFailed(Metrics.SnapshotFile.Dashboard);
             if (_writes.IsNew(e))
             {
                 Log.DashboardWriteFailed(_logger, Path, e.Message);

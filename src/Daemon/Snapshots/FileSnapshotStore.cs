@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Batchkeeper.Daemon.Snapshots;
 
 /// <summary>Reads and writes <c>&lt;name&gt;.status.json</c> beside each workflow file <c>&lt;name&gt;.json</c>.</summary>
-public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null) : ISnapshotStore
+public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null, Metrics.DaemonMetrics? metrics = null) : ISnapshotStore
 {
     public const string Suffix = ".status.json";
 
@@ -46,7 +46,16 @@ public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null)
     {
         var path = WorkflowPath(workflow);
         _stamps.TryRemove(PathFor(path), out _);
-        await SaveAsync(path, snapshot, cancellationToken);
+        try
+        {
+            await SaveAsync(path, snapshot, cancellationToken);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            metrics?.SnapshotWriteFailed(Metrics.SnapshotFile.Status); // the pass says why, once per cause
+            throw;
+        }
+
         Stamp(PathFor(path));
     }
 

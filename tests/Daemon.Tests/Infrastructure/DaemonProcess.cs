@@ -67,6 +67,9 @@ public sealed class DaemonProcess : IAsyncDisposable
             start.Environment.Remove(name);
         }
 
+        // A port of its own for the status page, unless the test chose one: tests run side by side, and a developer's
+        // daemon may hold the default 8421.
+        start.Environment["Batchkeeper__Web__Url"] = "http://127.0.0.1:0";
         foreach (var (name, value) in environment)
         {
             // An empty value removes the variable: the way to say "not set at all" (e.g. no AWS credentials).

@@ -26,6 +26,17 @@ public static class Demo
         }
         """;
 
+    /// <summary>One analysis whose job fails with exit 3 and gets one attempt: each slot fails for good.</summary>
+    public const string Failing = """
+        {
+          "workflow_name": "failing",
+          "analyses": [
+            { "name": "align", "job_definition": "x:1", "queue": "local", "retry": { "max_attempts": 1 },
+              "command": ["sh", "-c", "exit 3"], "outputs": ["out/{sample_name}.bam"] }
+          ]
+        }
+        """;
+
     /// <summary>Creates <c>projects/{project}</c> with metadata and inputs for samples named with their word counts.</summary>
     public static string CreateProject(string projects, string project, params (string Sample, int Words)[] samples)
     {

@@ -40,6 +40,8 @@ public sealed class TestDaemon : IAsyncDisposable
             ["Batchkeeper:Debounce"] = "00:00:00.100",
             ["Batchkeeper:OutputGracePeriod"] = "00:00:02",
             ["Batchkeeper:Retry:Backoff"] = "00:00:00.200",
+            // A port of its own: tests run side by side, and a developer's daemon may hold the default 8421.
+            ["Batchkeeper:Web:Url"] = "http://127.0.0.1:0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {

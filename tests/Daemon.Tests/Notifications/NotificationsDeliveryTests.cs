@@ -17,16 +17,6 @@ public sealed class NotificationsDeliveryTests(S3rverFixture s3) : IClassFixture
 
     public void Dispose() => _folder.Dispose();
 
-    private const string Failing = """
-        {
-          "workflow_name": "failing",
-          "analyses": [
-            { "name": "align", "job_definition": "x:1", "queue": "local", "retry": { "max_attempts": 1 },
-              "command": ["sh", "-c", "exit 3"], "outputs": ["out/{sample_name}.bam"] }
-          ]
-        }
-        """;
-
     [Fact]
     public async Task ThousandSlotsFailingTogether_AreAHandfulOfDigests_AtMostOneASecond_WithEveryEventOnce()
     {
@@ -98,7 +88,7 @@ public sealed class NotificationsDeliveryTests(S3rverFixture s3) : IClassFixture
             ["Batchkeeper__Notifications__Webhooks__0__Format"] = "json",
         };
         Demo.CreateProject(projects, "first", ("a1", 1));
-        Demo.Drop(Path.Combine(projects, "first", "failing.json"), Failing);
+        Demo.Drop(Path.Combine(projects, "first", "failing.json"), Demo.Failing);
         var outbox = _folder.Combine("notify", "outbox");
 
         await using (var daemon = DaemonProcess.Start(_folder.Path, environment, "run"))
@@ -109,7 +99,7 @@ public sealed class NotificationsDeliveryTests(S3rverFixture s3) : IClassFixture
             // Then the receiver goes down, a second failure waits in the outbox, and the daemon is killed.
             await receiver.DownAsync();
             Demo.CreateProject(projects, "second", ("b1", 1));
-            Demo.Drop(Path.Combine(projects, "second", "failing.json"), Failing);
+            Demo.Drop(Path.Combine(projects, "second", "failing.json"), Demo.Failing);
             await TestDaemon.WaitForSnapshotAsync(Path.Combine(projects, "second", "failing.json"), s => s.Summary.Failed == 1, "the second slot fails for good");
             await Eventually.WaitAsync(() => Directory.GetFiles(outbox, "*.json").Length > 0, "the second failure waits in the outbox");
             Signals.Kill(daemon.Id);

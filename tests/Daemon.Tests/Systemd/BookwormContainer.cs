@@ -115,7 +115,7 @@ public sealed class BookwormContainer : IAsyncLifetime
         return output;
     }
 
-    private static async Task<(int Code, string Output)> RunAsync(ProcessStartInfo start, TimeSpan timeout, string what)
+    internal static async Task<(int Code, string Output)> RunAsync(ProcessStartInfo start, TimeSpan timeout, string what)
     {
         using var process = Process.Start(start)!;
         process.StandardInput.Close();
@@ -153,7 +153,7 @@ public sealed class BookwormContainer : IAsyncLifetime
             : $"not installed: {string.Join(", ", missing)} (apt-get install debootstrap systemd-container; .ci/run does it)";
     }
 
-    private static string? Which(string tool) =>
+    internal static string? Which(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Concat(["/usr/sbin", "/sbin"])
             .Select(dir => Path.Combine(dir, tool)).FirstOrDefault(File.Exists);
 
@@ -258,7 +258,7 @@ public sealed class BookwormContainer : IAsyncLifetime
         return rootfs;
     }
 
-    private static async Task<FileStream> LockAsync(string path)
+    internal static async Task<FileStream> LockAsync(string path)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(10);
         while (true)

@@ -85,6 +85,25 @@ public sealed class RealSystemdTests(BookwormContainer container, ITestOutputHel
     }
 
     [SkippableFact]
+    public async Task StatusPage_IsServedOnLoopbackUnderTheHardenedUnit_AndHealthzSaysOk()
+    {
+        var since = await FreshInstallAsync();
+        await DropDemoAsync("demo");
+        await WaitSnapshotAsync("demo/wordcount", s => Complete(s) == 6, "the demo's 6 slots complete");
+        await WaitJournalAsync(since, "Status page at http://127.0.0.1:8421/", "the daemon's line naming the page's address");
+
+        // No curl in a minimal Debian: bash's /dev/tcp, HTTP/1.0, inside the container's own network namespace.
+        static string Get(string path) =>
+            $"bash -c 'exec 3<>/dev/tcp/127.0.0.1/8421 && printf \"GET {path} HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n\" >&3 && cat <&3'";
+        var health = await container.MustAsync(Get("/healthz"));
+        Assert.StartsWith("HTTP/1.1 200 OK", health, StringComparison.Ordinal);
+        Assert.EndsWith("\nok\n", health.Replace("\r", "", StringComparison.Ordinal), StringComparison.Ordinal);
+        var daemon = await container.MustAsync(Get("/api/daemon"));
+        Assert.Contains("\"lock\": \"held\"", daemon, StringComparison.Ordinal);
+        Assert.Contains("\"pid\": " + await MainPidAsync(), daemon, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public async Task Journal_FilesTheDaemonsLevels_InfoAt6_WarningAt4_ErrorAt3()
     {
         var since = await FreshInstallAsync();

@@ -29,13 +29,13 @@ public sealed class BatchClient : AwsJsonClient, IBatchClient
 
     /// <remarks>Not retried unless throttled or never sent: see <see cref="AwsResiliencePipeline.NotIdempotent"/>.</remarks>
     public Task<SubmitJobResponse> SubmitJobAsync(SubmitJobRequest request, CancellationToken cancellationToken = default) =>
-        InvokeAsync("v1/submitjob", request, BatchJsonContext.Default.SubmitJobRequest, BatchJsonContext.Default.SubmitJobResponse, cancellationToken, notIdempotent: true);
+        InvokeAsync("SubmitJob", request, BatchJsonContext.Default.SubmitJobRequest, BatchJsonContext.Default.SubmitJobResponse, cancellationToken, notIdempotent: true);
 
     public Task<DescribeJobsResponse> DescribeJobsAsync(DescribeJobsRequest request, CancellationToken cancellationToken = default) =>
-        InvokeAsync("v1/describejobs", request, BatchJsonContext.Default.DescribeJobsRequest, BatchJsonContext.Default.DescribeJobsResponse, cancellationToken);
+        InvokeAsync("DescribeJobs", request, BatchJsonContext.Default.DescribeJobsRequest, BatchJsonContext.Default.DescribeJobsResponse, cancellationToken);
 
     public Task<ListJobsResponse> ListJobsAsync(ListJobsRequest request, CancellationToken cancellationToken = default) =>
-        InvokeAsync("v1/listjobs", request, BatchJsonContext.Default.ListJobsRequest, BatchJsonContext.Default.ListJobsResponse, cancellationToken);
+        InvokeAsync("ListJobs", request, BatchJsonContext.Default.ListJobsRequest, BatchJsonContext.Default.ListJobsResponse, cancellationToken);
 
     public async IAsyncEnumerable<JobSummary> ListAllJobsAsync(
         ListJobsRequest request,
@@ -68,16 +68,16 @@ public sealed class BatchClient : AwsJsonClient, IBatchClient
     }
 
     public Task<TerminateJobResponse> TerminateJobAsync(TerminateJobRequest request, CancellationToken cancellationToken = default) =>
-        InvokeAsync("v1/terminatejob", request, BatchJsonContext.Default.TerminateJobRequest, BatchJsonContext.Default.TerminateJobResponse, cancellationToken);
+        InvokeAsync("TerminateJob", request, BatchJsonContext.Default.TerminateJobRequest, BatchJsonContext.Default.TerminateJobResponse, cancellationToken);
 
     public Task<CancelJobResponse> CancelJobAsync(CancelJobRequest request, CancellationToken cancellationToken = default) =>
-        InvokeAsync("v1/canceljob", request, BatchJsonContext.Default.CancelJobRequest, BatchJsonContext.Default.CancelJobResponse, cancellationToken);
+        InvokeAsync("CancelJob", request, BatchJsonContext.Default.CancelJobRequest, BatchJsonContext.Default.CancelJobResponse, cancellationToken);
 
     public Task<DescribeJobQueuesResponse> DescribeJobQueuesAsync(DescribeJobQueuesRequest request, CancellationToken cancellationToken = default) =>
-        InvokeAsync("v1/describejobqueues", request, BatchJsonContext.Default.DescribeJobQueuesRequest, BatchJsonContext.Default.DescribeJobQueuesResponse, cancellationToken);
+        InvokeAsync("DescribeJobQueues", request, BatchJsonContext.Default.DescribeJobQueuesRequest, BatchJsonContext.Default.DescribeJobQueuesResponse, cancellationToken);
 
     public Task<DescribeJobDefinitionsResponse> DescribeJobDefinitionsAsync(DescribeJobDefinitionsRequest request, CancellationToken cancellationToken = default) =>
-        InvokeAsync("v1/describejobdefinitions", request, BatchJsonContext.Default.DescribeJobDefinitionsRequest, BatchJsonContext.Default.DescribeJobDefinitionsResponse, cancellationToken);
+        InvokeAsync("DescribeJobDefinitions", request, BatchJsonContext.Default.DescribeJobDefinitionsRequest, BatchJsonContext.Default.DescribeJobDefinitionsResponse, cancellationToken);
 
     private protected override string SigningName => ServiceName;
 
@@ -86,8 +86,9 @@ public sealed class BatchClient : AwsJsonClient, IBatchClient
     private protected override AwsServiceException ServiceError(HttpResponseMessage response, AwsErrorResponse error) =>
         new BatchServiceException(error.Code, response.StatusCode, error.Message, error.RequestId);
 
+    /// <summary>Calls <paramref name="operation"/> (<c>SubmitJob</c>) at <c>POST /v1/submitjob</c>.</summary>
     private async Task<TResponse> InvokeAsync<TRequest, TResponse>(
-        string requestUri,
+        string operation,
         TRequest request,
         JsonTypeInfo<TRequest> requestType,
         JsonTypeInfo<TResponse> responseType,
@@ -95,12 +96,12 @@ public sealed class BatchClient : AwsJsonClient, IBatchClient
         bool notIdempotent = false)
         where TRequest : class
     {
-        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(ServiceUrl, requestUri));
+        using var message = new HttpRequestMessage(HttpMethod.Post, new Uri(ServiceUrl, "v1/" + operation.ToLowerInvariant()));
         if (notIdempotent)
         {
             message.Options.Set(AwsResiliencePipeline.NotIdempotent, true);
         }
 
-        return await SendAsync(message, JsonMediaType, requestUri, request, requestType, responseType, cancellationToken).ConfigureAwait(false);
+        return await SendAsync(message, JsonMediaType, operation, request, requestType, responseType, cancellationToken).ConfigureAwait(false);
     }
 }
