@@ -122,20 +122,21 @@ public static class Program
         {
             // Start-up: every workflow read, its complete slots found in S3, its in-flight chains adopted from Batch.
             var started = DateTimeOffset.UtcNow;
+            var unwritten = tracker.WriteTimes();
             await tracker.WaitForAsync(s => s.Complete == complete / size.Workflows && s.Active == active / size.Workflows, TimeSpan.FromMinutes(30), () => daemon.HasExited);
             var startupEnd = tracker.LastWrite;
             result.Startup = Measure("start-up", started, startupEnd, emulator, s3,
                 new Minimum(Describe: Ceiling(active, 100), ListObjects: startupListMinimum, Submit: 0, ListJobs: scenario.WorkflowFiles.Count * Ceiling(active / size.Workflows, 100)),
-                $"{complete:N0} complete and {active:N0} active slots found");
+                $"{complete:N0} complete and {active:N0} active slots found") with { SnapshotBytesWritten = tracker.BytesWrittenSince(unwritten) };
             Say(size, result.Startup.Describe());
             await QuietAsync(emulator);
 
             for (var round = 1; round <= options.Rounds; round++)
             {
-                var pass = await RoundAsync(daemon, tracker, emulator, s3, $"steady {round}",
+                var pass = await RoundAsync(daemon, tracker, scenario, emulator, s3, $"steady {round}",
                     new Minimum(Describe: Ceiling(active, 100), ListObjects: listMinimum, Submit: 0));
                 await tracker.WaitForAsync(s => s.Complete == complete / size.Workflows && s.Active == active / size.Workflows, TimeSpan.FromMinutes(1), () => daemon.HasExited);
-                pass = pass with { Note = "nothing changed; every snapshot still as before" };
+                pass = pass with { Note = $"nothing changed; every snapshot still as before; {pass.SnapshotBytesWritten:N0} snapshot bytes written" };
                 result.Steady.Add(pass);
                 Say(size, pass.Describe());
                 await QuietAsync(emulator);
@@ -158,7 +159,7 @@ public static class Program
             }, TimeSpan.FromMinutes(2));
             var changedJobs = emulator.Jobs.Count(j => before.TryGetValue(j.JobId, out var was) && was != j.Status);
             await QuietAsync(emulator);
-            var changed = await RoundAsync(daemon, tracker, emulator, s3, "1% changed",
+            var changed = await RoundAsync(daemon, tracker, scenario, emulator, s3, "1% changed",
                 new Minimum(Describe: Ceiling(active, 100), ListObjects: scenario.Outputs(s3, all: false), Submit: failed * size.Analyses));
             var completeAfter = complete / size.Workflows;
             var summaries = tracker.Summaries();
@@ -166,7 +167,7 @@ public static class Program
             {
                 Note = $"{changedJobs:N0} jobs changed ({100.0 * changedJobs / size.Slots:F2}% of slots): {succeeded} succeeded, {failed} failed " +
                        $"and their chains resubmitted; complete now {summaries.Sum(s => s.Complete):N0} (expected {complete + succeeded:N0}), " +
-                       $"active {summaries.Sum(s => s.Active):N0} (expected {active - succeeded:N0})",
+                       $"active {summaries.Sum(s => s.Active):N0} (expected {active - succeeded:N0}); {changed.SnapshotBytesWritten:N0} snapshot bytes written",
             };
             Say(size, result.Changed.Describe());
             await QuietAsync(emulator);
@@ -204,12 +205,14 @@ public static class Program
 
     private static int Ceiling(long count, int per) => (int)((count + per - 1) / per);
 
-    private static async Task<PassResult> RoundAsync(DaemonUnderTest daemon, SnapshotTracker tracker, Emulator emulator, MemoryS3 s3, string name, Minimum minimum)
+    private static async Task<PassResult> RoundAsync(
+        DaemonUnderTest daemon, SnapshotTracker tracker, Scenario scenario, Emulator emulator, MemoryS3 s3, string name, Minimum minimum)
     {
+        var before = tracker.WriteTimes();
         var start = DateTimeOffset.UtcNow;
         daemon.ReconcileAll();
-        var end = await tracker.WaitAllWrittenAfterAsync(start, TimeSpan.FromMinutes(30), () => daemon.HasExited);
-        return Measure(name, start, end, emulator, s3, minimum, "");
+        var end = await tracker.WaitAllPassedAfterAsync(scenario.ProjectsDirectory, start, TimeSpan.FromMinutes(30), () => daemon.HasExited);
+        return Measure(name, start, end, emulator, s3, minimum, "") with { SnapshotBytesWritten = tracker.BytesWrittenSince(before) };
     }
 
     private static PassResult Measure(string name, DateTimeOffset start, DateTimeOffset end, Emulator emulator, MemoryS3 s3, Minimum minimum, string note)
@@ -312,6 +315,9 @@ public sealed record Minimum(int Describe, int ListObjects, int Submit, int List
 
 public sealed record PassResult(string Name, double WallMs, SortedDictionary<string, int> Requests, Minimum Minimum, string Note)
 {
+    /// <summary>Bytes of the snapshot files the pass wrote (each written file's size: a write replaces the whole file).</summary>
+    public long SnapshotBytesWritten { get; init; }
+
     public int Total => Requests.Where(r => r.Key is not "PutObject").Sum(r => r.Value);
 
     public double Ratio => Minimum.Total == 0 ? (Total == 0 ? 1 : double.PositiveInfinity) : Math.Round((double)Total / Minimum.Total, 3);
@@ -336,6 +342,9 @@ public sealed class SizeResult(string label, int workflows, int samples, int ana
     public double PeakRssMib { get; set; }
     public double RssAtEndMib { get; set; }
     public double SnapshotMib { get; set; }
+
+    /// <summary>The most snapshot bytes any steady pass wrote (goal: under 1 MB at the goal size).</summary>
+    public long SnapshotBytesWrittenPerSteadyPass => Steady.Count == 0 ? 0 : Steady.Max(p => p.SnapshotBytesWritten);
 }
 
 internal static class Report
@@ -350,16 +359,16 @@ internal static class Report
     public static void PrintTable(IReadOnlyList<SizeResult> results)
     {
         Console.WriteLine();
-        Console.WriteLine($"{"size",-7} {"slots",10} {"pass",-16} {"wall s",7} {"Describe",8} {"ListJobs",8} {"Submit",6} {"S3 list",7} {"S3 head",7} {"total",6} {"min",6} {"ratio",6}");
+        Console.WriteLine($"{"size",-7} {"slots",10} {"pass",-16} {"wall s",7} {"Describe",8} {"ListJobs",8} {"Submit",6} {"S3 list",7} {"S3 head",7} {"total",6} {"min",6} {"ratio",6} {"snap MB",8}");
         foreach (var r in results)
         {
             foreach (var pass in new[] { r.Startup }.Concat(r.Steady).Append(r.Changed).OfType<PassResult>())
             {
                 int Op(string name) => pass.Requests.GetValueOrDefault(name);
-                Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} {pass.Name,-16} {pass.WallMs / 1000,7:F2} {Op("DescribeJobs"),8} {Op("ListJobs"),8} {Op("SubmitJob"),6} {Op("ListObjectsV2"),7} {Op("HeadObject"),7} {pass.Total,6} {pass.Minimum.Total,6} {pass.Ratio,6:F2}");
+                Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} {pass.Name,-16} {pass.WallMs / 1000,7:F2} {Op("DescribeJobs"),8} {Op("ListJobs"),8} {Op("SubmitJob"),6} {Op("ListObjectsV2"),7} {Op("HeadObject"),7} {pass.Total,6} {pass.Minimum.Total,6} {pass.Ratio,6:F2} {pass.SnapshotBytesWritten / 1e6,8:F3}");
             }
 
-            Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} peak RSS {r.PeakRssMib} MiB; file to first SubmitJob {string.Join(" / ", r.FileToFirstSubmitMs)} ms; snapshots {r.SnapshotMib} MiB");
+            Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} peak RSS {r.PeakRssMib} MiB; file to first SubmitJob {string.Join(" / ", r.FileToFirstSubmitMs)} ms; snapshots {r.SnapshotMib} MiB; snapshot bytes written per steady pass {r.SnapshotBytesWrittenPerSteadyPass:N0}");
         }
 
         Console.WriteLine();

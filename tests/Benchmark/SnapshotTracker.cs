@@ -6,8 +6,9 @@ namespace Batchkeeper.Benchmark;
 public sealed record Summary(long Complete, long Active, long Failed);
 
 /// <summary>
-/// Watches the snapshots of a set of workflow files: when each was last replaced, and its summary. Only the head of a
-/// snapshot is read (the summary comes before the slots), and only when the file changed.
+/// Watches the snapshots of a set of workflow files: when each was last replaced, its summary, and the bytes a round
+/// wrote; and the daemon's heartbeat, for when each workflow's last pass ran (a pass that changes nothing writes no
+/// snapshot). Only the head of a snapshot is read (the summary comes before the slots), and only when the file changed.
 /// </summary>
 public sealed class SnapshotTracker(IReadOnlyList<string> workflowFiles)
 {
@@ -44,23 +45,40 @@ public sealed class SnapshotTracker(IReadOnlyList<string> workflowFiles)
         }
     }
 
-    /// <summary>Waits until every snapshot has been replaced after <paramref name="start"/>; returns the last replacement time.</summary>
-    public async Task<DateTimeOffset> WaitAllWrittenAfterAsync(DateTimeOffset start, TimeSpan timeout, Func<bool> failed)
+    /// <summary>
+    /// Waits until the daemon's heartbeat (<c>dashboard.json</c>) shows a pass of every workflow begun at or after
+    /// <paramref name="start"/>; returns when the last of them ended (its row's start plus its duration). Snapshots are
+    /// rewritten only when their content changed, so their write times no longer tell when a pass ran.
+    /// </summary>
+    public async Task<DateTimeOffset> WaitAllPassedAfterAsync(string projectsDirectory, DateTimeOffset start, TimeSpan timeout, Func<bool> failed)
     {
         var deadline = DateTime.UtcNow + timeout;
+        var files = workflowFiles.Select(f => Path.GetRelativePath(projectsDirectory, f)).ToHashSet(StringComparer.Ordinal);
         while (true)
         {
-            var times = workflowFiles.Select(f => File.GetLastWriteTimeUtc(SnapshotOf(f))).ToArray();
-            if (times.All(t => t > start.UtcDateTime))
+            var dashboard = await Daemon.Snapshots.Dashboard.ReadAsync(projectsDirectory, CancellationToken.None);
+            var rows = dashboard?.Workflows.Where(r => files.Contains(r.File) && r.ReconciledAt >= start).ToArray() ?? [];
+            if (rows.Length == files.Count)
             {
-                LastWrite = new DateTimeOffset(times.Max(), TimeSpan.Zero);
-                return LastWrite;
+                return rows.Max(r => r.ReconciledAt + TimeSpan.FromSeconds(r.PassSeconds ?? 0));
             }
 
-            Check(deadline, failed, "every snapshot to be written again");
+            Check(deadline, failed, "a pass of every workflow in the dashboard");
             await Task.Delay(20);
         }
     }
+
+    /// <summary>The snapshots' write times now, to tell afterwards which were written since.</summary>
+    public Dictionary<string, DateTime> WriteTimes() =>
+        workflowFiles.ToDictionary(f => f, f => File.GetLastWriteTimeUtc(SnapshotOf(f)), StringComparer.Ordinal);
+
+    /// <summary>
+    /// The bytes of the snapshots written since <paramref name="before"/> was taken: a write replaces the whole file, so
+    /// each one written counts its size (one write per workflow in a round of one pass each).
+    /// </summary>
+    public long BytesWrittenSince(IReadOnlyDictionary<string, DateTime> before) =>
+        workflowFiles.Where(f => File.GetLastWriteTimeUtc(SnapshotOf(f)) != before.GetValueOrDefault(f) && File.Exists(SnapshotOf(f)))
+            .Sum(f => new FileInfo(SnapshotOf(f)).Length);
 
     /// <summary>Every snapshot's summary, as it is now.</summary>
     public IReadOnlyList<Summary> Summaries() => workflowFiles.Select(f => Read(f) ?? new Summary(0, 0, 0)).ToArray();

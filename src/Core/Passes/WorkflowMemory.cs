@@ -24,6 +24,12 @@ public sealed class WorkflowMemory
     /// </summary>
     internal bool SnapshotIsComplete { get; set; }
 
+    /// <summary>
+    /// Whether the store holds what <see cref="Snapshot"/> says (but for the pass's own times): true once it was read
+    /// from there or written, false after a write that failed, so that the next pass writes whatever it finds.
+    /// </summary>
+    internal bool SnapshotStored { get; set; }
+
     /// <summary>The last definition that could be used, kept while a broken edit is reported, and when it was read.</summary>
     internal LoadedWorkflow? LastGood { get; set; }
     internal DateTimeOffset LastGoodAt { get; set; }

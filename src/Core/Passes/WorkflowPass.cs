@@ -21,7 +21,10 @@ public enum PassOutcome
     Gone,
 }
 
-/// <summary>What one pass did: its outcome and, when it is <see cref="PassOutcome.Done"/>, the snapshot it wrote and what changed.</summary>
+/// <summary>
+/// What one pass did: its outcome and, when it is <see cref="PassOutcome.Done"/>, its snapshot (with this pass's times,
+/// whether or not it had to be written) and what changed.
+/// </summary>
 public sealed record PassReport(PassOutcome Outcome, WorkflowSnapshot? Snapshot, IReadOnlyList<SlotTransition> Transitions)
 {
     /// <summary>
@@ -62,7 +65,8 @@ public sealed record WorkflowPassSettings(TimeSpan SettleTime, TimeSpan Reconcil
 /// <summary>
 /// One pass of one workflow, from its file to its written snapshot: reads the definition (keeping the last good one
 /// while a broken edit is reported, and waiting for a half-written file), plans the slots (again only when the
-/// workflow or its metadata changed), reconciles, writes the snapshot and consumes the retry requests it applied.
+/// workflow or its metadata changed), reconciles, writes the snapshot when it says something new and consumes the retry
+/// requests it applied.
 /// A problem of this workflow ends up in its snapshot and, once, in the log; it never escapes.
 /// </summary>
 public sealed class WorkflowPass(
@@ -92,6 +96,7 @@ public sealed class WorkflowPass(
         {
             memory.Snapshot = await snapshots.LoadAsync(location, cancellationToken);
             memory.SnapshotLoaded = true;
+            memory.SnapshotStored = memory.Snapshot is not null;
         }
 
         var now = clock.GetUtcNow();
@@ -128,16 +133,17 @@ public sealed class WorkflowPass(
             ? new Reconciled(LastSeen.Of(memory.Snapshot, location, reconciler.BackendName, definition.Loaded?.Workflow.Name, now, next, definition.Errors), null, null)
             : await ReconcileAsync(location, memory, definition.Loaded, definition.Errors, now, next, stop, cancellationToken);
 
-        var saved = await SaveAsync(location, memory, reconciled.Snapshot);
+        var previous = memory.Snapshot;
+        var saved = await StoreAsync(location, memory, previous, reconciled.Snapshot);
         if (saved && reconciled.RetryVersion is { } version)
         {
-            // Applied and remembered in the snapshot just written: the request file has served.
+            // Applied and remembered in the snapshot stored: the request file has served.
             await workflows.ConsumeRetryRequestsAsync(location, version, CancellationToken.None);
         }
 
         // A pass that did not run publishes the states last seen: its only transitions are slots new in the plan's
         // place (a first pass without a usable definition has none), found by the same diff the reconciler makes.
-        var previous = memory.Snapshot;
+        // The snapshot published carries this pass's times, written to the store or not.
         memory.Snapshot = reconciled.Snapshot;
         ReportProgress(memory, reconciled.Snapshot.Summary);
         return new PassReport(PassOutcome.Done, reconciled.Snapshot, reconciled.Transitions ?? SlotStates.Of(previous).To(reconciled.Snapshot))
@@ -230,6 +236,22 @@ public sealed class WorkflowPass(
         }
 
         return plan;
+    }
+
+    /// <summary>
+    /// Writes the snapshot unless the store already holds what it says (<see cref="SnapshotContent.Same"/>: all but this
+    /// pass's own times); true when the store holds it afterwards. A steady pass writes nothing; whatever must survive
+    /// a crash (a submission, a job id, an attempt, a backoff) differs from what is stored, and is written at once.
+    /// </summary>
+    private async Task<bool> StoreAsync(WorkflowLocation location, WorkflowMemory memory, WorkflowSnapshot? previous, WorkflowSnapshot snapshot)
+    {
+        if (memory.SnapshotStored && SnapshotContent.Same(previous, snapshot) && snapshots.HoldsLast(location))
+        {
+            return true;
+        }
+
+        memory.SnapshotStored = await SaveAsync(location, memory, snapshot);
+        return memory.SnapshotStored;
     }
 
     /// <summary>Writes the snapshot; true when it was written. A failure is logged once per cause, and its end once.</summary>

@@ -48,10 +48,11 @@ public sealed class WorkflowPassRunner(
         }
 
         // Counters only, on the pass's thread: the per-workflow series come from the feed.
-        metrics?.PassEnded(report, Stopwatch.GetElapsedTime(started));
+        var took = Stopwatch.GetElapsedTime(started);
+        metrics?.PassEnded(report, took);
         if (report.Snapshot is { } snapshot)
         {
-            registry.Publish(managed, snapshot, report.Transitions);
+            registry.Publish(managed, snapshot, report.Transitions, took);
         }
 
         return report.Outcome;

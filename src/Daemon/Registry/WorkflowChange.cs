@@ -16,8 +16,13 @@ public sealed record WorkflowAdded(string Path, long Sequence) : WorkflowChange(
 public sealed record WorkflowRemoved(string Path, long Sequence) : WorkflowChange(Path, Sequence);
 
 /// <summary>
-/// A pass of a managed workflow ended: the snapshot it wrote (or tried to write) and the slots whose state or job
+/// A pass of a managed workflow ended: its snapshot, with the pass's times (the file is written only when its content
+/// changed, see <see cref="Core.Snapshots.SnapshotContent"/>), and the slots whose state or job
 /// changed in that pass, in the snapshot's order. A pass that changed nothing has no transitions.
 /// </summary>
 public sealed record PassCompleted(string Path, long Sequence, WorkflowSnapshot Snapshot, IReadOnlyList<SlotTransition> Transitions)
-    : WorkflowChange(Path, Sequence);
+    : WorkflowChange(Path, Sequence)
+{
+    /// <summary>How long the pass took, when the publisher measured it.</summary>
+    public TimeSpan? Took { get; init; }
+}

@@ -119,7 +119,8 @@ public sealed class WorkflowRegistry : IWorkflowChanges
     /// Publishes the end of a pass of <paramref name="workflow"/>. Dropped (false) when that workflow has been removed
     /// since, even if its file was added again: a pass that outlives its workflow brings no row back to life.
     /// </summary>
-    public bool Publish(ManagedWorkflow workflow, WorkflowSnapshot snapshot, IReadOnlyList<SlotTransition> transitions)
+    /// <param name="took">How long the pass took, for the dashboard (null: not measured).</param>
+    public bool Publish(ManagedWorkflow workflow, WorkflowSnapshot snapshot, IReadOnlyList<SlotTransition> transitions, TimeSpan? took = null)
     {
         lock (_lock)
         {
@@ -128,7 +129,7 @@ public sealed class WorkflowRegistry : IWorkflowChanges
                 return false;
             }
 
-            var pass = new PassCompleted(workflow.Path, ++_sequence, snapshot, transitions);
+            var pass = new PassCompleted(workflow.Path, ++_sequence, snapshot, transitions) { Took = took };
             workflow.LastPass = pass;
             Write(pass);
             return true;

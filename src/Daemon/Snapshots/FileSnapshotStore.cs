@@ -18,12 +18,19 @@ public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null,
     /// <summary>The workflows whose first load by this process is done (and their interrupted writes cleaned up).</summary>
     private readonly ConcurrentDictionary<string, bool> _loaded = new(StringComparer.Ordinal);
 
+    /// <summary>Per snapshot file: its inode, length and modification time when this store last read or wrote it.</summary>
+    private readonly ConcurrentDictionary<string, FileStamp> _stamps = new(StringComparer.Ordinal);
+
+    private readonly record struct FileStamp((ulong Device, ulong Inode) Identity, long Length, DateTime Modified);
+
     /// <summary>The workflow file a location names.</summary>
     public static string WorkflowPath(WorkflowLocation workflow) => Path.Combine(workflow.ProjectDirectory, workflow.FileName);
 
     public async Task<WorkflowSnapshot?> LoadAsync(WorkflowLocation workflow, CancellationToken cancellationToken)
     {
         var path = WorkflowPath(workflow);
+        // Stamped before the read: a write by someone else during it leaves the stamp behind, so the next pass writes.
+        Stamp(PathFor(path));
         var snapshot = await LoadAsync(path, cancellationToken);
 
         // Nothing of this process has written this snapshot yet: any temp file of it is from a write that was killed.
@@ -37,15 +44,49 @@ public sealed class FileSnapshotStore(ILogger<FileSnapshotStore>? logger = null,
 
     public async Task SaveAsync(WorkflowLocation workflow, WorkflowSnapshot snapshot, CancellationToken cancellationToken)
     {
+        var path = WorkflowPath(workflow);
+        _stamps.TryRemove(PathFor(path), out _);
         try
         {
-            await SaveAsync(WorkflowPath(workflow), snapshot, cancellationToken);
+            await SaveAsync(path, snapshot, cancellationToken);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             metrics?.SnapshotWriteFailed(Metrics.SnapshotFile.Status); // the pass says why, once per cause
             throw;
         }
+
+        Stamp(PathFor(path));
+    }
+
+    /// <summary>
+    /// A stat: the file is the one (inode, length, modification time) this store last read or wrote. Every atomic write
+    /// replaces the file by another, so a copy written by anyone else is told apart, and a removed file has no stamp.
+    /// </summary>
+    public bool HoldsLast(WorkflowLocation workflow)
+    {
+        var path = PathFor(WorkflowPath(workflow));
+        return _stamps.TryGetValue(path, out var stamp) && StampOf(path) is { } now && now == stamp;
+    }
+
+    private void Stamp(string snapshotPath)
+    {
+        if (StampOf(snapshotPath) is { } stamp)
+        {
+            _stamps[snapshotPath] = stamp;
+        }
+        else
+        {
+            _stamps.TryRemove(snapshotPath, out _);
+        }
+    }
+
+    private static FileStamp? StampOf(string snapshotPath)
+    {
+        var file = new FileInfo(snapshotPath);
+        return Files.ProjectFile.Identity(snapshotPath) is { } identity && file.Exists
+            ? new FileStamp(identity, file.Length, file.LastWriteTimeUtc)
+            : null;
     }
 
     /// <summary><c>projects/demo/wordcount.json</c> gives <c>projects/demo/wordcount.status.json</c>.</summary>

@@ -10,6 +10,9 @@ public sealed class FakeSnapshotStore : ISnapshotStore
 {
     private string? _json;
 
+    /// <summary>The text this store last read or wrote: <see cref="HoldsLast"/> is true while it is still what is kept.</summary>
+    private string? _known;
+
     /// <summary>Every save from now on throws this (null: saves work).</summary>
     public Exception? SaveFailure { get; set; }
 
@@ -21,7 +24,16 @@ public sealed class FakeSnapshotStore : ISnapshotStore
     /// <summary>Puts a snapshot "on disk", as a daemon that ran before would have left it.</summary>
     public void Put(WorkflowSnapshot snapshot) => _json = JsonSerializer.Serialize(snapshot, SnapshotJson.Options);
 
-    public Task<WorkflowSnapshot?> LoadAsync(WorkflowLocation workflow, CancellationToken cancellationToken) => Task.FromResult(Saved);
+    /// <summary>Removes the snapshot "from disk", as a person deleting the file would.</summary>
+    public void Delete() => _json = null;
+
+    public Task<WorkflowSnapshot?> LoadAsync(WorkflowLocation workflow, CancellationToken cancellationToken)
+    {
+        _known = _json;
+        return Task.FromResult(Saved);
+    }
+
+    public bool HoldsLast(WorkflowLocation workflow) => _json is not null && ReferenceEquals(_json, _known);
 
     public Task SaveAsync(WorkflowLocation workflow, WorkflowSnapshot snapshot, CancellationToken cancellationToken)
     {
@@ -31,6 +43,7 @@ public sealed class FakeSnapshotStore : ISnapshotStore
         }
 
         Put(snapshot);
+        _known = _json;
         Saves++;
         return Task.CompletedTask;
     }

@@ -319,4 +319,133 @@ public sealed class WorkflowPassTests
 
         Assert.Equal(2, _log.Count(15));
     }
+
+    // Snapshot writes: only when the content changed (issue 19). The snapshot a pass reports always has its own times.
+
+    [Fact]
+    public async Task SteadyPass_WhereNothingChanged_WritesNoSnapshot_ButReportsThisPassesTimes()
+    {
+        _source.Read = new WorkflowRead.Loaded(Loaded());
+        await PassAsync();
+        _backend.SetRunning("job-1");
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        await PassAsync();
+        var changedAt = _clock.GetUtcNow();
+        Assert.Equal(2, _store.Saves);
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        var steady = await PassAsync();
+
+        Assert.Equal(2, _store.Saves);
+        Assert.Equal(changedAt, _store.Saved!.ReconciledAt);
+        Assert.Equal((_clock.GetUtcNow(), _clock.GetUtcNow() + TimeSpan.FromMinutes(5)), (steady.Snapshot!.ReconciledAt, steady.Snapshot.NextReconcileAt));
+        Assert.Equal(SlotState.Running, steady.Snapshot.Slots[0].State);
+    }
+
+    [Fact]
+    public async Task PassWhereOneSlotChanged_WritesTheSnapshot_WithTheChange()
+    {
+        _source.Read = new WorkflowRead.Loaded(Loaded("m1", "s1", "s2"));
+        await PassAsync();
+        await PassAsync();
+        Assert.Equal(1, _store.Saves);
+
+        _backend.SetRunning("job-2");
+        await PassAsync();
+
+        Assert.Equal(2, _store.Saves);
+        Assert.Equal([SlotState.Queued, SlotState.Running], _store.Saved!.Slots.Select(s => s.State));
+    }
+
+    [Fact]
+    public async Task Submission_IsStoredByThePassThatMadeIt_AsIsABackoff_WhileTheWaitWritesNothing()
+    {
+        var reconciler = new WorkflowReconciler(_backend, _outputs, new ReconcilerOptions { SubmitParallelism = 1 });
+        var pass = new WorkflowPass(reconciler, _source, _store, new WorkflowPassSettings(Settle, TimeSpan.FromMinutes(5), Defaults), _clock, _log);
+        _source.Read = new WorkflowRead.Loaded(Loaded());
+        Task Pass() => pass.RunAsync(Here, _memory, default, CancellationToken.None);
+
+        await Pass();
+        Assert.Equal(("job-1", 1), (_store.Saved!.Slots[0].JobId, _store.Saved.Slots[0].History.Count));
+
+        _backend.Fail("job-1", "Essential container in task exited", exitCode: 1);
+        await Pass();
+        var retrying = _store.Saved!.Slots[0];
+        Assert.Equal((SlotState.Retrying, Start + Defaults.Backoff), (retrying.State, retrying.NextAttemptAt));
+        var saves = _store.Saves;
+
+        _clock.Advance(Defaults.Backoff / 2);
+        await Pass();
+        Assert.Equal(saves, _store.Saves);
+
+        _clock.Advance(Defaults.Backoff);
+        await Pass();
+        Assert.Equal(saves + 1, _store.Saves);
+        Assert.Equal(("job-2", 2), (_store.Saved!.Slots[0].JobId, _store.Saved.Slots[0].History.Count));
+    }
+
+    [Fact]
+    public async Task SnapshotRemovedByHand_IsWrittenAgainByTheNextPass()
+    {
+        _source.Read = new WorkflowRead.Loaded(Loaded());
+        await PassAsync();
+        _store.Delete();
+
+        await PassAsync();
+
+        Assert.Equal(2, _store.Saves);
+        Assert.Equal("job-1", _store.Saved!.Slots[0].JobId);
+    }
+
+    [Fact]
+    public async Task AfterAWriteThatFailed_TheNextPassWrites_EvenWhenNothingChangedSince()
+    {
+        _source.Read = new WorkflowRead.Loaded(Loaded());
+        await PassAsync();
+        _backend.SetRunning("job-1");
+        _store.SaveFailure = new IOException("No space left on device");
+        await PassAsync();
+        _store.SaveFailure = null;
+
+        await PassAsync();
+
+        Assert.Equal(2, _store.Saves);
+        Assert.Equal(SlotState.Running, _store.Saved!.Slots[0].State);
+    }
+
+    [Fact]
+    public async Task AfterARestart_APassOfAWorkflowThatDidNotChange_WritesNothing()
+    {
+        _source.Read = new WorkflowRead.Loaded(Loaded());
+        await PassAsync();
+        _clock.Advance(TimeSpan.FromMinutes(1));
+
+        var report = await _pass.RunAsync(Here, new WorkflowMemory(), default, CancellationToken.None);
+
+        Assert.Equal(1, _store.Saves);
+        Assert.Equal(_clock.GetUtcNow(), report.Snapshot!.ReconciledAt);
+    }
+
+    [Fact]
+    public async Task TheSameErrorAgain_WritesNothing_ItsEndIsWritten()
+    {
+        _source.Read = new WorkflowRead.Loaded(Loaded());
+        await PassAsync();
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        _source.Read = Broken(writtenAgo: TimeSpan.FromMinutes(1));
+        await PassAsync();
+        var reportedAt = _clock.GetUtcNow();
+        Assert.Equal(2, _store.Saves);
+
+        _clock.Advance(TimeSpan.FromMinutes(1));
+        var again = await PassAsync();
+        Assert.Equal(2, _store.Saves);
+        Assert.All(_store.Saved!.Errors, e => Assert.Equal(reportedAt, e.At));
+        Assert.All(again.Snapshot!.Errors, e => Assert.Equal(_clock.GetUtcNow(), e.At));
+
+        _source.Read = new WorkflowRead.Loaded(Loaded());
+        await PassAsync();
+        Assert.Equal(3, _store.Saves);
+        Assert.Empty(_store.Saved!.Errors);
+    }
 }

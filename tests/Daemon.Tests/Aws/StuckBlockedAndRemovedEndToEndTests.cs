@@ -90,7 +90,7 @@ public sealed class StuckBlockedAndRemovedEndToEndTests(StuckBlockedAndRemovedS3
             .Where(b => b.GetProperty("jobName").GetString()!.StartsWith(namePrefix, StringComparison.Ordinal))];
 
     private static Task<WorkflowSnapshot> LaterPassesAsync(string workflow, WorkflowSnapshot after) =>
-        TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt >= after.ReconciledAt + TimeSpan.FromSeconds(2), "two more passes", Deadline);
+        TestDaemon.WaitForPassAsync(workflow, after.ReconciledAt + TimeSpan.FromSeconds(2), "two more passes", timeout: Deadline);
 
     [Fact]
     public async Task JobStuckRunnable_WithAMisconfigurationOrCapacityReason_IsFlaggedAfterStuckRunnableAfter_AndOnlyThose()
@@ -138,7 +138,7 @@ public sealed class StuckBlockedAndRemovedEndToEndTests(StuckBlockedAndRemovedS3
 
         var waiting = Slot(later, "s3");
         Assert.Equal((false, "RUNNABLE", Scaling), (waiting.Stuck, waiting.BatchStatus, waiting.StatusReason));
-        Assert.True(later.ReconciledAt - waiting.RunnableSince >= StuckAfter, "s3 waited as long as the others");
+        Assert.True(await TestDaemon.LastPassAtAsync(workflow) - waiting.RunnableSince >= StuckAfter, "s3 waited as long as the others");
         Assert.Null(waiting.Message);
 
         // Flagging leaves the jobs alone: nothing is terminated, and each slot has its one job.
@@ -259,7 +259,7 @@ public sealed class StuckBlockedAndRemovedEndToEndTests(StuckBlockedAndRemovedS3
         // The jobs end as Batch ends them; the other workflow shows the daemon kept reconciling meanwhile.
         await emulator.WaitUntilAsync(jobs => jobs.Where(j => jobIds.Contains(j.JobId)).All(j => j.IsFinal), Deadline);
         var finishedAt = DateTimeOffset.UtcNow;
-        await TestDaemon.WaitForSnapshotAsync(control, s => s.ReconciledAt >= finishedAt + TimeSpan.FromSeconds(2), "the other workflow reconciled twice since", Deadline);
+        await TestDaemon.WaitForPassAsync(control, finishedAt + TimeSpan.FromSeconds(2), "the other workflow reconciled twice since", timeout: Deadline);
 
         Assert.Empty(emulator.RequestsFor(BatchOperations.TerminateJob));
         Assert.Empty(emulator.RequestsFor(BatchOperations.CancelJob));

@@ -106,7 +106,8 @@ public sealed class CliStatusTests : IDisposable
         var (code, output, _) = await RunAsync("dashboard");
 
         Assert.Equal(1, code);
-        var lines = CliRun.Lines(output);
+        var lines = CliRun.Lines(output)[1..];
+        Assert.StartsWith("daemon stopped at ", output, StringComparison.Ordinal);
         Assert.Matches(@"^workflow +complete +running +queued +retrying +failed +blocked +invalid +errors +age$", lines[0]);
         Assert.Matches(@"^study/broken\.json +0/2 +0 +0 +0 +0 +0 +2 +0 +\d+s$", lines[1]);
         Assert.Matches(@"^study/failing\.json +0/4 +0 +0 +0 +2 +2 +0 +0 +\d+s$", lines[2]);

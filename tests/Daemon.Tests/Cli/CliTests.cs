@@ -95,13 +95,16 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("no slot for sample 'zz'", error, StringComparison.Ordinal);
 
-        // The daemon is stopped: its snapshot will go stale. A fresh one is not stale yet; its failed slot is exit 1.
+        // The daemon stopped cleanly, and its heartbeat says so: no guessing from the snapshot's age.
         (code, output, _) = await RunAsync("dashboard");
         Assert.Equal(1, code);
-        Assert.Matches(@"study/failing.json +0/1 +0 +0 +0 +1 +0 +0 +0", output);
+        Assert.StartsWith("daemon stopped at ", output, StringComparison.Ordinal);
+        Assert.Matches(@"study/failing.json +0/1 +0 +0 +0 +1 +0 +0 +0 +\d+s$", CliRun.Lines(output)[2]);
         Assert.DoesNotContain("stale", output, StringComparison.Ordinal);
 
-        // A snapshot whose next pass is long overdue means the daemon is not running: the dashboard says so and exits 1.
+        // Without a heartbeat (a daemon older than it), the old rule: a snapshot whose next pass is long overdue means
+        // the daemon is not running; the dashboard says so and exits 1.
+        File.Delete(Path.Combine(Projects, "dashboard.json"));
         var snapshot = (await TestDaemon.ReadSnapshotAsync(workflow))!;
         snapshot.ReconciledAt = DateTimeOffset.UtcNow - TimeSpan.FromHours(2);
         snapshot.NextReconcileAt = snapshot.ReconciledAt + TimeSpan.FromSeconds(30);

@@ -90,6 +90,40 @@ public sealed class TestDaemon : IAsyncDisposable
     public static Task<WorkflowSnapshot> WaitForSnapshotAsync(string workflowPath, Func<WorkflowSnapshot, bool> done, string what, TimeSpan? timeout = null) =>
         Eventually.WaitAsync(() => ReadSnapshotAsync(workflowPath), s => s is not null && done(s), what, timeout, Describe);
 
+    /// <summary>
+    /// When the daemon last began a pass of the workflow, from its row in the heartbeat (<c>dashboard.json</c>); null before
+    /// the first. The snapshot file says when its content last changed: a pass that changes nothing leaves it as it is.
+    /// </summary>
+    public static async Task<DateTimeOffset?> LastPassAtAsync(string workflowPath)
+    {
+        var full = Path.GetFullPath(workflowPath);
+        var root = Path.GetDirectoryName(Path.GetDirectoryName(full))!;
+        var dashboard = await Dashboard.ReadAsync(root, CancellationToken.None);
+        return dashboard?.Workflows.FirstOrDefault(r => r.File == Path.GetRelativePath(root, full))?.ReconciledAt;
+    }
+
+    /// <summary>When the daemon last began a pass of the workflow, once its heartbeat has a row for it.</summary>
+    public static async Task<DateTimeOffset> WaitForLastPassAtAsync(string workflowPath) =>
+        (await Eventually.WaitAsync(() => LastPassAtAsync(workflowPath), at => at is not null, $"a row for {workflowPath} in the dashboard"))!.Value;
+
+    /// <summary>
+    /// Waits until the daemon has begun a pass of the workflow later than <paramref name="after"/> (by its heartbeat) and
+    /// the snapshot satisfies <paramref name="done"/>; returns the snapshot.
+    /// </summary>
+    public static async Task<WorkflowSnapshot> WaitForPassAsync(
+        string workflowPath, DateTimeOffset after, string what, Func<WorkflowSnapshot, bool>? done = null, TimeSpan? timeout = null)
+    {
+        var seen = await Eventually.WaitAsync(
+            async () => (Snapshot: await ReadSnapshotAsync(workflowPath), LastPass: await LastPassAtAsync(workflowPath)),
+            v => v.Snapshot is not null && v.LastPass > after && (done?.Invoke(v.Snapshot) ?? true),
+            what, timeout, v => $"last pass {v.LastPass:O}; {Describe(v.Snapshot)}");
+        return seen.Snapshot!;
+    }
+
+    /// <summary>Waits for a pass of the workflow after the last one seen so far (the first one if none was seen).</summary>
+    public static async Task<WorkflowSnapshot> WaitForAnotherPassAsync(string workflowPath, string what, TimeSpan? timeout = null) =>
+        await WaitForPassAsync(workflowPath, await LastPassAtAsync(workflowPath) ?? DateTimeOffset.MinValue, what, timeout: timeout);
+
     private static string Describe(WorkflowSnapshot? s) => s is null
         ? "no snapshot"
         : System.Text.Json.JsonSerializer.Serialize(new { s.ReconciledAt, s.Summary, s.Errors, Slots = s.Slots.Select(x => new { x.Sample, x.Analysis, x.State, x.Message }) });

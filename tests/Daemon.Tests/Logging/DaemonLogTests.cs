@@ -41,7 +41,7 @@ public sealed partial class DaemonLogTests : IDisposable
         Demo.Drop(workflow, Workflow("typo", "wc -w < inputs/{fille_name} > out/{sample_name}.first"));
 
         var first = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Invalid == 2, "both samples' first slots are invalid");
-        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt > first.ReconciledAt.AddSeconds(3), "two more passes");
+        await TestDaemon.WaitForPassAsync(workflow, first.ReconciledAt.AddSeconds(3), "two more passes");
         var log = await WaitForLineAsync(daemon, "the reason in the log",
             "[WRN] 2 slots invalid: typo.json: analyses[0].command[2]: unknown placeholder {fille_name}", "(samples a, b).", "[study/typo.json]");
 

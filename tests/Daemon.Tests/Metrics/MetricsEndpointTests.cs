@@ -202,7 +202,9 @@ public sealed class MetricsEndpointTests : IDisposable
         await using var demo = await StartDemoAsync();
         // A folder where each file goes: the atomic rename over it fails, as on a read-only or broken folder.
         Directory.CreateDirectory(Daemon.Snapshots.FileSnapshotStore.PathFor(demo.Wordcount));
-        Directory.CreateDirectory(Path.Combine(demo.Daemon.Projects, Daemon.Watching.WorkflowFiles.Dashboard));
+        // The dashboard is the heartbeat, written from the start: the folder takes the place of the file between two writes.
+        var dashboard = Path.Combine(demo.Daemon.Projects, Daemon.Watching.WorkflowFiles.Dashboard);
+        await Eventually.WaitAsync(() => ReplaceWithFolder(dashboard), "a folder where the dashboard goes");
         Demo.Drop(demo.Wordcount, Demo.Workflow);
 
         // The pass still publishes what it did: the demo runs to its end while no snapshot can be written.
@@ -217,6 +219,20 @@ public sealed class MetricsEndpointTests : IDisposable
         Assert.Equal(0, scrape.Value("batchkeeper_passes_total", ("outcome", "ok")));
         Assert.Equal(0, scrape.Value("batchkeeper_pass_failures_total", ("reason", "reconcile")));
         Assert.True(scrape.Value("batchkeeper_snapshot_write_failures_total", ("file", "status")) >= failed);
+    }
+
+    private static bool ReplaceWithFolder(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            Directory.CreateDirectory(path);
+            return true;
+        }
+        catch (IOException)
+        {
+            return false; // written again in between
+        }
     }
 
     [SkippableFact]

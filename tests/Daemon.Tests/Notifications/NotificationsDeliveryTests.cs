@@ -49,8 +49,8 @@ public sealed class NotificationsDeliveryTests(S3rverFixture s3) : IClassFixture
 
         await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Failed == 1000, "all 1,000 slots fail for good", TimeSpan.FromMinutes(2));
         await Eventually.WaitAsync(() => receiver.EventsTo("json").Count >= 1000, "every failure reaches the json webhook", TimeSpan.FromMinutes(1));
-        var from = (await TestDaemon.ReadSnapshotAsync(workflow))!.ReconciledAt;
-        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt > from + TimeSpan.FromSeconds(2.5), "three more passes");
+        var from = await TestDaemon.WaitForLastPassAtAsync(workflow);
+        await TestDaemon.WaitForPassAsync(workflow, from + TimeSpan.FromSeconds(2.5), "three more passes");
 
         var ids = receiver.EventsTo("json").Select(e => e.GetProperty("id").GetString()).ToArray();
         Assert.Equal(1000, ids.Length);
@@ -111,8 +111,7 @@ public sealed class NotificationsDeliveryTests(S3rverFixture s3) : IClassFixture
         {
             await Eventually.WaitAsync(() => receiver.EventsTo("json").Count >= 2, "the waiting message is delivered after the restart");
             var second = Path.Combine(projects, "second", "failing.json");
-            var from = (await TestDaemon.ReadSnapshotAsync(second))!.ReconciledAt;
-            await TestDaemon.WaitForSnapshotAsync(second, s => s.ReconciledAt > from + TimeSpan.FromSeconds(2.5), "three more passes after the restart");
+            await TestDaemon.WaitForPassAsync(second, DateTimeOffset.UtcNow + TimeSpan.FromSeconds(2.5), "three more passes after the restart");
             restarted.Terminate();
             await restarted.WaitForExitAsync(TimeSpan.FromSeconds(30));
         }

@@ -48,8 +48,8 @@ public sealed class NotificationsEndToEndTests : IDisposable
     /// <summary>Waits for <paramref name="passes"/> more passes of a workflow, so that a second message would have been sent by then.</summary>
     private static async Task MorePassesAsync(string workflow, int passes = 3)
     {
-        var from = (await TestDaemon.ReadSnapshotAsync(workflow))!.ReconciledAt;
-        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt > from + TimeSpan.FromSeconds(passes - 0.5), $"{passes} more passes");
+        var from = await TestDaemon.WaitForLastPassAtAsync(workflow);
+        await TestDaemon.WaitForPassAsync(workflow, from + TimeSpan.FromSeconds(passes - 0.5), $"{passes} more passes");
     }
 
     private static string[] Types(IEnumerable<JsonElement> events) => events.Select(e => e.GetProperty("type").GetString()!).ToArray();
@@ -138,13 +138,13 @@ public sealed class NotificationsEndToEndTests : IDisposable
         var workflow = daemon.WorkflowPath("study", "failing.json");
         Demo.Drop(workflow, Failing);
 
-        var failed = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Failed == 3, "every slot fails for good");
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Failed == 3, "every slot fails for good");
         var downSince = DateTimeOffset.UtcNow;
         // While the receiver is down, the passes keep their pace: at least 20 in 30 s at one a second.
-        var passesBefore = failed.ReconciledAt;
+        var passesBefore = await TestDaemon.WaitForLastPassAtAsync(workflow);
         await Eventually.WaitAsync(() => DateTimeOffset.UtcNow - downSince > TimeSpan.FromSeconds(30), "30 s of outage", TimeSpan.FromSeconds(40));
-        var during = (await TestDaemon.ReadSnapshotAsync(workflow))!;
-        Assert.True(during.ReconciledAt - passesBefore > TimeSpan.FromSeconds(20), $"passes went on: last at {during.ReconciledAt:O}, first {passesBefore:O}");
+        var during = await TestDaemon.WaitForLastPassAtAsync(workflow);
+        Assert.True(during - passesBefore > TimeSpan.FromSeconds(20), $"passes went on: last at {during:O}, first {passesBefore:O}");
         Assert.Empty(receiver.Posts);
 
         await receiver.UpAsync();

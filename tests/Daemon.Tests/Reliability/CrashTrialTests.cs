@@ -107,8 +107,8 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
         var lastStart = DateTimeOffset.UtcNow;
         await using (var daemon = DaemonProcess.Start(_folder.Path, environment, "run"))
         {
-            // Written by this last run: the snapshot a killed run left may already be complete.
-            done = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 32 && s.ReconciledAt > lastStart, "convergence after the trials", TimeSpan.FromMinutes(3));
+            // Seen by this last run: the snapshot a killed run left may already be complete.
+            done = await TestDaemon.WaitForPassAsync(workflow, lastStart, "convergence after the trials", s => s.Summary.Complete == 32, TimeSpan.FromMinutes(3));
         }
 
         Assert.True(killsDuringSubmit >= 3, $"only {killsDuringSubmit} kills landed during a SubmitJob");
@@ -123,12 +123,12 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
 
     /// <summary>
     /// Kills aimed at snapshot writes. A workflow of 1,000 samples × 2 analyses (960 samples already done through file
-    /// outputs, 40 to run on the emulator) has a snapshot of a few MB, written after every pass. Each trial watches the
-    /// project folder; when a snapshot temp file appears the daemon is frozen (SIGSTOP) at once, and only if the temp file
-    /// is still there once every thread has stopped, so the process is provably between creating it and renaming it over
-    /// the snapshot, is it killed (SIGKILL); otherwise it is let go (SIGCONT) until the next write. Half the trials take
-    /// the first write after a SubmitJob of that run (the job ids exist only in memory and in the half-written file), the
-    /// others the first, second or third write of the run.
+    /// outputs, 40 to run on the emulator) has a snapshot of a few MB, written by every pass that changes it. Each trial
+    /// watches the project folder; when a snapshot temp file appears the daemon is frozen (SIGSTOP) at once, and only if
+    /// the temp file is still there once every thread has stopped, so the process is provably between creating it and
+    /// renaming it over the snapshot, is it killed (SIGKILL); otherwise it is let go (SIGCONT) until the next write. Half
+    /// the trials take the first write after a SubmitJob of that run (the job ids exist only in memory and in the
+    /// half-written file), the others the first, second or third write of the run.
     /// </summary>
     [Fact]
     public async Task KilledWhileWritingSnapshots_EverySnapshotParses_NoJobIsSubmittedTwice_AndItConverges()
@@ -233,9 +233,9 @@ public sealed class CrashTrialTests(S3rverFixture s3, ITestOutputHelper output) 
         {
             try
             {
-                // Written by this last run: the snapshot a killed run left may already be complete, and a SIGTERM to a
+                // Seen by this last run: the snapshot a killed run left may already be complete, and a SIGTERM to a
                 // daemon still starting up (no handler yet) would end it with 143.
-                converged = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2 * (DoneSamples + PendingSamples) && s.ReconciledAt > lastStart, "convergence after the trials", TimeSpan.FromMinutes(3));
+                converged = await TestDaemon.WaitForPassAsync(workflow, lastStart, "convergence after the trials", s => s.Summary.Complete == 2 * (DoneSamples + PendingSamples), TimeSpan.FromMinutes(3));
             }
             catch (TimeoutException)
             {

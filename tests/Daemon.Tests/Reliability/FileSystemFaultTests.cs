@@ -70,7 +70,9 @@ public sealed class FileSystemFaultTests : IDisposable
             }
         }
 
-        File.SetLastWriteTimeUtc(workflow, DateTime.UtcNow); // a change: a pass runs and tries to write
+        // A change of content (the definition's hash), in the file's own page of the full disk: a pass runs and tries to
+        // write. (A pass that changes nothing writes no snapshot at all.)
+        File.AppendAllText(workflow, "\n");
         await Eventually.WaitAsync(() => LogFiles.HasLine(LogFiles.Read(daemon.LogDirectory), "Writing the snapshot failed; the previous snapshot is intact", "[study/wordcount.json]"),
             "the failed write is logged");
         Assert.Equal(before, await File.ReadAllTextAsync(snapshotPath));
@@ -79,6 +81,7 @@ public sealed class FileSystemFaultTests : IDisposable
         File.Delete(filler);
         var previous = System.Text.Json.JsonDocument.Parse(before).RootElement.GetProperty("reconciled_at").GetDateTimeOffset();
         var after = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.ReconciledAt > previous, "snapshots are written again once there is room");
+        Assert.NotEqual(System.Text.Json.JsonDocument.Parse(before).RootElement.GetProperty("definition_sha256").GetString(), after.DefinitionSha256);
         Assert.Equal(2, after.Summary.Complete);
     }
 

@@ -9,8 +9,9 @@ internal sealed class DashboardCommand(CliContext context)
 {
     /// <summary>
     /// <c>dashboard</c>: one row per workflow, from every snapshot under the projects root, with every count that needs a
-    /// person (retrying, failed, blocked, invalid, errors) and a note for a cancelled workflow or a stale snapshot. Exit 1
-    /// when any row needs attention, as <c>status</c> exits 1 for one workflow.
+    /// person (retrying, failed, blocked, invalid, errors) and a note for a cancelled workflow or a daemon that is not
+    /// reconciling it (stopped, not heard from, late; see <see cref="Liveness"/>). Exit 1 when any row needs attention,
+    /// as <c>status</c> exits 1 for one workflow. The age is that of the workflow's last pass, from the heartbeat.
     /// </summary>
     public async Task<int> DashboardAsync(CancellationToken cancellationToken)
     {
@@ -28,7 +29,14 @@ internal sealed class DashboardCommand(CliContext context)
         }
 
         table.AddColumn(new TableColumn("") { Padding = new Padding(0, 0, 0, 0) });
-        var attention = 0;
+        var liveness = await Liveness.ReadAsync(root, context.Clock.GetUtcNow(), cancellationToken);
+        if (liveness.Said is { } said)
+        {
+            // Once, above the table: a stopped or silent daemon concerns every row.
+            await context.Output.WriteLineAsync(said);
+        }
+
+        var attention = liveness.Said is null ? 0 : 1;
         foreach (var path in WorkflowFiles.Scan(root).Order(StringComparer.Ordinal))
         {
             var snapshot = await FileSnapshotStore.LoadAsync(path, cancellationToken);
@@ -41,23 +49,23 @@ internal sealed class DashboardCommand(CliContext context)
             }
 
             var s = snapshot.Summary;
-            var late = context.Clock.GetUtcNow() - (snapshot.NextReconcileAt ?? snapshot.ReconciledAt) > TimeSpan.FromMinutes(1);
+            var (lastPass, late) = liveness.Of(snapshot, name);
             var notes = new List<string>();
             if (snapshot.Cancel)
             {
                 notes.Add("cancelled");
             }
 
-            if (late)
+            if (late is not null)
             {
-                notes.Add("stale: is the daemon running?");
+                notes.Add(late);
             }
 
-            attention += late || s.Failed > 0 || s.Invalid > 0 || snapshot.Errors.Count > 0 ? 1 : 0;
+            attention += late is not null || s.Failed > 0 || s.Invalid > 0 || snapshot.Errors.Count > 0 ? 1 : 0;
             CliFormat.AddRow(table,
             [
                 name, $"{s.Complete}/{s.Total}", $"{s.Running}", $"{s.Queued}", $"{s.Retrying}", $"{s.Failed}", $"{s.Blocked}", $"{s.Invalid}",
-                $"{snapshot.Errors.Count}", context.Age(snapshot.ReconciledAt), string.Join("; ", notes),
+                $"{snapshot.Errors.Count}", context.Age(lastPass), string.Join("; ", notes),
             ]);
         }
 

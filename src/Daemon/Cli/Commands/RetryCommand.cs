@@ -34,7 +34,8 @@ internal sealed class RetryCommand(CliContext context)
                 && (sample is null || s.Sample == sample) && (analysis is null || s.Analysis == analysis));
             if (failed == 0)
             {
-                context.Output.WriteLine($"nothing to retry: no slot for sample {sample ?? "*"}, analysis {analysis ?? "*"} has failed for good (snapshot of {context.Age(snapshot.ReconciledAt)} ago)");
+                var (_, lastPass, _) = await Liveness.OfWorkflowAsync(path, snapshot, context.Clock.GetUtcNow(), cancellationToken);
+                context.Output.WriteLine($"nothing to retry: no slot for sample {sample ?? "*"}, analysis {analysis ?? "*"} has failed for good (as of the pass {context.Age(lastPass)} ago)");
                 return ExitCodes.Ok;
             }
         }

@@ -101,7 +101,14 @@ internal sealed class StatusCommand(CliContext context)
 
         var s = snapshot.Summary;
         var what = snapshot.Workflow is { } name ? $"workflow {name}" : "not parsed (see the errors)";
-        await output.WriteLineAsync($"{snapshot.Project}/{snapshot.File}: {what}, {snapshot.Backend} backend, reconciled {context.Age(snapshot.ReconciledAt)} ago");
+
+        var (liveness, lastPass, late) = await Liveness.OfWorkflowAsync(path, snapshot, context.Clock.GetUtcNow(), cancellationToken);
+        var changed = lastPass - snapshot.ReconciledAt >= TimeSpan.FromSeconds(1) ? $" (its snapshot last changed {context.Age(snapshot.ReconciledAt)} ago)" : "";
+        await output.WriteLineAsync($"{snapshot.Project}/{snapshot.File}: {what}, {snapshot.Backend} backend, reconciled {context.Age(lastPass)} ago{changed}");
+        if ((liveness.Said ?? (exists ? late : null)) is { } daemon)
+        {
+            await output.WriteLineAsync(daemon);
+        }
         if (!exists)
         {
             await output.WriteLineAsync($"gone: {path} no longer exists; this is its last snapshot, which the daemon no longer updates (delete {Path.GetFileName(snapshotPath)} to clear it)");
