@@ -72,7 +72,7 @@ public static class StatusPageBenchmark
             results.Add(during);
             results.Add(await MeasureAsync(http, "during passes", $"/api/workflows/{id}/grid", repeats));
             Say($"passes {(DateTimeOffset.UtcNow - passStart).TotalSeconds:F1} s in by the end of those reads");
-            await tracker.WaitAllWrittenAfterAsync(passStart, TimeSpan.FromMinutes(10), () => daemon.HasExited);
+            await tracker.WaitAllPassedAfterAsync(scenario.ProjectsDirectory, passStart, TimeSpan.FromMinutes(10), () => daemon.HasExited);
 
             if (File.Exists("/usr/bin/chromium"))
             {
