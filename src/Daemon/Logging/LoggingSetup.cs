@@ -38,6 +38,9 @@ public static class LoggingSetup
             // Polly logs each retry of the resilience pipelines at Warning; the AWS clients log their own retry line.
             .MinimumLevel.Override("Polly", LogEventLevel.Error)
             .ReadFrom.Configuration(configuration)
+            // A daemon refused the projects lock says so in one line on stderr (RunCommand); the host's own "Hosting
+            // failed to start" with the exception's stack would only bury that line.
+            .Filter.ByExcluding(e => e.Exception is Hosting.ProjectsLockedException)
             .Enrich.FromLogContext()
             .Enrich.With<SyslogLevelEnricher>()
             .Enrich.With<ControlCharacterEscaper>()

@@ -89,6 +89,9 @@ public sealed class ExactlyOnceLocalTests(ITestOutputHelper output) : IDisposabl
             Assert.NotEqual(0, code);
             Assert.Contains(Path.GetFullPath(Projects), stderr, StringComparison.Ordinal);
             Assert.Contains($"PID {first.Id}", stderr, StringComparison.Ordinal);
+            // One line, not the host's "Hosting failed to start" and a stack trace before it.
+            Assert.Single(second.Stderr, l => l.Length > 0);
+            Assert.DoesNotContain(second.Stdout, l => l.Contains("Hosting failed", StringComparison.Ordinal) || l.StartsWith("   at ", StringComparison.Ordinal));
         }
 
         // The commands that only read, and those that write request files, work beside the running daemon.
