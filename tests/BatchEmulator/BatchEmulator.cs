@@ -1,4 +1,5 @@
 using System.Net;
+using Batchkeeper.BatchEmulator.Sqs;
 using Batchkeeper.BatchEmulator.Wire;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -12,7 +13,8 @@ namespace Batchkeeper.BatchEmulator;
 
 /// <summary>
 /// An AWS Batch API emulator on 127.0.0.1: the real rest-json wire format, Batch's job state
-/// machine in real time, fault injection, and a log of the requests it received.
+/// machine in real time, fault injection, and a log of the requests it received. On the same port: CloudWatch Logs'
+/// GetLogEvents and, with <see cref="BatchEmulatorOptions.EventsQueue"/>, an SQS queue fed with job-state events.
 /// <code>
 /// await using var emu = await BatchEmulator.StartAsync(new BatchEmulatorOptions { Strict = true, JobQueues = { new() { Name = "q" } } });
 /// // point a Batch client at emu.BaseAddress; assert on emu.Requests and emu.Jobs
@@ -23,6 +25,8 @@ public sealed class BatchEmulator : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly JobStore _store;
     private readonly RequestLog _log;
+    private readonly RequestLog _sqsLog;
+    private readonly JobEvents? _events;
     private readonly OutputFinisher? _finisher;
     private readonly CancellationTokenSource _stopping;
     private Task _ticker = Task.CompletedTask;
@@ -30,13 +34,15 @@ public sealed class BatchEmulator : IAsyncDisposable
 
     private BatchEmulator(
         BatchEmulatorOptions options, WebApplication app, EmulatorFaults faults, JobStore store, RequestLog log,
-        OutputFinisher? finisher, CancellationTokenSource stopping)
+        RequestLog sqsLog, JobEvents? events, OutputFinisher? finisher, CancellationTokenSource stopping)
     {
         Options = options;
         _app = app;
         Faults = faults;
         _store = store;
         _log = log;
+        _sqsLog = sqsLog;
+        _events = events;
         _finisher = finisher;
         _stopping = stopping;
     }
@@ -55,6 +61,21 @@ public sealed class BatchEmulator : IAsyncDisposable
 
     /// <summary>Batch API requests received and not yet answered (e.g. stalled ones).</summary>
     public int RequestsInFlight => _log.InFlight;
+
+    /// <summary>A snapshot of the SQS requests received so far, in order of arrival (kept apart from <see cref="Requests"/>).</summary>
+    public IReadOnlyList<RecordedRequest> SqsRequests => _sqsLog.Snapshot();
+
+    /// <summary>SQS requests received and not yet answered (e.g. long polls waiting).</summary>
+    public int SqsRequestsInFlight => _sqsLog.InFlight;
+
+    /// <summary>The events queue (<see cref="BatchEmulatorOptions.EventsQueue"/>), or null.</summary>
+    public EmulatedQueue? EventsQueue => _events?.Queue;
+
+    /// <summary>The events queue's URL, <c>http://127.0.0.1:PORT/ACCOUNT/NAME</c> (for the daemon's EventsQueueUrl), or null.</summary>
+    public string? EventsQueueUrl => _events?.Queue.Url;
+
+    /// <summary>Every job-state event published so far, oldest first, with what became of it (dropped ones too).</summary>
+    public IReadOnlyList<EmulatedJobEvent> JobEvents => _events?.Sent ?? [];
 
     /// <summary>A snapshot of every job, in order of submission (hidden ones too).</summary>
     public IReadOnlyList<EmulatedJob> Jobs => _store.Snapshot();
@@ -106,13 +127,19 @@ public sealed class BatchEmulator : IAsyncDisposable
         var faults = new EmulatorFaults(options.Faults);
         var finisher = OutputFinisher.Create(options, logger, stopping.Token);
         var logs = new EmulatedLogs();
-        var store = new JobStore(options, faults, finisher, logs, logger);
+        var events = options.EventsQueue is { } queueName ? new JobEvents(options, new EmulatedQueue(queueName, options), faults) : null;
+        var store = new JobStore(options, faults, finisher, logs, logger, events);
         var log = new RequestLog(options.MaxRecordedRequests);
-        var emulator = new BatchEmulator(options, app, faults, store, log, finisher, stopping) { Logs = logs };
+        var sqsLog = new RequestLog(options.MaxRecordedRequests);
+        var emulator = new BatchEmulator(options, app, faults, store, log, sqsLog, events, finisher, stopping) { Logs = logs };
 
         var api = new BatchApi(store, faults, log, options.TimeProvider, logger, stopping.Token, emulator._expiredSessionTokens.ContainsKey);
         app.MapPost("/v1/{operation}", api.HandleAsync);
-        app.MapPost("/", new LogsApi(logs, options, log, options.TimeProvider).HandleAsync);
+
+        // CloudWatch Logs and SQS share POST /, told apart by X-Amz-Target as on AWS's own endpoints.
+        var logsApi = new LogsApi(logs, options, log, options.TimeProvider);
+        var sqsApi = new SqsApi(events is null ? [] : [events.Queue], faults, sqsLog, options.TimeProvider, logger, stopping.Token);
+        app.MapPost("/", context => SqsApi.Serves(context) ? sqsApi.HandleAsync(context) : logsApi.HandleAsync(context));
         ControlEndpoints.Map(app, emulator);
 
         try
@@ -127,6 +154,7 @@ public sealed class BatchEmulator : IAsyncDisposable
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         emulator.BaseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+        events?.Queue.Bind(emulator.BaseAddress);
         emulator._ticker = Task.Run(() => emulator.TickAsync(logger), CancellationToken.None);
         Log.Listening(logger, emulator.BaseAddress);
         return emulator;
@@ -157,9 +185,13 @@ public sealed class BatchEmulator : IAsyncDisposable
         }
     }
 
-    /// <summary>The requests of one operation (e.g. <see cref="BatchOperations.SubmitJob"/>), in order of arrival.</summary>
+    /// <summary>
+    /// The requests of one operation (e.g. <see cref="BatchOperations.SubmitJob"/>, or <see cref="SqsOperations.ReceiveMessage"/>
+    /// from the SQS log), in order of arrival.
+    /// </summary>
     public IReadOnlyList<RecordedRequest> RequestsFor(string operation) =>
-        [.. _log.Snapshot().Where(r => string.Equals(r.Operation, operation, StringComparison.OrdinalIgnoreCase))];
+        [.. (SqsOperations.IsKnown(operation) ? _sqsLog : _log).Snapshot()
+            .Where(r => string.Equals(r.Operation, operation, StringComparison.OrdinalIgnoreCase))];
 
     /// <summary>A snapshot of one job by id or ARN, or null.</summary>
     public EmulatedJob? GetJob(string jobIdOrArn) => _store.Snapshot(jobIdOrArn);
@@ -192,18 +224,24 @@ public sealed class BatchEmulator : IAsyncDisposable
     /// </summary>
     public int EndRuns(IEnumerable<string> jobIds) => _store.EndRuns(jobIds);
 
-    /// <summary>Empties the request log.</summary>
-    public void ClearRequests() => _log.Clear();
+    /// <summary>Empties the request logs (Batch and SQS).</summary>
+    public void ClearRequests()
+    {
+        _log.Clear();
+        _sqsLog.Clear();
+    }
 
     /// <summary>Forgets every job (and the per-name attempt counters).</summary>
     public void ClearJobs() => _store.Clear();
 
-    /// <summary>Forgets jobs and requests and removes every fault.</summary>
+    /// <summary>Forgets jobs, requests and events (the events queue is purged) and removes every fault.</summary>
     public void Reset()
     {
         _store.Clear();
-        _log.Clear();
+        ClearRequests();
         Logs.Clear();
+        _events?.Clear();
+        _events?.Queue.Purge();
         Faults.Reset();
     }
 

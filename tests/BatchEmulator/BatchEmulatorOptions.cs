@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 
 namespace Batchkeeper.BatchEmulator;
@@ -6,7 +7,7 @@ namespace Batchkeeper.BatchEmulator;
 /// Settings of one emulator instance. Durations are real (wall-clock) time; the defaults keep a
 /// job without dependencies from SUBMITTED to SUCCEEDED in roughly 300 ms.
 /// </summary>
-public sealed class BatchEmulatorOptions
+public sealed partial class BatchEmulatorOptions
 {
     /// <summary>TCP port on 127.0.0.1. Default 0: chosen by the system at start.</summary>
     public int Port { get; set; }
@@ -93,6 +94,20 @@ public sealed class BatchEmulatorOptions
 
     /// <summary>Most events GetLogEvents returns in one page (the service's own cap is 10 000). Small values make tests page.</summary>
     public int LogEventsPageSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// Name of an SQS queue, served at <c>POST /</c> of the emulator's address (AWS JSON 1.0, <c>X-Amz-Target: AmazonSQS.*</c>),
+    /// that receives a "Batch Job State Change" event for every state change after SUBMITTED of the jobs
+    /// <see cref="EventRule"/> matches. Its URL is <see cref="BatchEmulator.EventsQueueUrl"/>,
+    /// <c>http://127.0.0.1:PORT/ACCOUNT/NAME</c>. Default null: no queue, no events.
+    /// </summary>
+    public string? EventsQueue { get; set; }
+
+    /// <summary>The events queue's default visibility timeout. Default 30 s (SQS's).</summary>
+    public TimeSpan EventsQueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Which jobs' events reach the events queue, as an EventBridge rule's pattern narrows them. Default: every job.</summary>
+    public EventRuleOptions EventRule { get; } = new();
 
     /// <summary>Faults in force from the start (they can be changed later). Default none.</summary>
     public FaultSettings? Faults { get; set; }
@@ -181,8 +196,37 @@ public sealed class BatchEmulatorOptions
             problems.AddRange(Faults.Validate());
         }
 
+        if (EventsQueue is not null && !QueueNamePattern().IsMatch(EventsQueue))
+        {
+            problems.Add($"EventsQueue '{EventsQueue}' must be 1-80 letters, digits, '-' or '_' (a standard queue's name).");
+        }
+
+        if (EventsQueueVisibilityTimeout < TimeSpan.Zero || EventsQueueVisibilityTimeout > TimeSpan.FromHours(12))
+        {
+            problems.Add($"EventsQueueVisibilityTimeout must be between 0 and 12 hours (got {EventsQueueVisibilityTimeout}).");
+        }
+
         return problems;
     }
+
+    /// <summary>The ARN of the job queue of this name.</summary>
+    internal string JobQueueArn(string name) => $"arn:aws:batch:{Region}:{AccountId}:job-queue/{name}";
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,80}$", RegexOptions.CultureInvariant)]
+    private static partial Regex QueueNamePattern();
+}
+
+/// <summary>
+/// The event pattern of the EventBridge rule that feeds the events queue:
+/// <c>{"detail":{"jobQueue":[…],"jobName":[{"prefix":"…"}]}}</c>. Empty: every job's events.
+/// </summary>
+public sealed class EventRuleOptions
+{
+    /// <summary>Job queues (names or ARNs) whose jobs' events pass. Default empty: any queue.</summary>
+    public IList<string> JobQueues { get; } = new List<string>();
+
+    /// <summary>Only jobs whose name starts with this (e.g. <c>bk-</c>). Default null: any name.</summary>
+    public string? JobNamePrefix { get; set; }
 }
 
 /// <summary>A job queue the emulator knows.</summary>

@@ -42,3 +42,50 @@ public static class LogsOperations
     /// <summary>GetLogEvents.</summary>
     public const string GetLogEvents = nameof(GetLogEvents);
 }
+
+/// <summary>
+/// The SQS operations the emulator serves (at <c>POST /</c>, by <c>X-Amz-Target: AmazonSQS.&lt;operation&gt;</c>). Their
+/// requests are kept in a log of their own: <see cref="BatchEmulator.SqsRequests"/>.
+/// </summary>
+public static class SqsOperations
+{
+    /// <summary>ReceiveMessage (long polling up to 20 s).</summary>
+    public const string ReceiveMessage = nameof(ReceiveMessage);
+
+    /// <summary>DeleteMessage.</summary>
+    public const string DeleteMessage = nameof(DeleteMessage);
+
+    /// <summary>DeleteMessageBatch.</summary>
+    public const string DeleteMessageBatch = nameof(DeleteMessageBatch);
+
+    /// <summary>ChangeMessageVisibility.</summary>
+    public const string ChangeMessageVisibility = nameof(ChangeMessageVisibility);
+
+    /// <summary>ChangeMessageVisibilityBatch.</summary>
+    public const string ChangeMessageVisibilityBatch = nameof(ChangeMessageVisibilityBatch);
+
+    /// <summary>GetQueueAttributes.</summary>
+    public const string GetQueueAttributes = nameof(GetQueueAttributes);
+
+    /// <summary>GetQueueUrl.</summary>
+    public const string GetQueueUrl = nameof(GetQueueUrl);
+
+    /// <summary>ListQueues.</summary>
+    public const string ListQueues = nameof(ListQueues);
+
+    /// <summary>SendMessage (a test's own message, e.g. a foreign event).</summary>
+    public const string SendMessage = nameof(SendMessage);
+
+    /// <summary>PurgeQueue.</summary>
+    public const string PurgeQueue = nameof(PurgeQueue);
+
+    /// <summary>Every operation served.</summary>
+    public static IReadOnlyList<string> All { get; } =
+    [
+        ReceiveMessage, DeleteMessage, DeleteMessageBatch, ChangeMessageVisibility, ChangeMessageVisibilityBatch,
+        GetQueueAttributes, GetQueueUrl, ListQueues, SendMessage, PurgeQueue,
+    ];
+
+    /// <summary>Whether <paramref name="operation"/> (any case) is served; on the wire the target's case must be exact.</summary>
+    public static bool IsKnown(string operation) => All.Contains(operation, StringComparer.OrdinalIgnoreCase);
+}

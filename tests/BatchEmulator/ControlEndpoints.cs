@@ -15,7 +15,7 @@ internal static class ControlEndpoints
     {
         var control = app.MapGroup("/_emulator");
 
-        control.MapGet("/health", context => WriteAsync(context, new { status = "ok", jobs = emulator.Jobs.Count, requestsInFlight = emulator.RequestsInFlight }));
+        control.MapGet("/health", context => WriteAsync(context, new { status = "ok", jobs = emulator.Jobs.Count, requestsInFlight = emulator.RequestsInFlight, sqsRequestsInFlight = emulator.SqsRequestsInFlight }));
 
         control.MapGet("/jobs", context =>
         {
@@ -36,9 +36,32 @@ internal static class ControlEndpoints
         control.MapGet("/requests", context =>
         {
             var operation = context.Request.Query["operation"].ToString();
-            var requests = emulator.Requests
-                .Where(r => operation.Length == 0 || string.Equals(r.Operation, operation, StringComparison.OrdinalIgnoreCase));
+            var requests = operation.Length == 0 ? emulator.Requests : emulator.RequestsFor(operation); // SQS ones by name
             return WriteAsync(context, new { requests });
+        });
+
+        control.MapGet("/sqs/requests", context => WriteAsync(context, new { requests = emulator.SqsRequests }));
+
+        control.MapGet("/events", context =>
+        {
+            var queue = emulator.EventsQueue;
+            return WriteAsync(context, new
+            {
+                queueUrl = queue?.Url,
+                visible = queue?.ApproximateNumberOfMessages,
+                notVisible = queue?.ApproximateNumberOfMessagesNotVisible,
+                delayed = queue?.ApproximateNumberOfMessagesDelayed,
+                events = emulator.JobEvents,
+            });
+        });
+
+        control.MapPut("/faults/events", async context =>
+        {
+            if (await ReadAsync<EventFaultSettings>(context).ConfigureAwait(false) is { } events &&
+                await ApplyAsync(context, () => emulator.Faults.Update(s => s with { Events = events })).ConfigureAwait(false))
+            {
+                await WriteAsync(context, emulator.Faults.Current).ConfigureAwait(false);
+            }
         });
 
         control.MapDelete("/requests", context =>

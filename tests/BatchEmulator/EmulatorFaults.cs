@@ -7,8 +7,9 @@ namespace Batchkeeper.BatchEmulator;
 /// The faults in force, as one immutable value: replace it whole (<see cref="EmulatorFaults.Set"/>)
 /// or derive a new one with <c>with</c>. Over HTTP it is the JSON body of
 /// <c>PUT /_emulator/faults</c> (camelCase names; durations as "hh:mm:ss.fff" or milliseconds).
+/// The faults of job-state events and of the SQS endpoint are in <see cref="Events"/> (Sqs/EventFaults.cs).
 /// </summary>
-public sealed record FaultSettings
+public sealed partial record FaultSettings
 {
     /// <summary>No faults.</summary>
     public static FaultSettings None { get; } = new();
@@ -53,7 +54,8 @@ public sealed record FaultSettings
     public IReadOnlyList<JobFaultRule> JobRules { get; init; } = [];
 
     /// <summary>
-    /// Seed of the random draws (throttling, errors, stalls, random failures). Setting a new value
+    /// Seed of the random draws (throttling, errors, stalls, random failures; the events' draws use a sequence of
+    /// their own derived from it). Setting a new value
     /// restarts the sequence. Default null: seeded from the clock.
     /// </summary>
     public int? Seed { get; init; }
@@ -61,18 +63,9 @@ public sealed record FaultSettings
     /// <summary>Every problem with these settings, empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
     {
-        var problems = new List<string>();
-        foreach (var (name, rate) in new[]
-                 {
-                     (nameof(ThrottleRate), ThrottleRate), (nameof(ServerErrorRate), ServerErrorRate),
-                     (nameof(StallRate), StallRate), (nameof(JobFailureRate), JobFailureRate),
-                 })
-        {
-            if (rate is < 0 or > 1 || double.IsNaN(rate))
-            {
-                problems.Add($"{name} must be between 0 and 1 (got {rate}).");
-            }
-        }
+        var problems = RateProblems(
+            (nameof(ThrottleRate), ThrottleRate), (nameof(ServerErrorRate), ServerErrorRate),
+            (nameof(StallRate), StallRate), (nameof(JobFailureRate), JobFailureRate));
 
         if (StallDuration < TimeSpan.Zero || AddedLatency < TimeSpan.Zero)
         {
@@ -90,6 +83,7 @@ public sealed record FaultSettings
             }
         }
 
+        problems.AddRange((Events ?? EventFaultSettings.None).Validate().Select(p => $"Events: {p}"));
         for (var i = 0; i < JobRules.Count; i++)
         {
             problems.AddRange(JobRules[i].Validate().Select(p => $"JobRules[{i}]: {p}"));
@@ -249,7 +243,7 @@ public sealed class JobFaultRule
 /// Thread-safe holder of the faults in force, shared by the HTTP pipeline, the state machine and
 /// the control endpoints.
 /// </summary>
-public sealed class EmulatorFaults
+public sealed partial class EmulatorFaults
 {
     private readonly object _gate = new();
     private FaultSettings _current;
@@ -260,6 +254,7 @@ public sealed class EmulatorFaults
     {
         _current = initial ?? FaultSettings.None;
         _random = NewRandom(_current.Seed);
+        ReseedEvents(_current.Seed);
     }
 
     /// <summary>The faults in force now.</summary>
@@ -314,6 +309,7 @@ public sealed class EmulatorFaults
             if (reseed || next.Seed != _current.Seed)
             {
                 _random = NewRandom(next.Seed);
+                ReseedEvents(next.Seed);
             }
 
             _current = next;
@@ -328,6 +324,7 @@ public sealed class EmulatorFaults
             _current = FaultSettings.None;
             _throttleNext = 0;
             _random = NewRandom(null);
+            ReseedEvents(null);
         }
     }
 

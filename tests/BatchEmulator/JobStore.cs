@@ -24,6 +24,7 @@ internal sealed partial class JobStore
     private readonly ILogger _logger;
     private readonly OutputFinisher? _finisher;
     private readonly EmulatedLogs _logs;
+    private readonly JobEvents? _events;
     private readonly Dictionary<string, JobRecord> _byId = new(StringComparer.Ordinal);
     private readonly List<JobRecord> _all = [];
     private readonly List<JobRecord> _active = [];
@@ -34,9 +35,11 @@ internal sealed partial class JobStore
     private long _sequence;
     private TaskCompletionSource _changed = NewSignal();
 
-    public JobStore(BatchEmulatorOptions options, EmulatorFaults faults, OutputFinisher? finisher, EmulatedLogs logs, ILogger logger)
+    public JobStore(
+        BatchEmulatorOptions options, EmulatorFaults faults, OutputFinisher? finisher, EmulatedLogs logs, ILogger logger, JobEvents? events = null)
     {
         _logs = logs;
+        _events = events;
         _options = options;
         _faults = faults;
         _finisher = finisher;
@@ -53,7 +56,7 @@ internal sealed partial class JobStore
         }
     }
 
-    public string QueueArn(string name) => $"arn:aws:batch:{_options.Region}:{_options.AccountId}:job-queue/{name}";
+    public string QueueArn(string name) => _options.JobQueueArn(name);
 
     private string DefinitionArn(string name, int revision) =>
         $"arn:aws:batch:{_options.Region}:{_options.AccountId}:job-definition/{name}:{revision}";
@@ -609,19 +612,24 @@ internal sealed partial class JobStore
         }
     }
 
+    /// <summary>Enters a status; every other field of the job must already be as it is in that status (the event shows them).</summary>
     private void MoveLocked(JobRecord job, string status, DateTimeOffset now)
     {
         Log.JobMoved(_logger, job.Id, job.Name, job.Status, status);
         job.Status = status;
         job.StateEnteredAt = now;
         job.History.Add(new EmulatedTransition(status, now));
+        if (status != JobStatus.Submitted)
+        {
+            _events?.Publish(ToDetail(job), now); // Batch sends no event for SUBMITTED
+        }
     }
 
     private void FinishLocked(JobRecord job, string status, string? statusReason, DateTimeOffset now)
     {
-        MoveLocked(job, status, now);
         job.StatusReason = statusReason;
         job.StoppedAt = now;
+        MoveLocked(job, status, now);
         _active.Remove(job);
         SignalLocked();
     }

@@ -6,7 +6,8 @@ namespace Batchkeeper.BatchEmulator;
 
 /// <summary>
 /// <c>dotnet run --project tests/BatchEmulator -- --port 0 [options]</c>: prints one line
-/// <c>listening on http://127.0.0.1:PORT</c> on stdout (logs go to stderr) and runs until SIGTERM or Ctrl-C.
+/// <c>listening on http://127.0.0.1:PORT</c> on stdout (logs go to stderr), then with <c>--events-queue</c> a second
+/// one, <c>events queue http://127.0.0.1:PORT/ACCOUNT/NAME</c>, and runs until SIGTERM or Ctrl-C.
 /// </summary>
 internal static class Program
 {
@@ -15,6 +16,7 @@ internal static class Program
                                          [--queue NAME]... [--job-definition NAME[:REV]]...
                                          [--state-ms N] [--run-ms N] [--visibility-delay-ms N]
                                          [--max-running N] [--seed N] [--verbose]
+                                         [--events-queue NAME [--events-job-queue NAME]... [--events-name-prefix PREFIX]]
         """;
 
     public static async Task<int> Main(string[] args)
@@ -48,10 +50,25 @@ internal static class Program
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
 
-        var emulator = await BatchEmulator.StartAsync(options).ConfigureAwait(false);
+        BatchEmulator emulator;
+        try
+        {
+            emulator = await BatchEmulator.StartAsync(options).ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"{e.Message}\n{Usage}").ConfigureAwait(false);
+            return 2;
+        }
+
         await using (emulator.ConfigureAwait(false))
         {
             await Console.Out.WriteLineAsync($"listening on {emulator.BaseAddress.GetLeftPart(UriPartial.Authority)}").ConfigureAwait(false);
+            if (emulator.EventsQueueUrl is { } queueUrl)
+            {
+                await Console.Out.WriteLineAsync($"events queue {queueUrl}").ConfigureAwait(false);
+            }
+
             await Console.Out.FlushAsync().ConfigureAwait(false);
             await stop.Task.ConfigureAwait(false);
         }
@@ -92,10 +109,18 @@ internal static class Program
                 case "--visibility-delay-ms": options.DescribeVisibilityDelay = TimeSpan.FromMilliseconds(Number()); break;
                 case "--max-running": options.MaxRunningJobs = Number(); break;
                 case "--seed": options.Faults = new FaultSettings { Seed = Number() }; break;
+                case "--events-queue": options.EventsQueue = Value(); break;
+                case "--events-job-queue": options.EventRule.JobQueues.Add(Value()); break;
+                case "--events-name-prefix": options.EventRule.JobNamePrefix = Value(); break;
                 case "--verbose": verbose = true; break;
                 case "-h" or "--help": throw new FormatException("Batch API emulator.");
                 default: throw new FormatException($"Unknown argument {args[i]}.");
             }
+        }
+
+        if (options.EventsQueue is null && (options.EventRule.JobQueues.Count > 0 || options.EventRule.JobNamePrefix is not null))
+        {
+            throw new FormatException("--events-job-queue and --events-name-prefix need --events-queue.");
         }
 
         return (options, verbose);

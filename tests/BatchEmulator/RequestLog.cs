@@ -1,6 +1,12 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+
 namespace Batchkeeper.BatchEmulator;
 
-/// <summary>The Batch API requests received, oldest first, bounded.</summary>
+/// <summary>When a request arrived and its place in the log.</summary>
+internal readonly record struct RequestArrival(long Sequence, DateTimeOffset ReceivedAt, long StartedTimestamp);
+
+/// <summary>The requests received by one API (Batch and CloudWatch Logs share one; SQS has its own), oldest first, bounded.</summary>
 internal sealed class RequestLog(int capacity)
 {
     private readonly object _gate = new();
@@ -15,6 +21,30 @@ internal sealed class RequestLog(int capacity)
     {
         Interlocked.Increment(ref _inFlight);
         return Interlocked.Increment(ref _sequence);
+    }
+
+    /// <summary>A request arrived now: its arrival. <see cref="Add(HttpContext, RequestArrival, string, string, int, string?, string?)"/> ends it.</summary>
+    public RequestArrival Begin(TimeProvider time) => new(Begin(), time.GetUtcNow(), Stopwatch.GetTimestamp());
+
+    /// <summary>Ends a request begun with <see cref="Begin(TimeProvider)"/>: records it with what the context tells of it.</summary>
+    public void Add(HttpContext context, RequestArrival arrival, string operation, string body, int statusCode, string? errorType, string? fault = null)
+    {
+        var headers = context.Request.Headers;
+        Add(new RecordedRequest
+        {
+            Sequence = arrival.Sequence,
+            Operation = operation,
+            Path = context.Request.Path.Value ?? "",
+            ReceivedAt = arrival.ReceivedAt,
+            Body = body,
+            IsSigned = headers.Authorization.ToString().StartsWith("AWS4-HMAC-SHA256", StringComparison.Ordinal),
+            SessionToken = headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } token ? token : null,
+            ContentType = context.Request.ContentType,
+            StatusCode = statusCode,
+            ErrorType = errorType,
+            Fault = fault,
+            Duration = Stopwatch.GetElapsedTime(arrival.StartedTimestamp),
+        });
     }
 
     public void Add(RecordedRequest request)

@@ -22,6 +22,7 @@ internal static class NodeTooling
     private static bool IsInstalled =>
         File.Exists(Path.Combine(JsDirectory, "node_modules", "@aws-sdk", "client-batch", "package.json")) &&
         File.Exists(Path.Combine(JsDirectory, "node_modules", "@aws-sdk", "client-cloudwatch-logs", "package.json")) &&
+        File.Exists(Path.Combine(JsDirectory, "node_modules", "@aws-sdk", "client-sqs", "package.json")) &&
         File.Exists(Path.Combine(JsDirectory, "node_modules", "s3rver", "package.json"));
 
     public static async Task EnsureInstalledAsync()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -17,9 +16,7 @@ internal sealed class LogsApi(EmulatedLogs logs, BatchEmulatorOptions options, R
 
     public async Task HandleAsync(HttpContext context)
     {
-        var started = Stopwatch.GetTimestamp();
-        var received = time.GetUtcNow();
-        var sequence = log.Begin();
+        var arrival = log.Begin(time);
         var target = context.Request.Headers["X-Amz-Target"].ToString();
         var operation = target.StartsWith(TargetPrefix, StringComparison.Ordinal) ? target[TargetPrefix.Length..] : target;
         var body = "";
@@ -42,19 +39,7 @@ internal sealed class LogsApi(EmulatedLogs logs, BatchEmulatorOptions options, R
         }
         finally
         {
-            log.Add(new RecordedRequest
-            {
-                Sequence = sequence,
-                Operation = operation,
-                Path = context.Request.Path.Value ?? "",
-                ReceivedAt = received,
-                Body = body,
-                IsSigned = context.Request.Headers.Authorization.ToString().StartsWith("AWS4-HMAC-SHA256", StringComparison.Ordinal),
-                ContentType = context.Request.ContentType,
-                StatusCode = statusCode,
-                ErrorType = errorType,
-                Duration = Stopwatch.GetElapsedTime(started),
-            });
+            log.Add(context, arrival, operation, body, statusCode, errorType);
         }
     }
 
