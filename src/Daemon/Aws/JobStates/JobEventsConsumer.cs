@@ -105,10 +105,13 @@ public sealed class JobEventsConsumer : BackgroundService
             ReceiveMessageResponse received;
             try
             {
+                // Until the queue has answered once (at start, after an outage), a short poll: the cache trusts events only
+                // from its first answer on, and a long poll on an empty queue would keep the passes polling Batch for 20 s.
                 received = await _sqs!.ReceiveMessageAsync(
                     new ReceiveMessageRequest
                     {
-                        QueueUrl = QueueUrl, MaxNumberOfMessages = 10, WaitTimeSeconds = WaitSeconds, VisibilityTimeout = (int)Visibility.TotalSeconds,
+                        QueueUrl = QueueUrl, MaxNumberOfMessages = 10, WaitTimeSeconds = _cache.EventsHealthy ? WaitSeconds : 0,
+                        VisibilityTimeout = (int)Visibility.TotalSeconds,
                     },
                     stoppingToken);
             }
