@@ -21,7 +21,8 @@ public sealed class DaemonUnderTest : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static DaemonUnderTest Start(string root, Uri batchUrl, string s3Url, int maxRequestsPerSecond, int passConcurrency)
+    /// <param name="extra">More environment for the daemon (the events queue of <see cref="Mode.Events"/>).</param>
+    public static DaemonUnderTest Start(string root, Uri batchUrl, string s3Url, int maxRequestsPerSecond, int passConcurrency, IReadOnlyDictionary<string, string>? extra = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -60,6 +61,11 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         if (passConcurrency > 0)
         {
             environment["Batchkeeper__PassConcurrency"] = passConcurrency.ToString(CultureInfo.InvariantCulture);
+        }
+
+        foreach (var (name, value) in extra ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
         }
 
         foreach (var (name, value) in environment)

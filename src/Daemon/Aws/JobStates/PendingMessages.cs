@@ -68,6 +68,7 @@ internal sealed class PendingMessages(JobStateCache cache, TimeProvider clock)
         {
             _awaitingPass.Remove(path);
             var newlyOwned = false;
+            var waiting = _pending.Values.Select(p => p.JobId).ToHashSet(StringComparer.Ordinal);
             if (_jobsOf.TryGetValue(path, out var before))
             {
                 foreach (var id in before.Where(id => !current.ContainsKey(id)))
@@ -78,7 +79,7 @@ internal sealed class PendingMessages(JobStateCache cache, TimeProvider clock)
 
             foreach (var id in current.Keys)
             {
-                newlyOwned |= !_owners.ContainsKey(id) && _pending.Values.Any(p => p.JobId == id);
+                newlyOwned |= !_owners.ContainsKey(id) && waiting.Contains(id);
                 _owners[id] = path;
             }
 
