@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 using Microsoft.AspNetCore.Http;
 
 namespace Batchkeeper.BatchEmulator;
@@ -45,6 +46,13 @@ internal sealed class RequestLog(int capacity)
             Fault = fault,
             Duration = Stopwatch.GetElapsedTime(arrival.StartedTimestamp),
         });
+    }
+
+    /// <summary>The request's body as text (what the log keeps of it).</summary>
+    public static async Task<string> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var reader = new StreamReader(request.Body, Encoding.UTF8);
+        return await reader.ReadToEndAsync(ct).ConfigureAwait(false);
     }
 
     public void Add(RecordedRequest request)

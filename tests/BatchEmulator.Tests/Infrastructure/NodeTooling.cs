@@ -61,6 +61,18 @@ internal static class NodeTooling
         return await ProcessRunner.RunAsync("node", [script, .. arguments], JsDirectory, timeout);
     }
 
+    /// <summary>
+    /// Runs a check script that prints its report as the last line of stdout, one JSON object: the report. A script
+    /// that fails (its client could not get through a step) fails the test with all it printed.
+    /// </summary>
+    public static async Task<System.Text.Json.JsonElement> RunCheckAsync(string script, IEnumerable<string> arguments, TimeSpan timeout)
+    {
+        var run = await RunScriptAsync(script, arguments, timeout);
+        Assert.True(run.ExitCode == 0, $"{script} failed:\n{run}");
+        using var report = System.Text.Json.JsonDocument.Parse(run.StandardOutput.Trim().Split('\n')[^1]);
+        return report.RootElement.Clone();
+    }
+
     private static async Task<FileStream> AcquireMachineLockAsync(TimeSpan timeout)
     {
         var hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(JsDirectory)))[..16];

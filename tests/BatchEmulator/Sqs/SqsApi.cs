@@ -26,33 +26,15 @@ internal sealed partial class SqsApi(
     public async Task HandleAsync(HttpContext context)
     {
         var arrival = log.Begin(time);
-        var target = context.Request.Headers["X-Amz-Target"].ToString();
-        var operation = target[TargetPrefix.Length..];
-        var body = "";
-        var statusCode = 0;
-        string? errorType = null;
-        string? fault = null;
+        var operation = context.Request.Headers["X-Amz-Target"].ToString()[TargetPrefix.Length..];
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+        var exchange = new Exchange();
         try
         {
-            using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
-            {
-                body = await reader.ReadToEndAsync(cancel.Token).ConfigureAwait(false);
-            }
-
-            if (!SqsOperations.All.Contains(operation, StringComparer.Ordinal))
-            {
-                throw new SqsErrorException(400, "com.amazon.coral.service#UnknownOperationException", "UnknownOperation", $"Unknown operation {target}.");
-            }
-
-            if (context.Request.ContentType != ContentType)
-            {
-                throw Serialization($"Expected Content-Type {ContentType}, got '{context.Request.ContentType}'.");
-            }
-
-            var decision = faults.DecideSqsRequest(operation);
-            fault = decision == RequestFaultKind.None ? null : decision.ToString();
-            switch (decision)
+            exchange.Body = await RequestLog.ReadBodyAsync(context.Request, cancel.Token).ConfigureAwait(false);
+            var fault = Check(context, operation);
+            exchange.Fault = fault == RequestFaultKind.None ? null : fault.ToString();
+            switch (fault)
             {
                 case RequestFaultKind.Throttle:
                     throw SqsErrorException.Throttled();
@@ -60,34 +42,50 @@ internal sealed partial class SqsApi(
                     throw SqsErrorException.Internal("We encountered an internal error. Please try again (injected by the emulator).");
             }
 
-            var response = await DispatchAsync(operation, Parse(body), cancel.Token).ConfigureAwait(false);
-            statusCode = 200;
+            var response = await DispatchAsync(operation, Parse(exchange.Body), cancel.Token).ConfigureAwait(false);
+            exchange.StatusCode = 200;
             await WriteAsync(context, 200, response, null).ConfigureAwait(false);
         }
         catch (SqsErrorException e)
         {
-            (statusCode, errorType) = await WriteErrorAsync(context, e).ConfigureAwait(false);
+            await exchange.FailAsync(context, e).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            statusCode = 0; // the client went away first
+            exchange.StatusCode = 0; // the client went away first
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested && !context.Response.HasStarted)
         {
-            (statusCode, errorType) = await WriteErrorAsync(context, SqsErrorException.Internal("The emulator is stopping.")).ConfigureAwait(false);
+            await exchange.FailAsync(context, SqsErrorException.Internal("The emulator is stopping.")).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Whatever goes wrong inside is answered as SQS's InternalError.
         catch (Exception e) when (!context.Response.HasStarted)
 #pragma warning restore CA1031
         {
             Log.HandlerFailed(logger, operation, e);
-            (statusCode, errorType) = await WriteErrorAsync(context, SqsErrorException.Internal(e.Message)).ConfigureAwait(false);
+            await exchange.FailAsync(context, SqsErrorException.Internal(e.Message)).ConfigureAwait(false);
         }
         finally
         {
-            log.Add(context, arrival, operation, body, statusCode, errorType, fault);
-            Log.Answered(logger, operation, statusCode, fault is null ? "" : $" ({fault})");
+            log.Add(context, arrival, operation, exchange.Body, exchange.StatusCode, exchange.ErrorType, exchange.Fault);
+            Log.Answered(logger, operation, exchange.StatusCode, exchange.Fault is null ? "" : $" ({exchange.Fault})");
         }
+    }
+
+    /// <summary>An operation served, in the protocol's content type: the fault to inject into it.</summary>
+    private RequestFaultKind Check(HttpContext context, string operation)
+    {
+        if (!SqsOperations.All.Contains(operation, StringComparer.Ordinal))
+        {
+            throw new SqsErrorException(400, "com.amazon.coral.service#UnknownOperationException", "UnknownOperation", $"Unknown operation {TargetPrefix}{operation}.");
+        }
+
+        if (context.Request.ContentType != ContentType)
+        {
+            throw Serialization($"Expected Content-Type {ContentType}, got '{context.Request.ContentType}'.");
+        }
+
+        return faults.DecideSqsRequest(operation);
     }
 
     private async Task<JsonObject> DispatchAsync(string operation, JsonObject request, CancellationToken ct) => operation switch
@@ -165,12 +163,21 @@ internal sealed partial class SqsApi(
         _ => throw Serialization($"{name} must be a list of strings."),
     };
 
-    private static async Task<(int, string)> WriteErrorAsync(HttpContext context, SqsErrorException error)
+    /// <summary>What the request log keeps of one request: its body and how it was answered.</summary>
+    private sealed class Exchange
     {
-        var type = error.Type.Contains('#', StringComparison.Ordinal) ? error.Type : "com.amazonaws.sqs#" + error.Type;
-        await WriteAsync(context, error.StatusCode, new JsonObject { ["__type"] = type, ["message"] = error.Message }, error.QueryErrorHeader)
-            .ConfigureAwait(false);
-        return (error.StatusCode, error.Type);
+        public string Body { get; set; } = "";
+        public int StatusCode { get; set; }
+        public string? ErrorType { get; set; }
+        public string? Fault { get; set; }
+
+        public async Task FailAsync(HttpContext context, SqsErrorException error)
+        {
+            var type = error.Type.Contains('#', StringComparison.Ordinal) ? error.Type : "com.amazonaws.sqs#" + error.Type;
+            (StatusCode, ErrorType) = (error.StatusCode, error.Type);
+            await WriteAsync(context, error.StatusCode, new JsonObject { ["__type"] = type, ["message"] = error.Message }, error.QueryErrorHeader)
+                .ConfigureAwait(false);
+        }
     }
 
     private static async Task WriteAsync(HttpContext context, int statusCode, JsonObject payload, string? queryError)

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -15,12 +13,9 @@ internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog
 {
     public async Task HandleAsync(HttpContext context)
     {
-        var started = Stopwatch.GetTimestamp();
-        var received = time.GetUtcNow();
-        var sequence = log.Begin();
+        var arrival = log.Begin(time);
         var segment = context.Request.RouteValues["operation"] as string ?? "";
         var operation = BatchOperations.FromPathSegment(segment);
-        var authorization = context.Request.Headers.Authorization.ToString();
         var sessionToken = context.Request.Headers["X-Amz-Security-Token"].ToString() is { Length: > 0 } sent ? sent : null;
         var body = "";
         var statusCode = 0;
@@ -29,10 +24,7 @@ internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         try
         {
-            using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
-            {
-                body = await reader.ReadToEndAsync(cancel.Token).ConfigureAwait(false);
-            }
+            body = await RequestLog.ReadBodyAsync(context.Request, cancel.Token).ConfigureAwait(false);
 
             if (operation is null)
             {
@@ -106,21 +98,7 @@ internal sealed class BatchApi(JobStore store, EmulatorFaults faults, RequestLog
         }
         finally
         {
-            log.Add(new RecordedRequest
-            {
-                Sequence = sequence,
-                Operation = operation ?? segment,
-                Path = context.Request.Path.Value ?? "",
-                ReceivedAt = received,
-                Body = body,
-                IsSigned = authorization.StartsWith("AWS4-HMAC-SHA256", StringComparison.Ordinal),
-                SessionToken = sessionToken,
-                ContentType = context.Request.ContentType,
-                StatusCode = statusCode,
-                ErrorType = errorType,
-                Fault = fault,
-                Duration = Stopwatch.GetElapsedTime(started),
-            });
+            log.Add(context, arrival, operation ?? segment, body, statusCode, errorType, fault);
             Log.Answered(logger, operation ?? segment, statusCode, fault is null ? "" : $" ({fault})");
         }
     }

@@ -24,10 +24,7 @@ internal sealed class LogsApi(EmulatedLogs logs, BatchEmulatorOptions options, R
         string? errorType = null;
         try
         {
-            using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
-            {
-                body = await reader.ReadToEndAsync(context.RequestAborted).ConfigureAwait(false);
-            }
+            body = await RequestLog.ReadBodyAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
 
             (statusCode, errorType) = operation == LogsOperations.GetLogEvents
                 ? await GetLogEventsAsync(context, body).ConfigureAwait(false)
