@@ -71,8 +71,24 @@ public sealed class JobEventsEndToEndTests(S3rverFixture s3) : IClassFixture<S3r
     private static int SubmissionsOf(Emulator emulator, string jobName) =>
         emulator.RequestsFor(BatchOperations.SubmitJob).Count(r => r.StatusCode == 200 && JsonDocument.Parse(r.Body).RootElement.GetProperty("jobName").GetString() == jobName);
 
-    private static Task EmptiedAsync(Emulator emulator) =>
-        Eventually.WaitAsync(() => emulator.EventsQueue!.Messages.Count == 0, "every events-queue message deleted");
+    private static Task EmptiedAsync(Emulator emulator) => Eventually.WaitAsync(
+        () => Task.FromResult<IReadOnlyList<EmulatedMessage>?>(emulator.EventsQueue!.Messages),
+        messages => messages!.Count == 0,
+        "every events-queue message deleted",
+        describe: messages => string.Join("; ", messages!.Select(m => $"{m.MessageId} received {m.ReceiveCount}× {Left(m.Body)}")));
+
+    private static string Left(string body)
+    {
+        try
+        {
+            var detail = JsonDocument.Parse(body).RootElement.GetProperty("detail");
+            return $"{detail.GetProperty("jobName").GetString()} {detail.GetProperty("status").GetString()}";
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return "(not an event)";
+        }
+    }
 
     [Fact]
     public async Task Events_DriveAWorkflowToCompletion_WithNoDescribeJobsBetweenResyncs_AndEveryMessageDeleted()
@@ -160,6 +176,8 @@ public sealed class JobEventsEndToEndTests(S3rverFixture s3) : IClassFixture<S3r
         }
 
         // While the daemon is down every job ends, and every event of it is lost; one stale RUNNING event is still queued.
+        // (Once the stopped daemon's long poll is over: a poll its client gave up on would take the message and hide it.)
+        await Eventually.WaitAsync(() => emulator.SqsRequestsInFlight == 0, "the stopped daemon's long poll is over");
         emulator.Faults.Update(f => f with { Events = new EventFaultSettings { DropRate = 1 } });
         var align = running.Slots.First(s => s.Analysis == "align");
         emulator.EventsQueue!.Send(StaleRunningEvent(emulator.GetJob(align.JobId!)!));

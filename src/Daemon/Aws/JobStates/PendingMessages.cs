@@ -19,7 +19,8 @@ internal sealed class PendingMessages(JobStateCache cache, TimeProvider clock)
     private readonly Dictionary<string, HashSet<string>> _jobsOf = new(StringComparer.Ordinal);
     private readonly HashSet<string> _awaitingPass = new(StringComparer.Ordinal);
 
-    private sealed record Pending(string MessageId, string ReceiptHandle, string JobId, long Version, long ReceivedAt);
+    /// <param name="PassAsked">A pass of the owner was asked for after it arrived (not only one asked for before).</param>
+    private sealed record Pending(string MessageId, string ReceiptHandle, string JobId, long Version, long ReceivedAt, bool PassAsked);
 
     /// <summary>Messages waiting (for tests).</summary>
     public int Count
@@ -42,16 +43,21 @@ internal sealed class PendingMessages(JobStateCache cache, TimeProvider clock)
     {
         lock (_gate)
         {
-            // A message delivered again replaces its older handle: only the latest one deletes it.
-            _pending[messageId] = new Pending(messageId, receiptHandle, jobId, version, clock.GetTimestamp());
-            return _owners.TryGetValue(jobId, out var owner) && _awaitingPass.Add(owner) ? owner : null;
+            // A message delivered again replaces its older handle: only the latest one deletes it. A pass asked for
+            // already (and not ended yet) may have read the job before this message came: see Published.
+            var ask = _owners.TryGetValue(jobId, out var owner) && _awaitingPass.Add(owner);
+            var asked = ask || _pending.GetValueOrDefault(messageId)?.PassAsked == true;
+            _pending[messageId] = new Pending(messageId, receiptHandle, jobId, version, clock.GetTimestamp(), asked);
+            return ask ? owner : null;
         }
     }
 
     /// <summary>
     /// A pass of <paramref name="path"/> published <paramref name="snapshot"/>: the owners of its jobs are updated, and
-    /// the receipt handles of the messages now recorded are returned, with whether the workflow needs another pass (a job
-    /// of it that had no owner before has news its snapshot does not record yet).
+    /// the receipt handles of the messages now recorded are returned, with whether the workflow needs another pass: a
+    /// message's state was not handed out yet, and no pass was asked for since it came (its job had no owner yet, or the
+    /// pass asked for before had read the job already). Asked once per message, so a pass that keeps failing before it
+    /// reads its jobs is left to the schedule rather than run again and again.
     /// </summary>
     public (List<string> Done, bool Reconcile) Published(string path, WorkflowSnapshot snapshot)
     {
@@ -67,8 +73,6 @@ internal sealed class PendingMessages(JobStateCache cache, TimeProvider clock)
         lock (_gate)
         {
             _awaitingPass.Remove(path);
-            var newlyOwned = false;
-            var waiting = _pending.Values.Select(p => p.JobId).ToHashSet(StringComparer.Ordinal);
             if (_jobsOf.TryGetValue(path, out var before))
             {
                 foreach (var id in before.Where(id => !current.ContainsKey(id)))
@@ -79,7 +83,6 @@ internal sealed class PendingMessages(JobStateCache cache, TimeProvider clock)
 
             foreach (var id in current.Keys)
             {
-                newlyOwned |= !_owners.ContainsKey(id) && waiting.Contains(id);
                 _owners[id] = path;
             }
 
@@ -93,8 +96,9 @@ internal sealed class PendingMessages(JobStateCache cache, TimeProvider clock)
                     _pending.Remove(pending.MessageId);
                     done.Add(pending.ReceiptHandle);
                 }
-                else if (newlyOwned && !(cache.Reported(pending.JobId)?.Version >= pending.Version))
+                else if (!pending.PassAsked && _owners.GetValueOrDefault(pending.JobId) == path && !(cache.Reported(pending.JobId)?.Version >= pending.Version))
                 {
+                    _pending[pending.MessageId] = pending with { PassAsked = true };
                     reconcile = true;
                 }
             }
