@@ -21,7 +21,10 @@ public sealed class DaemonUnderTest : IAsyncDisposable
 
     public int Pid => _process.Id;
 
-    public static DaemonUnderTest Start(string root, Uri batchUrl, string s3Url, int maxRequestsPerSecond, int passConcurrency, string webUrl = "http://127.0.0.1:0")
+    /// <param name="webUrl">The status page's address (a port of its own by default).</param>
+    /// <param name="extra">More environment for the daemon (the events queue of <see cref="Mode.Events"/>).</param>
+    public static DaemonUnderTest Start(
+        string root, Uri batchUrl, string s3Url, int maxRequestsPerSecond, int passConcurrency, string webUrl = "http://127.0.0.1:0", IReadOnlyDictionary<string, string>? extra = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -60,6 +63,11 @@ public sealed class DaemonUnderTest : IAsyncDisposable
         if (passConcurrency > 0)
         {
             environment["Batchkeeper__PassConcurrency"] = passConcurrency.ToString(CultureInfo.InvariantCulture);
+        }
+
+        foreach (var (name, value) in extra ?? new Dictionary<string, string>())
+        {
+            environment[name] = value;
         }
 
         foreach (var (name, value) in environment)

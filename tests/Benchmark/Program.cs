@@ -8,9 +8,9 @@ using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 namespace Batchkeeper.Benchmark;
 
 /// <summary>
-/// <c>dotnet run -c Release --project tests/Benchmark -- [--sizes small,goal,large] [--latency-ms 20] [--rps 20]
-/// [--in-flight 15] [--spread even|last] [--changed 0.01] [--rounds 3] [--pass-concurrency N] [--out benchmark.json] [--keep]</c>:
-/// see docs/performance.md.
+/// <c>dotnet run -c Release --project tests/Benchmark -- [--sizes small,goal,large] [--modes events,adaptive,shared]
+/// [--foreign 20000] [--latency-ms 20] [--rps 20] [--in-flight 15] [--spread even|last] [--changed 0.01] [--rounds 3]
+/// [--pass-concurrency N] [--out benchmark.json] [--keep]</c>: see docs/performance.md.
 /// </summary>
 public static class Program
 {
@@ -40,12 +40,19 @@ public static class Program
         }
 
         var results = new List<SizeResult>();
+        var modes = new List<(string Size, ModeResult Result)>();
         foreach (var label in options.Sizes)
         {
             var size = (Sizes.TryGetValue(label, out var make) ? make(options.InFlight) : ParseCustom(label, options.InFlight)) with { InFlightLast = options.InFlightLast };
-            results.Add(await RunAsync(size, options));
-            Report.PrintTable(results);
-            await File.WriteAllTextAsync(options.Output, JsonSerializer.Serialize(new { options, results }, Report.Json));
+            foreach (var mode in options.Modes)
+            {
+                var (result, summary) = await RunAsync(size, options, mode);
+                results.Add(result);
+                modes.Add((size.Label, summary));
+                Report.PrintTable(results);
+                ModeSetup.PrintTable(modes);
+                await File.WriteAllTextAsync(options.Output, JsonSerializer.Serialize(new { options, modes = modes.Select(m => new { size = m.Size, m.Result }), results }, Report.Json));
+            }
         }
 
         Console.WriteLine($"results: {Path.GetFullPath(options.Output)}");
@@ -68,13 +75,17 @@ public static class Program
     private static void Say(Size size, string message) =>
         Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {size.Label}: {message}");
 
-    /// <summary>The scenario of <paramref name="size"/> in a new folder: S3 and Batch started and seeded, every in-flight chain RUNNING in Batch.</summary>
-    internal static async Task<(string Root, MemoryS3 S3, Emulator Emulator, Scenario Scenario)> StartScenarioAsync(Size size, TimeSpan latency, double changed, Action<string> say)
+    /// <summary>
+    /// The scenario of <paramref name="size"/> in a new folder: S3 and Batch started and seeded, every in-flight chain
+    /// RUNNING in Batch, and <paramref name="foreign"/> other users' jobs RUNNING in the same queue (the shared mode).
+    /// </summary>
+    internal static async Task<(string Root, MemoryS3 S3, Emulator Emulator, Scenario Scenario)> StartScenarioAsync(
+        Size size, TimeSpan latency, double changed, Action<string> say, Mode mode = Mode.Adaptive, int foreign = 0)
     {
         var root = Directory.CreateTempSubdirectory("bk-bench-").FullName;
-        say($"{size.Workflows} workflows × {size.Samples} samples × {size.Analyses} analyses = {size.Slots:N0} slots, {size.InFlightPerWorkflow} samples in flight per workflow ({(size.InFlightLast ? "the last ones" : "spread evenly")}), in {root}");
+        say($"mode {mode}: {size.Workflows} workflows × {size.Samples} samples × {size.Analyses} analyses = {size.Slots:N0} slots, {size.InFlightPerWorkflow} samples in flight per workflow ({(size.InFlightLast ? "the last ones" : "spread evenly")}){(foreign > 0 ? $", {foreign:N0} other users' jobs in the queue" : "")}, in {root}");
         var s3 = await MemoryS3.StartAsync(latency);
-        var emulator = await Emulator.StartAsync(new BatchEmulatorOptions
+        var emulatorOptions = new BatchEmulatorOptions
         {
             RunDuration = TimeSpan.FromDays(1),
             SubmittedDuration = TimeSpan.FromMilliseconds(20),
@@ -85,20 +96,31 @@ public static class Program
             TickInterval = TimeSpan.FromMilliseconds(50),
             S3ServiceUrl = new Uri(s3.ServiceUrl),
             MaxRecordedRequests = 5_000_000,
-        });
+        };
+        ModeSetup.Configure(emulatorOptions, mode);
+        var emulator = await Emulator.StartAsync(emulatorOptions);
 
         var setup = Stopwatch.StartNew();
         var scenario = await Scenario.CreateAsync(root, size, s3, emulator, changed, say);
         var chains = scenario.Chains.Count;
-        await emulator.WaitUntilAsync(jobs => jobs.Count(j => j.Status == "RUNNING") == chains, TimeSpan.FromMinutes(5));
-        say($"set up in {setup.Elapsed.TotalSeconds:F0} s: {chains} chains in Batch ({chains * size.Analyses} active jobs, {chains} RUNNING)");
+        if (foreign > 0)
+        {
+            await Scenario.SubmitForeignAsync(emulator, foreign);
+        }
+
+        await emulator.WaitUntilAsync(jobs => jobs.Count(j => j.Status == "RUNNING") == chains + foreign, TimeSpan.FromMinutes(5));
+        say($"set up in {setup.Elapsed.TotalSeconds:F0} s: {chains} chains in Batch ({chains * size.Analyses} active jobs, {chains} RUNNING){(foreign > 0 ? $", and {foreign:N0} other users' jobs RUNNING" : "")}");
+
+        // The events of the set-up are history: the daemon's start-up sweep learns every state anyway.
+        emulator.EventsQueue?.Purge();
         return (root, s3, emulator, scenario);
     }
 
-    private static async Task<SizeResult> RunAsync(Size size, BenchmarkOptions options)
+    private static async Task<(SizeResult, ModeResult)> RunAsync(Size size, BenchmarkOptions options, Mode mode)
     {
         var latency = TimeSpan.FromMilliseconds(options.LatencyMs);
-        var (root, s3, emulator, scenario) = await StartScenarioAsync(size, latency, options.Changed, m => Say(size, m));
+        var foreign = mode == Mode.Shared ? options.Foreign : 0;
+        var (root, s3, emulator, scenario) = await StartScenarioAsync(size, latency, options.Changed, m => Say(size, m), mode, foreign);
         await using var _ = s3;
         await using var __ = emulator;
         var chains = scenario.Chains.Count;
@@ -118,7 +140,8 @@ public static class Program
         // Outputs the daemon must ask about: at start-up all of them, later those of the slots not complete.
         var startupListMinimum = scenario.Outputs(s3, all: true);
         var listMinimum = scenario.Outputs(s3, all: false);
-        await using (var daemon = DaemonUnderTest.Start(root, emulator.BaseAddress, s3.ServiceUrl, options.Rps, options.PassConcurrency))
+        ModeResult? summary = null;
+        await using (var daemon = DaemonUnderTest.Start(root, emulator.BaseAddress, s3.ServiceUrl, options.Rps, options.PassConcurrency, extra: ModeSetup.Daemon(mode, emulator)))
         {
             // Start-up: every workflow read, its complete slots found in S3, its in-flight chains adopted from Batch.
             var started = DateTimeOffset.UtcNow;
@@ -141,6 +164,13 @@ public static class Program
                 Say(size, pass.Describe());
                 await QuietAsync(emulator);
             }
+
+            var perRound = result.Steady.Select(BatchRequests).ToList();
+            var worst = result.Steady.MaxBy(BatchRequests)!;
+            summary = new ModeResult(
+                mode.ToString().ToLowerInvariant(), perRound.Max(), perRound, Ceiling(active, 100), ModeSetup.Goal(mode), Peers.Of(emulator),
+                worst.SqsRequests, active, foreign, Math.Round(result.Startup.WallMs / 1000, 1), 0);
+            Say(size, $"mode {mode}: {summary.BatchRequestsPerSteadyPass} Batch requests per steady pass, describe minimum {summary.DescribeMinimum} (ratio {summary.Ratio:F2}, goal ≤ {summary.Goal:F2}); computed: Nextflow {summary.Peers.Nextflow}, Snakemake {summary.Peers.Snakemake}, Cromwell {summary.Peers.Cromwell}");
 
             // 1% of slots change: analysis-1 jobs end, two thirds succeeding (their next analysis starts), one third
             // failing (with everything after it in the chain); the failed ones are resubmitted at once.
@@ -165,7 +195,7 @@ public static class Program
             var summaries = tracker.Summaries();
             result.Changed = changed with
             {
-                Note = $"{changedJobs:N0} jobs changed ({100.0 * changedJobs / size.Slots:F2}% of slots): {succeeded} succeeded, {failed} failed " +
+                Note = (mode == Mode.Events ? "with events the changes were taken in as they happened, before this pass; " : "") + $"{changedJobs:N0} jobs changed ({100.0 * changedJobs / size.Slots:F2}% of slots): {succeeded} succeeded, {failed} failed " +
                        $"and their chains resubmitted; complete now {summaries.Sum(s => s.Complete):N0} (expected {complete + succeeded:N0}), " +
                        $"active {summaries.Sum(s => s.Active):N0} (expected {active - succeeded:N0}); {changed.SnapshotBytesWritten:N0} snapshot bytes written",
             };
@@ -193,6 +223,7 @@ public static class Program
             result.RssAtEndMib = Math.Round(current / 1048576.0);
             result.SnapshotMib = Math.Round(scenario.WorkflowFiles.Sum(f => new FileInfo(Path.ChangeExtension(f, ".status.json")).Length) / 1048576.0, 1);
             Say(size, $"daemon memory: peak {result.PeakRssMib} MiB, at the end {result.RssAtEndMib} MiB; snapshots {result.SnapshotMib} MiB on disk");
+            summary = summary with { PeakRssMib = result.PeakRssMib };
         }
 
         if (!options.Keep)
@@ -200,8 +231,12 @@ public static class Program
             Directory.Delete(root, recursive: true);
         }
 
-        return result;
+        result.Mode = mode.ToString().ToLowerInvariant();
+        return (result, summary!);
     }
+
+    /// <summary>The Batch requests of a pass (not S3's, not SQS's).</summary>
+    private static int BatchRequests(PassResult pass) => pass.Requests.Where(r => BatchOperations.IsKnown(r.Key)).Sum(r => r.Value);
 
     private static int Ceiling(long count, int per) => (int)((count + per - 1) / per);
 
@@ -226,7 +261,8 @@ public static class Program
             requests[op] = requests.GetValueOrDefault(op) + count;
         }
 
-        return new PassResult(name, Math.Round((end - start).TotalMilliseconds), requests, minimum, note);
+        var sqs = emulator.SqsRequests.Count(r => r.ReceivedAt >= start && r.ReceivedAt <= end);
+        return new PassResult(name, Math.Round((end - start).TotalMilliseconds), requests, minimum, note) { SqsRequests = sqs };
     }
 
     /// <summary>Waits until Batch has had no request for a second, so that one pass's stragglers are not counted in the next.</summary>
@@ -251,6 +287,10 @@ public static class Program
 public sealed class BenchmarkOptions
 {
     public List<string> Sizes { get; init; } = ["goal"];
+    public List<Mode> Modes { get; init; } = [Mode.Events, Mode.Adaptive, Mode.Shared];
+
+    /// <summary>Other users' active jobs in the queue of <see cref="Mode.Shared"/>.</summary>
+    public int Foreign { get; init; } = 20_000;
     public double LatencyMs { get; init; } = 20;
     public int Rps { get; init; } = 20;
     public int InFlight { get; init; } = 15;
@@ -266,6 +306,8 @@ public sealed class BenchmarkOptions
     public static BenchmarkOptions Parse(string[] args)
     {
         var sizes = new List<string> { "goal" };
+        var modes = new List<Mode> { Mode.Events, Mode.Adaptive, Mode.Shared };
+        var foreign = 20_000;
         double latency = 20, changed = 0.01;
         int rps = 20, inFlight = 15, rounds = 3, concurrency = 0;
         var output = "benchmark.json";
@@ -278,6 +320,8 @@ public sealed class BenchmarkOptions
             switch (args[i])
             {
                 case "--sizes": sizes = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]; break;
+                case "--modes": modes = [.. Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ModeSetup.Parse)]; break;
+                case "--foreign": foreign = (int)Number(); break;
                 case "--latency-ms": latency = Number(); break;
                 case "--rps": rps = Math.Max(1, (int)Number()); break;
                 case "--in-flight": inFlight = Math.Max(1, (int)Number()); break;
@@ -298,7 +342,7 @@ public sealed class BenchmarkOptions
             }
         }
 
-        return new BenchmarkOptions { Sizes = sizes, LatencyMs = latency, Rps = rps, InFlight = inFlight, Changed = changed, Rounds = rounds, PassConcurrency = concurrency, Output = output, Keep = keep, InFlightLast = last };
+        return new BenchmarkOptions { Sizes = sizes, Modes = modes, Foreign = foreign, LatencyMs = latency, Rps = rps, InFlight = inFlight, Changed = changed, Rounds = rounds, PassConcurrency = concurrency, Output = output, Keep = keep, InFlightLast = last };
     }
 }
 
@@ -318,6 +362,9 @@ public sealed record PassResult(string Name, double WallMs, SortedDictionary<str
     /// <summary>Bytes of the snapshot files the pass wrote (each written file's size: a write replaces the whole file).</summary>
     public long SnapshotBytesWritten { get; init; }
 
+    /// <summary>SQS requests (receives, deletes) in the span of the pass: not Batch's, not counted in <see cref="Total"/>.</summary>
+    public int SqsRequests { get; init; }
+
     public int Total => Requests.Where(r => r.Key is not "PutObject").Sum(r => r.Value);
 
     public double Ratio => Minimum.Total == 0 ? (Total == 0 ? 1 : double.PositiveInfinity) : Math.Round((double)Total / Minimum.Total, 3);
@@ -329,6 +376,7 @@ public sealed record PassResult(string Name, double WallMs, SortedDictionary<str
 public sealed class SizeResult(string label, int workflows, int samples, int analyses, long slots, int inFlight)
 {
     public string Label { get; } = label;
+    public string Mode { get; set; } = "adaptive";
     public int Workflows { get; } = workflows;
     public int Samples { get; } = samples;
     public int Analyses { get; } = analyses;
@@ -354,21 +402,22 @@ internal static class Report
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
     public static void PrintTable(IReadOnlyList<SizeResult> results)
     {
         Console.WriteLine();
-        Console.WriteLine($"{"size",-7} {"slots",10} {"pass",-16} {"wall s",7} {"Describe",8} {"ListJobs",8} {"Submit",6} {"S3 list",7} {"S3 head",7} {"total",6} {"min",6} {"ratio",6} {"snap MB",8}");
+        Console.WriteLine($"{"size/mode",-16} {"slots",10} {"pass",-16} {"wall s",7} {"Describe",8} {"ListJobs",8} {"Submit",6} {"S3 list",7} {"S3 head",7} {"total",6} {"min",6} {"ratio",6} {"snap MB",8}");
         foreach (var r in results)
         {
             foreach (var pass in new[] { r.Startup }.Concat(r.Steady).Append(r.Changed).OfType<PassResult>())
             {
                 int Op(string name) => pass.Requests.GetValueOrDefault(name);
-                Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} {pass.Name,-16} {pass.WallMs / 1000,7:F2} {Op("DescribeJobs"),8} {Op("ListJobs"),8} {Op("SubmitJob"),6} {Op("ListObjectsV2"),7} {Op("HeadObject"),7} {pass.Total,6} {pass.Minimum.Total,6} {pass.Ratio,6:F2} {pass.SnapshotBytesWritten / 1e6,8:F3}");
+                Console.WriteLine($"{r.Label + "/" + r.Mode,-16} {r.Slots,10:N0} {pass.Name,-16} {pass.WallMs / 1000,7:F2} {Op("DescribeJobs"),8} {Op("ListJobs"),8} {Op("SubmitJob"),6} {Op("ListObjectsV2"),7} {Op("HeadObject"),7} {pass.Total,6} {pass.Minimum.Total,6} {pass.Ratio,6:F2} {pass.SnapshotBytesWritten / 1e6,8:F3}");
             }
 
-            Console.WriteLine($"{r.Label,-7} {r.Slots,10:N0} peak RSS {r.PeakRssMib} MiB; file to first SubmitJob {string.Join(" / ", r.FileToFirstSubmitMs)} ms; snapshots {r.SnapshotMib} MiB; snapshot bytes written per steady pass {r.SnapshotBytesWrittenPerSteadyPass:N0}");
+            Console.WriteLine($"{r.Label + "/" + r.Mode,-16} {r.Slots,10:N0} peak RSS {r.PeakRssMib} MiB; file to first SubmitJob {string.Join(" / ", r.FileToFirstSubmitMs)} ms; snapshots {r.SnapshotMib} MiB; snapshot bytes written per steady pass {r.SnapshotBytesWrittenPerSteadyPass:N0}");
         }
 
         Console.WriteLine();

@@ -257,6 +257,22 @@ public sealed class Scenario
             body["dependsOn"] = new JsonArray(new JsonObject { ["jobId"] = dependsOn });
         }
 
+        return await PostSubmitAsync(http, body, cancellationToken);
+    }
+
+    /// <summary>
+    /// Other users' jobs in the scenario's queue (named <c>other-lab-N</c>, so that neither the daemon nor the rule of
+    /// its events takes them for its own), running as long as the benchmark does.
+    /// </summary>
+    public static async Task SubmitForeignAsync(Emulator emulator, int count)
+    {
+        using var http = new HttpClient { BaseAddress = emulator.BaseAddress };
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
+            await PostSubmitAsync(http, new JsonObject { ["jobName"] = $"other-lab-{i}", ["jobQueue"] = Queue, ["jobDefinition"] = JobDefinition }, ct));
+    }
+
+    private static async Task<string> PostSubmitAsync(HttpClient http, JsonObject body, CancellationToken cancellationToken)
+    {
         using var content = new StringContent(body.ToJsonString(), Encoding.UTF8);
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         using var response = await http.PostAsync("/v1/submitjob", content, cancellationToken);

@@ -1,9 +1,13 @@
+using System.Threading.RateLimiting;
 using Amazon.Runtime;
 using Amazon.S3;
+using Amazon.SQS;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Daemon.Aws.Batch;
+using Batchkeeper.Daemon.Aws.JobStates;
 using Batchkeeper.Daemon.Outputs;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Batchkeeper.Daemon.Aws;
@@ -19,10 +23,13 @@ public static class AwsBackendRegistration
     public static IServiceCollection AddAwsBackend(this IServiceCollection services)
     {
         services.AddAwsClients();
+        services.AddJobStates();
         services.AddSingleton(sp => new AwsBatchJobBackend(
             sp.GetRequiredService<IBatchClient>(),
             passesInFlight: sp.GetService<Systemd.LoopHealth>() is { } health ? () => health.PassesRunning : null,
-            clock: sp.GetService<TimeProvider>()));
+            clock: sp.GetService<TimeProvider>(),
+            states: sp.GetRequiredService<JobStateCache>(),
+            logger: sp.GetRequiredService<ILoggerFactory>().CreateLogger(AwsServiceCollectionExtensions.LogCategory)));
         services.AddSingleton<IJobBackend>(sp => sp.GetRequiredService<AwsBatchJobBackend>());
 
         services.AddSingleton<IAmazonS3>(provider => CreateS3Client(
@@ -39,23 +46,48 @@ public static class AwsBackendRegistration
     /// <summary>An S3 client for the configured region and endpoint (path style for emulators such as s3rver).</summary>
     /// <param name="limiter">Every request's permit; default: a token bucket of <see cref="AwsOptions.S3MaxRequestsPerSecond"/>.</param>
     /// <param name="requests">Where every attempt is counted, when metrics are served.</param>
-    internal static AmazonS3Client CreateS3Client(
-        AwsOptions options, AWSCredentials? credentials, System.Threading.RateLimiting.RateLimiter? limiter = null, Metrics.BackendRequests? requests = null)
+    internal static AmazonS3Client CreateS3Client(AwsOptions options, AWSCredentials? credentials, RateLimiter? limiter = null, Metrics.BackendRequests? requests = null)
     {
-        var region = AwsRegionResolver.Resolve(options.Region).Endpoint;
-        limiter ??= new System.Threading.RateLimiting.TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(options.S3MaxRequestsPerSecond));
         var config = new AmazonS3Config
         {
-            // One rate for S3 as for Batch; the SDK's retries (exponential backoff with jitter) stay its own.
-            HttpClientFactory = new RateLimitedHttpClientFactory(limiter, requests),
             ForcePathStyle = options.S3ForcePathStyle,
-            MaxErrorRetry = Math.Max(0, options.MaxAttempts - 1),
-            Timeout = options.AttemptTimeout,
             // Checksums only where S3 requires them: S3-compatible servers reject what they do not know.
             RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         };
-        if (options.S3ServiceUrl is { } url)
+        Configure(config, options, options.S3ServiceUrl, options.AttemptTimeout,
+            limiter ?? new TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(options.S3MaxRequestsPerSecond)), requests);
+        return credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+    }
+
+    /// <summary>
+    /// The SQS client of the events queue, configured as the S3 client is (endpoint, region, credentials, the SDK's
+    /// retries, a rate): each attempt may take a long poll's wait on top of <see cref="AwsOptions.AttemptTimeout"/>.
+    /// </summary>
+    internal static AmazonSQSClient CreateSqsClient(AwsOptions options, AWSCredentials? credentials)
+    {
+        var config = new AmazonSQSConfig();
+        Configure(config, options, options.SqsServiceUrl, options.AttemptTimeout + TimeSpan.FromSeconds(JobEventsConsumer.WaitSeconds),
+            new TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(SqsMaxRequestsPerSecond)));
+        return credentials is null ? new AmazonSQSClient(config) : new AmazonSQSClient(credentials, config);
+    }
+
+    /// <summary>
+    /// SQS requests per second at most. One loop receives (a long poll at a time) and deletes (10 messages a call), so
+    /// this only bounds a burst of deletions; SQS serves far more.
+    /// </summary>
+    internal const int SqsMaxRequestsPerSecond = 100;
+
+    /// <summary>What every SDK client of the daemon shares: the rate of its own, the SDK's retries, timeout, endpoint and region.</summary>
+    /// <param name="requests">Where every attempt is counted as an S3 request (the handler names S3's operations); null for SQS, not counted yet.</param>
+    private static void Configure(ClientConfig config, AwsOptions options, string? serviceUrl, TimeSpan timeout, RateLimiter limiter, Metrics.BackendRequests? requests = null)
+    {
+        var region = AwsRegionResolver.Resolve(options.Region).Endpoint;
+        // One rate per service as for Batch; the SDK's retries (exponential backoff with jitter) stay its own.
+        config.HttpClientFactory = new RateLimitedHttpClientFactory(limiter, requests);
+        config.MaxErrorRetry = Math.Max(0, options.MaxAttempts - 1);
+        config.Timeout = timeout;
+        if (serviceUrl is { } url)
         {
             config.ServiceURL = url;
             config.AuthenticationRegion = region.SystemName;
@@ -64,7 +96,5 @@ public static class AwsBackendRegistration
         {
             config.RegionEndpoint = region;
         }
-
-        return credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
     }
 }

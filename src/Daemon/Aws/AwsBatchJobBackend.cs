@@ -2,6 +2,8 @@ using System.Globalization;
 using Batchkeeper.Core.Ports;
 using Batchkeeper.Daemon.Aws.Batch;
 using Batchkeeper.Daemon.Aws.Batch.Model;
+using Batchkeeper.Daemon.Aws.JobStates;
+using Microsoft.Extensions.Logging;
 using JobDetail = Batchkeeper.Core.Ports.JobDetail;
 using JobSummary = Batchkeeper.Core.Ports.JobSummary;
 
@@ -9,9 +11,10 @@ namespace Batchkeeper.Daemon.Aws;
 
 /// <summary>
 /// Jobs on AWS Batch. Submissions carry <c>dependsOn</c>, resources as <c>resourceRequirements</c> (never the
-/// deprecated top-level vcpus/memory), the command, environment, timeout and tags. DescribeJobs calls of all
-/// workflows reconciling at the same moment are merged (<see cref="DescribeBatcher"/>) into calls of at most
-/// 100 ids.
+/// deprecated top-level vcpus/memory), the command, environment, timeout and tags. Job states come from
+/// <see cref="JobStateCache"/> where it knows them (job-state events, the SubmitJob answer), else from DescribeJobs
+/// calls of all workflows reconciling at the same moment, merged (<see cref="DescribeBatcher"/>) into calls of at most
+/// 100 ids, or from a listing of the queue when that is cheaper (<see cref="QueuePolling"/>).
 /// </summary>
 public sealed class AwsBatchJobBackend : IJobBackend
 {
@@ -20,6 +23,8 @@ public sealed class AwsBatchJobBackend : IJobBackend
 
     private readonly IBatchClient _client;
     private readonly DescribeBatcher _describe;
+    private readonly TimeProvider _clock;
+    private long _forgotAt;
 
     /// <param name="describeWindow">How long DescribeJobs requests wait for others to merge with. Default 20 ms.</param>
     /// <param name="passesInFlight">
@@ -28,17 +33,32 @@ public sealed class AwsBatchJobBackend : IJobBackend
     /// </param>
     /// <param name="describeMaxWait">With <paramref name="passesInFlight"/>: the longest a request waits for the others. Default 1 s.</param>
     /// <param name="clock">The clock the DescribeJobs window and longest wait are measured on. Default the system's.</param>
+    /// <param name="states">The job states known, which answer what they can (default: a cache of its own, polling).</param>
+    /// <param name="logger">Where the polling choice of each queue is said.</param>
     public AwsBatchJobBackend(
         IBatchClient client,
         TimeSpan? describeWindow = null,
         Func<int>? passesInFlight = null,
         TimeSpan? describeMaxWait = null,
-        TimeProvider? clock = null)
+        TimeProvider? clock = null,
+        JobStateCache? states = null,
+        ILogger? logger = null)
     {
         _client = client;
+        _clock = clock ?? TimeProvider.System;
+        States = states ?? new JobStateCache(_clock);
         _describe = new DescribeBatcher(
-            DescribeChunkAsync, describeWindow ?? TimeSpan.FromMilliseconds(20), passesInFlight, describeMaxWait, clock ?? TimeProvider.System);
+            DescribeChunkAsync, describeWindow ?? TimeSpan.FromMilliseconds(20), passesInFlight, describeMaxWait, _clock);
+        Polling = new QueuePolling(
+            client, States, (ids, ct) => _describe.DescribeAsync([.. ids], ct), (ids, ct) => DescribeChunkAsync(ids, ct), _clock, logger);
+        _forgotAt = _clock.GetTimestamp();
     }
+
+    /// <summary>What is known of every job asked about: answers DescribeAsync where it can.</summary>
+    public JobStateCache States { get; }
+
+    /// <summary>How each queue is polled (ListJobs or DescribeJobs).</summary>
+    internal QueuePolling Polling { get; }
 
     public string Name => "Aws";
 
@@ -77,9 +97,10 @@ public sealed class AwsBatchJobBackend : IJobBackend
             PropagateTags = submission.Job.Tags.Count > 0 ? true : null,
         };
 
+        string jobId;
         try
         {
-            return (await _client.SubmitJobAsync(request, cancellationToken)).JobId;
+            jobId = (await _client.SubmitJobAsync(request, cancellationToken)).JobId;
         }
         catch (BatchServiceException e) when (e.IsClientError && !e.IsThrottling && !e.IsAuthorizationError)
         {
@@ -87,21 +108,67 @@ public sealed class AwsBatchJobBackend : IJobBackend
             // permissions are not the job's fault: they fail the pass, and the same submission succeeds once renewed.
             throw new JobRejectedException($"{e.ErrorCode}: {e.ServiceMessage}", e);
         }
+
+        // No event is sent for SUBMITTED: this answer is its record.
+        States.ObserveSubmitted(jobId, submission.JobName, submission.Job.Queue);
+        return jobId;
     }
 
-    public Task<IReadOnlyList<JobDetail>> DescribeAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken) =>
-        _describe.DescribeAsync(jobIds, cancellationToken);
-
-    private async Task<IReadOnlyList<JobDetail>> DescribeChunkAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// The states of these jobs: what <see cref="States"/> can answer without asking Batch, and for the rest DescribeJobs
+    /// (merged with the other passes' into calls of 100 ids) or a listing of their queue, whichever costs fewer
+    /// requests (<see cref="QueuePolling"/>). Every answer goes through <see cref="States"/>, so none is older than
+    /// one given before.
+    /// </summary>
+    public async Task<IReadOnlyList<JobDetail>> DescribeAsync(IReadOnlyCollection<string> jobIds, CancellationToken cancellationToken)
     {
-        var details = new List<JobDetail>(jobIds.Count);
+        ForgetNowAndThen();
+        var answered = new Dictionary<string, JobDetail>(StringComparer.Ordinal);
+        var refresh = new List<string>();
+        States.Answer(jobIds, answered, refresh);
+        if (refresh.Count > 0)
+        {
+            var describe = new List<string>();
+            var listed = Polling.Route(refresh, describe);
+            var refreshing = listed.Select(queue => Polling.RefreshAsync(queue.Key, queue.Value, cancellationToken)).ToList();
+            if (describe.Count > 0)
+            {
+                refreshing.Add(_describe.DescribeAsync(describe, cancellationToken));
+            }
+
+            await Task.WhenAll(refreshing);
+            States.AnswerRefreshed(refresh, answered);
+        }
+
+        return [.. jobIds.Distinct(StringComparer.Ordinal).Where(answered.ContainsKey).Select(id => answered[id])];
+    }
+
+    /// <summary>DescribeJobs in calls of 100 ids, every job answered observed by <see cref="States"/>.</summary>
+    private async Task<IReadOnlyList<Batch.Model.JobDetail>> DescribeChunkAsync(IReadOnlyList<string> jobIds, CancellationToken cancellationToken)
+    {
+        var details = new List<Batch.Model.JobDetail>(jobIds.Count);
         foreach (var chunk in jobIds.Chunk(DescribeLimit))
         {
             var response = await _client.DescribeJobsAsync(new DescribeJobsRequest { Jobs = chunk }, cancellationToken);
-            details.AddRange(response.Jobs.Select(ToDetail));
+            foreach (var job in response.Jobs)
+            {
+                States.ObserveDescribed(job);
+            }
+
+            details.AddRange(response.Jobs);
         }
 
         return details;
+    }
+
+    /// <summary>Jobs nobody asks about any more (their workflow removed) are forgotten, looked at every ten minutes.</summary>
+    private void ForgetNowAndThen()
+    {
+        var last = Interlocked.Read(ref _forgotAt);
+        if (_clock.GetElapsedTime(last) >= TimeSpan.FromMinutes(10) && Interlocked.CompareExchange(ref _forgotAt, _clock.GetTimestamp(), last) == last)
+        {
+            States.Forget();
+        }
     }
 
     public async Task<IReadOnlyList<JobSummary>> ListByNamePrefixAsync(string queue, string namePrefix, CancellationToken cancellationToken)

@@ -35,6 +35,22 @@ public sealed class AwsOptions
     public bool S3ForcePathStyle { get; set; }
 
     /// <summary>
+    /// The SQS queue an EventBridge rule fills with Batch's "Batch Job State Change" events, e.g.
+    /// <c>https://sqs.us-east-1.amazonaws.com/123456789012/batchkeeper-events</c>. Default: <c>null</c>, no events: job
+    /// states are polled (ListJobs or DescribeJobs per queue, whichever costs fewer requests).
+    /// </summary>
+    public string? EventsQueueUrl { get; set; }
+
+    /// <summary>The SQS endpoint, e.g. <c>http://127.0.0.1:8000</c> for an emulator. Default: <c>null</c>, the regional AWS endpoint.</summary>
+    public string? SqsServiceUrl { get; set; }
+
+    /// <summary>
+    /// With events, how often every job is described again anyway (besides at start-up), to make up for events lost on
+    /// the way. Default: 10 minutes. From 1 second to 1 day.
+    /// </summary>
+    public TimeSpan EventsResyncInterval { get; set; } = DefaultEventsResyncInterval;
+
+    /// <summary>
     /// The CloudWatch Logs endpoint <c>batchkeeper logs</c> reads job output from, e.g. <c>http://127.0.0.1:8000</c>.
     /// Default: <c>null</c>, meaning <c>https://logs.{region}.amazonaws.com</c>.
     /// </summary>
@@ -84,6 +100,7 @@ public sealed class AwsOptions
     /// </summary>
     public TimeSpan RetryMaxDelay { get; set; } = DefaultRetryMaxDelay;
 
+    internal static readonly TimeSpan DefaultEventsResyncInterval = TimeSpan.FromMinutes(10);
     internal const string DefaultLogGroup = "/aws/batch/job";
     internal const int DefaultMaxRequestsPerSecond = 20;
     internal const int DefaultS3MaxRequestsPerSecond = 200;
@@ -110,6 +127,13 @@ internal sealed class AwsOptionsValidator : IValidateOptions<AwsOptions>
         CheckUrl(options.BatchServiceUrl, nameof(AwsOptions.BatchServiceUrl), problems);
         CheckUrl(options.S3ServiceUrl, nameof(AwsOptions.S3ServiceUrl), problems);
         CheckUrl(options.LogsServiceUrl, nameof(AwsOptions.LogsServiceUrl), problems);
+        CheckUrl(options.SqsServiceUrl, nameof(AwsOptions.SqsServiceUrl), problems);
+        CheckUrl(options.EventsQueueUrl, nameof(AwsOptions.EventsQueueUrl), problems);
+        if (options.EventsResyncInterval < TimeSpan.FromSeconds(1) || options.EventsResyncInterval > TimeSpan.FromDays(1))
+        {
+            problems.Add($"{section}:EventsResyncInterval must be from 1 second to 1 day (it is {options.EventsResyncInterval}).");
+        }
+
         if (string.IsNullOrWhiteSpace(options.LogGroup))
         {
             problems.Add($"{section}:LogGroup must not be empty (Batch's default is {AwsOptions.DefaultLogGroup}).");

@@ -1,4 +1,4 @@
-using Batchkeeper.Core.Ports;
+using JobDetail = Batchkeeper.Daemon.Aws.Batch.Model.JobDetail;
 
 namespace Batchkeeper.Daemon.Aws;
 

@@ -187,6 +187,20 @@ public sealed class AwsCredentialsAndOptionsTests
         }
     }
 
+    [Theory]
+    [InlineData("EventsQueueUrl", "sqs/123/queue")]
+    [InlineData("SqsServiceUrl", "ftp://sqs")]
+    [InlineData("EventsResyncInterval", "00:00:00.500")]
+    [InlineData("EventsResyncInterval", "2.00:00:00")]
+    public void InvalidEventsOptions_AreReportedAtStartUp_NamingTheSetting(string setting, string value)
+    {
+        using var provider = Services(new Dictionary<string, string?> { [$"Batchkeeper:Aws:{setting}"] = value });
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IStartupValidator>().Validate());
+
+        Assert.Contains($"Batchkeeper:Aws:{setting}", Assert.Single(error.Failures), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ValidOptions_PassStartUpValidation_WithoutCreatingTheClient()
     {

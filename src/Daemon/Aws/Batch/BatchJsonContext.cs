@@ -17,6 +17,7 @@ namespace Batchkeeper.Daemon.Aws.Batch;
 [JsonSerializable(typeof(SubmitJobResponse))]
 [JsonSerializable(typeof(DescribeJobsRequest))]
 [JsonSerializable(typeof(DescribeJobsResponse))]
+[JsonSerializable(typeof(JobDetail))]
 [JsonSerializable(typeof(ListJobsRequest))]
 [JsonSerializable(typeof(ListJobsResponse))]
 [JsonSerializable(typeof(TerminateJobRequest))]
