@@ -128,4 +128,8 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 83, Level = LogLevel.Warning, Message = "Status page: the log stream {Stream} could not be read from CloudWatch Logs: {Error}")]
     public static partial void StatusPageLogUnread(ILogger logger, string stream, string error);
+
+    [LoggerMessage(EventId = 86, Level = LogLevel.Error,
+        Message = "Status page not served: cannot listen on {Url}: {Reason}. The daemon goes on without it; set Batchkeeper:Web:Url to an address it can use, or Batchkeeper:Web:Enabled=false.")]
+    public static partial void StatusPageNotServed(ILogger logger, string url, string reason);
 }

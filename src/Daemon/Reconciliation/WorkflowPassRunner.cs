@@ -52,7 +52,7 @@ public sealed class WorkflowPassRunner(
         metrics?.PassEnded(report, took);
         if (report.Snapshot is { } snapshot)
         {
-            registry.Publish(managed, snapshot, report.Transitions, took);
+            registry.Publish(managed, snapshot, report.Transitions, took, report.SnapshotNotWritten);
         }
 
         return report.Outcome;

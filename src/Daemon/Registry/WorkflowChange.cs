@@ -25,4 +25,10 @@ public sealed record PassCompleted(string Path, long Sequence, WorkflowSnapshot 
 {
     /// <summary>How long the pass took, when the publisher measured it.</summary>
     public TimeSpan? Took { get; init; }
+
+    /// <summary>
+    /// True when the pass could not write its snapshot: <see cref="Snapshot"/> is what the pass found, but it is not on
+    /// disk, so whatever waits for a state to be durable (an SQS message's deletion) must wait for a later pass.
+    /// </summary>
+    public bool NotWritten { get; init; }
 }

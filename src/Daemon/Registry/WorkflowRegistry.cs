@@ -120,7 +120,7 @@ public sealed class WorkflowRegistry : IWorkflowChanges
     /// since, even if its file was added again: a pass that outlives its workflow brings no row back to life.
     /// </summary>
     /// <param name="took">How long the pass took, for the dashboard (null: not measured).</param>
-    public bool Publish(ManagedWorkflow workflow, WorkflowSnapshot snapshot, IReadOnlyList<SlotTransition> transitions, TimeSpan? took = null)
+    public bool Publish(ManagedWorkflow workflow, WorkflowSnapshot snapshot, IReadOnlyList<SlotTransition> transitions, TimeSpan? took = null, bool notWritten = false)
     {
         lock (_lock)
         {
@@ -129,7 +129,7 @@ public sealed class WorkflowRegistry : IWorkflowChanges
                 return false;
             }
 
-            var pass = new PassCompleted(workflow.Path, ++_sequence, snapshot, transitions) { Took = took };
+            var pass = new PassCompleted(workflow.Path, ++_sequence, snapshot, transitions) { Took = took, NotWritten = notWritten };
             workflow.LastPass = pass;
             Write(pass);
             return true;

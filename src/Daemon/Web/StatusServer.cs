@@ -81,6 +81,14 @@ public sealed class StatusServer(
                 await app.DisposeAsync();
                 return;
             }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+            {
+                // Any other reason it cannot listen (a port under 1024 without the capability, an address this machine
+                // does not have): said once, and the daemon goes on reconciling without its page.
+                await app.DisposeAsync();
+                Log.StatusPageNotServed(logger, web.Url, Core.Workflows.Quoted.Escape((e.InnerException ?? e).Message));
+                return;
+            }
 
             await using (app)
             {
@@ -123,7 +131,14 @@ public sealed class StatusServer(
             kestrel.Listen(web.EndPoint);
         });
         builder.Services.AddRoutingCore();
-        builder.Services.AddSingleton(loggerFactory);
+        // No lifetime of its own: the builder's default (ConsoleLifetime) takes SIGINT and SIGTERM for the web app, so
+        // Ctrl-C stopped the page and not the daemon. The daemon's host alone hears signals and stops this server.
+        builder.Services.AddSingleton<IHostLifetime, DaemonOwnedLifetime>();
+        // Its lines go to the daemon's loggers, but not the web host's own "Hosting failed to start" with a stack,
+        // every 10 s while the address is in use: this class says that in one line.
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(new ForwardingLoggerProvider(loggerFactory));
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         var app = builder.Build();
         app.Use(WebSecurity.Middleware(web));
         app.UseRouting();
@@ -140,6 +155,23 @@ public sealed class StatusServer(
         }
 
         return new Uri($"http://{web.EndPoint}/");
+    }
+
+    private sealed class DaemonOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    private sealed class ForwardingLoggerProvider(ILoggerFactory daemon) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => daemon.CreateLogger(categoryName);
+
+        public void Dispose()
+        {
+            // The daemon's factory is the daemon's to dispose.
+        }
     }
 
     private static bool IsAddressInUse(Exception e) =>

@@ -42,7 +42,9 @@ public sealed class WebOptions
 
         if (Parse(options.Url) is null)
         {
-            problems.Add($"Batchkeeper:Web:Url: '{Core.Workflows.Quoted.Name(options.Url)}' is not allowed: expected http://ADDRESS:PORT such as {DefaultUrl} (an IP address or localhost, port 0 to 65535, no path)");
+            // An address with a user name or password is not quoted: whatever follows "//" up to "@" may be a secret.
+            var shown = options.Url.Contains('@', StringComparison.Ordinal) ? "(an address with a user name or password, not shown)" : Core.Workflows.Quoted.Name(options.Url);
+            problems.Add($"Batchkeeper:Web:Url: '{shown}' is not allowed: expected http://ADDRESS:PORT such as {DefaultUrl} (an IP address or localhost, port 0 to 65535, no path)");
             return;
         }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Batchkeeper.BatchEmulator;
 using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.Tests.Infrastructure;
 using Emulator = Batchkeeper.BatchEmulator.BatchEmulator;
 
@@ -231,6 +232,27 @@ public sealed class JobEventsEndToEndTests(S3rverFixture s3) : IClassFixture<S3r
         Assert.Equal(1, LogFiles.CountLines(log, $"Events queue message {badId} is not a Batch job-state event"));
         Assert.DoesNotContain("secret-marker-7f3a", log, StringComparison.Ordinal);
         Assert.Equal(0, Requests(emulator, BatchOperations.DescribeJobs));
+    }
+
+    [Theory]
+    [InlineData("\"status\":\"RUNNING\",\"attempts\":[null]")]
+    [InlineData("\"status\":\"RUNNING\",\"container\":{\"resourceRequirements\":[null]}")]
+    [InlineData("\"status\":\"7\"")]
+    [InlineData("\"status\":\"RUNNING, FAILED\"")]
+    public async Task AJobStateChangeThatCannotBeApplied_IsSaidOnceAndDeleted_AndNeitherStopsTheDaemonNorPassesForAState(string detail)
+    {
+        // A reviewer's finding: such a message parsed, then threw in the consumer, which stopped the daemon (and, never
+        // deleted, came back after every restart); a status such as "7" was taken for one ranking above RUNNING.
+        await using var emulator = await StartEmulatorAsync();
+        var badId = emulator.EventsQueue!.Send(
+            $$$"""{"version":"0","id":"9","detail-type":"Batch Job State Change","source":"aws.batch","detail":{"jobId":"00000000-0000-0000-0000-000000000001","jobName":"bk-x","jobQueue":"arn:aws:batch:us-east-1:123456789012:job-queue/spot",{{{detail}}}}}""");
+        await using var daemon = await StartDaemonAsync(emulator);
+        var workflow = DropWorkflow(daemon, "odd", 1);
+
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2, "the workflow completes by its events");
+        await EmptiedAsync(emulator);
+        Assert.Equal(1, LogFiles.CountLines(LogFiles.Read(daemon.LogDirectory), $"Events queue message {badId} is not a Batch job-state event"));
+        Assert.Null(DaemonHost.BackgroundServices(daemon.Host).FirstOrDefault(b => b.ExecuteTask is { IsFaulted: true }));
     }
 
     [Fact]

@@ -136,6 +136,27 @@ public sealed class StatusServerTests(S3rverFixture s3) : IClassFixture<S3rverFi
     }
 
     [Fact]
+    public async Task AnAddressItCannotListenOn_IsOneError_AndTheDaemonStillReconciles()
+    {
+        // 192.0.2.1 (TEST-NET-1) is on no machine: the bind fails (EADDRNOTAVAIL), nothing listens anywhere.
+        await using var daemon = await TestDaemon.StartAsync(_folder.Path, new Dictionary<string, string?>
+        {
+            ["Batchkeeper:Web:Url"] = "http://192.0.2.1:8421",
+            ["Batchkeeper:Web:AllowRemote"] = "true",
+            ["Batchkeeper:Web:Token"] = "a-token-long-enough-for-a-remote-page",
+        });
+        Demo.CreateProject(daemon.Projects, "demo", ("alpha", 3));
+        var workflow = daemon.WorkflowPath("demo", "wordcount.json");
+        Demo.Drop(workflow, Demo.Workflow);
+
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2, "the workflow completes without its page");
+        await Eventually.WaitAsync(
+            () => LogFiles.HasLine(LogFiles.Read(daemon.LogDirectory), "[ERR]", "Status page not served: cannot listen on http://192.0.2.1:8421"), "the error is logged");
+        Assert.Equal(1, LogFiles.CountLines(LogFiles.Read(daemon.LogDirectory), "Status page not served"));
+        Assert.False(daemon.Host.Services.GetRequiredService<StatusServer>().Address.IsCompleted);
+    }
+
+    [Fact]
     public async Task Healthz_Is503WhileAPassIsStalled_And200AgainOnceItEnds()
     {
         // Every SubmitJob hangs 8 s after it is processed; with PassStallAfter at 1 s, the pass waiting for it is stalled.
@@ -218,12 +239,15 @@ public sealed class StatusServerConfigurationTests : IDisposable
     [InlineData("http://127.0.0.1:8421/status")]
     [InlineData("http://status.example.org:8421")]
     [InlineData("127.0.0.1:8421")]
+    [InlineData("http://user:hunter2@127.0.0.1:8421")]
     public async Task AnUrlThatIsNotHttpAddressAndPort_RefusesToStart_SayingWhatIsExpected(string url)
     {
         var (code, _, err) = await RunAsync($$"""{ "Url": "{{url}}" }""");
 
         Assert.Equal(2, code);
         var line = Assert.Single(err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal($"batchkeeper: configuration: Batchkeeper:Web:Url: '{url}' is not allowed: expected http://ADDRESS:PORT such as http://127.0.0.1:8421 (an IP address or localhost, port 0 to 65535, no path)", line);
+        var shown = url.Contains('@', StringComparison.Ordinal) ? "(an address with a user name or password, not shown)" : url;
+        Assert.DoesNotContain("hunter2", err, StringComparison.Ordinal);
+        Assert.Equal($"batchkeeper: configuration: Batchkeeper:Web:Url: '{shown}' is not allowed: expected http://ADDRESS:PORT such as http://127.0.0.1:8421 (an IP address or localhost, port 0 to 65535, no path)", line);
     }
 }

@@ -167,35 +167,16 @@ public sealed class JobEventsConsumer : BackgroundService
         var applied = 0;
         foreach (var message in messages)
         {
-            switch (EventMessage.Parse(message.Body))
+            try
             {
-                case EventMessage.JobStateChange change when _cache.ObserveEvent(change.Job) is { } result:
-                    if (result.Changed && _cache.IsOurs(change.Job.JobId))
-                    {
-                        applied++;
-                        if (_pending.Hold(message.MessageId, message.ReceiptHandle, change.Job.JobId, result.Version) is { } owner)
-                        {
-                            reconcile.Add(owner);
-                        }
-                    }
-                    else
-                    {
-                        deletable.Add(message.ReceiptHandle);
-                    }
-
-                    break;
-                case EventMessage.JobStateChange:
-                    SayBad(message.MessageId, "a status Batchkeeper does not know");
-                    deletable.Add(message.ReceiptHandle);
-                    break;
-                case EventMessage.Other other:
-                    Log.OtherEvent(_logger, message.MessageId, other.DetailType, other.Source);
-                    deletable.Add(message.ReceiptHandle);
-                    break;
-                case EventMessage.Bad bad:
-                    SayBad(message.MessageId, bad.Reason);
-                    deletable.Add(message.ReceiptHandle);
-                    break;
+                applied += Apply(message, deletable, reconcile);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The parser never throws, but a message can parse and still not make a job (a null where Batch puts
+                // an object): a message boundary, so whatever it is, it is said once and deleted, never the daemon's end.
+                SayBad(message.MessageId, $"it could not be applied ({e.GetType().Name})");
+                deletable.Add(message.ReceiptHandle);
             }
         }
 
@@ -212,6 +193,44 @@ public sealed class JobEventsConsumer : BackgroundService
         await DeleteAsync(deletable, cancellationToken);
     }
 
+    /// <summary>One message: held for its workflow's snapshot, or put with those to delete. 1 when it changed a job of ours.</summary>
+    private int Apply(Message message, List<string> deletable, HashSet<string> reconcile)
+    {
+        var applied = 0;
+        switch (EventMessage.Parse(message.Body))
+        {
+            case EventMessage.JobStateChange change when _cache.ObserveEvent(change.Job) is { } result:
+                if (result.Changed && _cache.IsOurs(change.Job.JobId))
+                {
+                    applied++;
+                    if (_pending.Hold(message.MessageId, message.ReceiptHandle, change.Job.JobId, result.Version) is { } owner)
+                    {
+                        reconcile.Add(owner);
+                    }
+                }
+                else
+                {
+                    deletable.Add(message.ReceiptHandle);
+                }
+
+                break;
+            case EventMessage.JobStateChange:
+                SayBad(message.MessageId, "a status Batchkeeper does not know");
+                deletable.Add(message.ReceiptHandle);
+                break;
+            case EventMessage.Other other:
+                Log.OtherEvent(_logger, message.MessageId, other.DetailType, other.Source);
+                deletable.Add(message.ReceiptHandle);
+                break;
+            case EventMessage.Bad bad:
+                SayBad(message.MessageId, bad.Reason);
+                deletable.Add(message.ReceiptHandle);
+                break;
+        }
+
+        return applied;
+    }
+
     /// <summary>The change feed: owners of jobs, snapshots written (their messages deleted), workflows gone.</summary>
     private async Task FollowFeedAsync(CancellationToken stoppingToken)
     {
@@ -221,6 +240,10 @@ public sealed class JobEventsConsumer : BackgroundService
             {
                 switch (change)
                 {
+                    case PassCompleted { NotWritten: true }:
+                        // The states this pass read are not on disk: their messages wait for a pass whose write succeeds
+                        // (held past their visibility timeout they come back, and are held again, as duplicates).
+                        break;
                     case PassCompleted pass:
                         var (done, again) = _pending.Published(pass.Path, pass.Snapshot);
                         if (again)

@@ -108,7 +108,14 @@ public sealed class JobStateCache(TimeProvider clock)
     /// A job-state event: applied in the order of the job's life, confirming nothing. Null when its status is not one
     /// the daemon knows (a message to report, not a state).
     /// </summary>
-    public StateApplied? ObserveEvent(BatchJob job) => Enum.TryParse<JobStatus>(job.Status, ignoreCase: true, out _) ? Observe(job, confirm: false) : null;
+    public StateApplied? ObserveEvent(BatchJob job) => IsBatchStatus(job.Status) ? Observe(job, confirm: false) : null;
+
+    /// <summary>
+    /// One of Batch's status names. Not Enum.TryParse, which also takes "7" and "RUNNING, FAILED" and would give an
+    /// undefined status that ranks above RUNNING.
+    /// </summary>
+    internal static bool IsBatchStatus(string? status) =>
+        status is not null && Enum.GetNames<JobStatus>().Any(name => string.Equals(name, status, StringComparison.OrdinalIgnoreCase));
 
     private StateApplied Observe(BatchJob job, bool confirm)
     {
