@@ -141,7 +141,9 @@ public sealed class EventFaultTests
             "/_emulator/faults/events", new StringContent("""{"dropRate":2}""", System.Text.Encoding.UTF8, "application/json"));
         await http.WaitForFinalAsync(await http.SubmitAsync("listed"));
         await Eventually.WaitAsync(() => emulator.JobEvents.Count == Life.Length, "the job's events");
-        var listed = await http.ControlAsync(HttpMethod.Get, "events");
+        // Each duplicate becomes visible 5 ms after its original: wait for the last of them.
+        var listed = await Eventually.WaitAsync(
+            () => http.ControlAsync(HttpMethod.Get, "events"), l => l.GetProperty("visible").GetInt32() == 2 * Life.Length, "every event and its duplicate visible");
 
         Assert.Equal(0.25, set.GetProperty("throttleRate").GetDouble());
         Assert.Equal(1.0, set.GetProperty("events").GetProperty("duplicateRate").GetDouble());

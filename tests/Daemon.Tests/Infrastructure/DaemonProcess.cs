@@ -42,7 +42,10 @@ public sealed class DaemonProcess : IAsyncDisposable
     /// </summary>
     public static DaemonProcess Start(string workingDirectory, IDictionary<string, string> environment, bool ownSession, params string[] args)
     {
-        var start = new ProcessStartInfo(ownSession ? "setsid" : "dotnet")
+        // Through env(1), which resets the signals a test run may have been started with ignored (a background job of a
+        // non-interactive shell ignores SIGINT, nohup SIGHUP; a child inherits that, and .NET then never hears Ctrl-C),
+        // then execs in place: Id stays the daemon's PID.
+        var start = new ProcessStartInfo("env")
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -50,11 +53,13 @@ public sealed class DaemonProcess : IAsyncDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        start.ArgumentList.Add("--default-signal=HUP,INT,QUIT,TERM");
         if (ownSession)
         {
-            start.ArgumentList.Add("dotnet");
+            start.ArgumentList.Add("setsid");
         }
 
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(Dll);
         foreach (var arg in args)
         {
