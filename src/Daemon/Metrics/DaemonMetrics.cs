@@ -49,9 +49,8 @@ public sealed class DaemonMetrics
         {
             // The same figure DotNetStats calls process_working_set_bytes (VmRSS on Linux), under the name Prometheus's own clients use.
             resident.Set(Environment.WorkingSet);
-            var holds = projectsLock.Holds;
-            lockHeld.Set(holds ? 1 : 0);
-            loopHealthy.Set(!holds || health.Problem() is null ? 1 : 0);
+            lockHeld.Set(projectsLock.Holds ? 1 : 0);
+            loopHealthy.Set(health.Problem(projectsLock) is null ? 1 : 0);
             passesRunning.Set(health.PassesRunning);
         });
 

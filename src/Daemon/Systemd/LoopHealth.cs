@@ -33,6 +33,12 @@ public sealed class LoopHealth(TimeProvider clock)
         return new PassHandle(this, id);
     }
 
+    /// <summary>
+    /// <see cref="Problem()"/> for what the page, /healthz and the metrics report: a standby that does not hold the lock
+    /// yet has no loop to be hung, and is healthy while it waits.
+    /// </summary>
+    public string? Problem(Hosting.ProjectsLock projectsLock) => projectsLock.Holds ? Problem() : null;
+
     /// <summary>Null when healthy, else what is hung.</summary>
     public string? Problem()
     {

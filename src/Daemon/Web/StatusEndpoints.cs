@@ -31,7 +31,7 @@ internal static class StatusEndpoints
 
     /// <summary>
     /// 200 while the loop is alive, 503 once it is stalled: the rule that stops the systemd watchdog's pings
-    /// (<see cref="LoopHealth.Problem"/>). A standby waiting for the lock is alive: it has no loop yet.
+    /// (<see cref="LoopHealth.Problem()"/>). A standby waiting for the lock is alive: it has no loop yet.
     /// </summary>
     private static Task Health(HttpContext context, LoopHealth health, ProjectsLock projectsLock)
     {
@@ -78,7 +78,7 @@ internal sealed record DaemonStatus(
         var health = daemon.GetRequiredService<LoopHealth>();
         var projectsLock = daemon.GetRequiredService<ProjectsLock>();
         var snapshots = daemon.GetRequiredService<IWorkflowChanges>().Snapshots;
-        var problem = projectsLock.Holds ? health.Problem() : null;
+        var problem = health.Problem(projectsLock);
         return new DaemonStatus(
             typeof(DaemonHost).Assembly.GetName().Version?.ToString(3) ?? "?",
             daemon.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.Backend.ToString(),
