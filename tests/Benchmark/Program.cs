@@ -10,7 +10,7 @@ namespace Batchkeeper.Benchmark;
 /// <summary>
 /// <c>dotnet run -c Release --project tests/Benchmark -- [--sizes small,goal,large] [--modes events,adaptive,shared]
 /// [--foreign 20000] [--latency-ms 20] [--rps 20] [--in-flight 15] [--spread even|last] [--changed 0.01] [--rounds 3]
-/// [--pass-concurrency N] [--out benchmark.json] [--keep]</c>: see docs/performance.md.
+/// [--pass-concurrency N] [--out benchmark.json] [--keep] [--gcdump PATH]</c>: see docs/performance.md.
 /// </summary>
 public static class Program
 {
@@ -165,6 +165,11 @@ public static class Program
                 await QuietAsync(emulator);
             }
 
+            if (options.GcDump is not null)
+            {
+                await GcDumpAsync(daemon.Pid, $"{options.GcDump}.{size.Label}.{mode.ToString().ToLowerInvariant()}.gcdump", m => Say(size, m));
+            }
+
             var perRound = result.Steady.Select(BatchRequests).ToList();
             var worst = result.Steady.MaxBy(BatchRequests)!;
             summary = new ModeResult(
@@ -235,6 +240,24 @@ public static class Program
         return (result, summary!);
     }
 
+    /// <summary>
+    /// <c>--gcdump PATH</c>: the daemon's managed heap after the steady passes, by <c>dotnet-gcdump</c> (a dotnet tool:
+    /// <c>dotnet tool install -g dotnet-gcdump</c>), to read with <c>dotnet-gcdump report</c>. A diagnostic, not a figure.
+    /// </summary>
+    private static async Task GcDumpAsync(int pid, string path, Action<string> say)
+    {
+        var start = new ProcessStartInfo("dotnet-gcdump") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { "collect", "-p", pid.ToString(CultureInfo.InvariantCulture), "-o", path })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        say(process.ExitCode == 0 ? $"heap dump: {path}" : $"dotnet-gcdump failed ({process.ExitCode}): {output.Trim()}");
+    }
+
     /// <summary>The Batch requests of a pass (not S3's, not SQS's).</summary>
     private static int BatchRequests(PassResult pass) => pass.Requests.Where(r => BatchOperations.IsKnown(r.Key)).Sum(r => r.Value);
 
@@ -298,6 +321,9 @@ public sealed class BenchmarkOptions
     public int Rounds { get; init; } = 3;
     public int PassConcurrency { get; init; }
     public string Output { get; init; } = "benchmark.json";
+
+    /// <summary><c>--gcdump PATH</c>: where to write the daemon's heap dump after the steady passes (none by default).</summary>
+    public string? GcDump { get; init; }
     public bool Keep { get; init; }
 
     /// <summary><c>--spread last</c>: the samples in flight are the last ones; <c>even</c> (default): spread through the list.</summary>
@@ -312,6 +338,7 @@ public sealed class BenchmarkOptions
         int rps = 20, inFlight = 15, rounds = 3, concurrency = 0;
         var output = "benchmark.json";
         var keep = false;
+        string? gcdump = null;
         var last = false;
         for (var i = 0; i < args.Length; i++)
         {
@@ -330,6 +357,7 @@ public sealed class BenchmarkOptions
                 case "--pass-concurrency": concurrency = (int)Number(); break;
                 case "--out": output = Value(); break;
                 case "--keep": keep = true; break;
+                case "--gcdump": gcdump = Value(); break;
                 case "--spread":
                     last = Value() switch
                     {
@@ -342,7 +370,7 @@ public sealed class BenchmarkOptions
             }
         }
 
-        return new BenchmarkOptions { Sizes = sizes, Modes = modes, Foreign = foreign, LatencyMs = latency, Rps = rps, InFlight = inFlight, Changed = changed, Rounds = rounds, PassConcurrency = concurrency, Output = output, Keep = keep, InFlightLast = last };
+        return new BenchmarkOptions { Sizes = sizes, Modes = modes, Foreign = foreign, LatencyMs = latency, Rps = rps, InFlight = inFlight, Changed = changed, Rounds = rounds, PassConcurrency = concurrency, Output = output, Keep = keep, GcDump = gcdump, InFlightLast = last };
     }
 }
 

@@ -3,10 +3,19 @@ namespace Batchkeeper.Core.Planning;
 /// <summary>Where an output lives: an S3 object or a local file.</summary>
 /// <param name="Uri">The canonical form: <c>s3://bucket/key</c> or <c>file:///absolute/path</c>.</param>
 /// <param name="Bucket">The S3 bucket, or null for a local file.</param>
-/// <param name="Key">The S3 key, or the absolute local path.</param>
-public sealed record OutputLocation(string Uri, string? Bucket, string Key)
+/// <remarks>
+/// A plan keeps one of these per output of every slot, so it holds the URI alone (with the bucket, one of a few
+/// interned strings) and cuts the key out of it when asked: the S3 store asks only for outputs it must look up.
+/// </remarks>
+public sealed record OutputLocation(string Uri, string? Bucket)
 {
     public bool IsS3 => Bucket is not null;
+
+    /// <summary>The S3 key, or the absolute local path (made on each call).</summary>
+    public string Key => Bucket is null ? Uri[FileScheme.Length..] : Uri[(S3Scheme.Length + Bucket.Length + 1)..];
+
+    private const string S3Scheme = "s3://";
+    private const string FileScheme = "file://";
 
     /// <summary>Parses an expanded output: <c>s3://…</c>, <c>file:///…</c> or a plain path relative to <paramref name="baseDirectory"/>.</summary>
     public static OutputLocation? Parse(string text, string baseDirectory, out string? error)
@@ -31,7 +40,7 @@ public sealed record OutputLocation(string Uri, string? Bucket, string Key)
                 return null;
             }
 
-            return new OutputLocation($"s3://{bucket}/{key}", bucket, key);
+            return new OutputLocation($"{S3Scheme}{bucket}/{key}", bucket);
         }
 
         string path;
@@ -67,6 +76,6 @@ public sealed record OutputLocation(string Uri, string? Bucket, string Key)
 
         // Path.GetFullPath only normalises text; it does no I/O.
         var full = Path.GetFullPath(Path.IsPathRooted(path) ? path : Path.Combine(baseDirectory, path));
-        return new OutputLocation("file://" + full, null, full);
+        return new OutputLocation(FileScheme + full, null);
     }
 }

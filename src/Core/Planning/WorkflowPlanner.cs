@@ -19,9 +19,9 @@ public static class WorkflowPlanner
             .SelectMany(g => g.Select(s => (s.Name, Others: g.Where(o => o.Name != s.Name).Select(o => o.Name).ToArray())))
             .ToDictionary(x => x.Name, x => x.Others, StringComparer.Ordinal);
 
-        // Shared by every slot of an analysis: its retry limits, and the expansions of templates that use no sample
-        // column (a queue, a tag of {project_name}): a plan of thousands of slots is kept from pass to pass.
-        var perAnalysis = workflow.Analyses.Select(analysis => new AnalysisShared(
+        // Shared by every slot of an analysis: its templates and retry limits, and the expansions of templates that use
+        // no sample column (a queue, a tag of {project_name}): a plan of thousands of slots is kept from pass to pass.
+        var perAnalysis = workflow.Analyses.Select((analysis, index) => new AnalysisTemplates(workflow, analysis, index, location,
             new RetryLimits(
                 analysis.Retry.MaxAttempts ?? defaults.MaxAttempts,
                 analysis.Retry.MemoryFactor ?? defaults.MemoryFactor,
@@ -41,14 +41,7 @@ public static class WorkflowPlanner
                     continue;
                 }
 
-                var values = new Dictionary<string, string>(sample.Columns, StringComparer.Ordinal)
-                {
-                    ["project_name"] = location.Project,
-                    ["workflow_name"] = workflow.Name,
-                    ["sample_name"] = sample.Name,
-                    ["analysis_name"] = analysis.Name,
-                };
-                slots.Add(PlanSlot(workflow, analysis, index, sample, values, location, perAnalysis[index]));
+                slots.Add(PlanSlot(workflow, analysis, index, sample, location, perAnalysis[index]));
             }
         }
 
@@ -56,100 +49,19 @@ public static class WorkflowPlanner
         return new WorkflowPlan(location, workflow.Name, workflow.Cancel, workflow.Analyses.Select(a => a.Name).ToArray(), slots);
     }
 
-    /// <summary>What the slots of one analysis share.</summary>
-    private sealed class AnalysisShared(RetryLimits retry)
-    {
-        public RetryLimits Retry { get; } = retry;
-
-        /// <summary>Expansions of templates whose placeholders are the same for every sample.</summary>
-        public Dictionary<string, string> SampleIndependent { get; } = new(StringComparer.Ordinal);
-    }
-
-    private static readonly IReadOnlyDictionary<string, string> NoEntries = new Dictionary<string, string>(StringComparer.Ordinal);
-
-    /// <summary>Placeholders whose value is the same for every sample of a workflow's analysis.</summary>
-    private static bool IsSampleIndependent(string template)
-    {
-        foreach (var name in Template.Placeholders(template))
-        {
-            if (name is not ("project_name" or "workflow_name" or "analysis_name" or Template.Attempt))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
     private static PlannedSlot PlanSlot(
-        Workflow workflow, Analysis analysis, int index, Sample sample, Dictionary<string, string> values,
-        WorkflowLocation location, AnalysisShared shared)
+        Workflow workflow, Analysis analysis, int index, Sample sample, WorkflowLocation location, AnalysisTemplates templates)
     {
         var path = $"analyses[{index}]";
         var errors = new List<string>();
-
-        string Expand(string template, string field)
-        {
-            if (shared.SampleIndependent.TryGetValue(template, out var known))
-            {
-                return known;
-            }
-
-            var result = Template.Expand(template, values, out var error);
-            if (result is null)
-            {
-                errors.Add($"{path}.{field}: {error}");
-                return template;
-            }
-
-            if (IsSampleIndependent(template))
-            {
-                shared.SampleIndependent[template] = result;
-            }
-
-            return result;
-        }
-
-        IReadOnlyDictionary<string, string> ExpandMap(IReadOnlyDictionary<string, string> map, string field) =>
-            map.Count == 0 ? NoEntries : map.ToDictionary(kv => kv.Key, kv => Expand(kv.Value, $"{field}.{kv.Key}"), StringComparer.Ordinal);
-
-        // Submissions send the queue and job definition as planned (and adoption lists jobs by queue), so
-        // they cannot depend on the attempt; their escaped braces are resolved here rather than at submission.
-        string Fixed(string template, string field)
-        {
-            var expanded = Expand(template, field);
-            if (Template.UsesAttempt(expanded))
-            {
-                errors.Add($"{path}.{field}: may not use {{attempt}}: every attempt of a slot runs with the same {field}");
-            }
-
-            return Template.Finalize(expanded, 1);
-        }
-
-        var jobDefinition = Fixed(analysis.JobDefinition, "job_definition");
-        var queue = Fixed(analysis.Queue, "queue");
-        var parameters = ExpandMap(analysis.Parameters, "parameters");
-        var command = analysis.Command?.Select((c, i) => Expand(c, $"command[{i}]")).ToArray();
-        for (var i = 0; i < (analysis.Command?.Count ?? 0); i++)
-        {
-            // Templates are expanded once: Batch (and the local backend) replace Ref::name in a command with a
-            // parameter, so a value placed in a command that holds Ref:: would be substituted a second time.
-            foreach (var name in Template.Placeholders(analysis.Command![i]).Distinct())
-            {
-                if (values.TryGetValue(name, out var value) && value.Contains("Ref::", StringComparison.Ordinal))
-                {
-                    errors.Add($"{path}.command[{i}]: the value of {{{name}}} holds 'Ref::', which the backend would replace with a parameter; a value placed in a command may not hold it");
-                }
-            }
-        }
-
-        var environment = ExpandMap(analysis.Environment, "environment");
-        var tags = ExpandMap(analysis.Tags, "tags");
+        var values = templates.Values(sample);
+        var job = templates.Expand(values, errors);
+        var (jobDefinition, queue, parameters, command, environment) = (job.JobDefinition, job.Queue, job.Parameters, job.Command, job.Environment);
 
         var outputs = new List<OutputLocation>();
         for (var i = 0; i < analysis.Outputs.Count; i++)
         {
-            var expanded = Expand(analysis.Outputs[i], $"outputs[{i}]");
+            var expanded = templates.ExpandOutput(i, values, errors);
             if (Template.UsesAttempt(expanded))
             {
                 errors.Add($"{path}.outputs[{i}]: may not use {{attempt}}: an output must name the same file whatever the attempt");
@@ -181,17 +93,12 @@ public static class WorkflowPlanner
             new[] { location.Project, location.FileName, jobDefinition, queue, analysis.Vcpus?.ToString(System.Globalization.CultureInfo.InvariantCulture), analysis.MemoryMiB?.ToString(System.Globalization.CultureInfo.InvariantCulture) }
                 // Each section is headed by its length, so no two different specs flatten to the same list.
                 .Append($"parameters:{parameters.Count}").Concat(Sorted(parameters))
-                .Append(command is null ? "command:none" : $"command:{command.Length}").Concat(command ?? [])
+                .Append(command is null ? "command:none" : $"command:{command.Count}").Concat(command ?? [])
                 .Append($"environment:{environment.Count}").Concat(Sorted(environment))
                 .Append($"outputs:{outputs.Count}").Concat(outputs.Select(o => o.Uri)));
 
-        var retry = shared.Retry;
-        var spec = new JobSpec(
-            JobNames.For(workflow.Name, analysis.Name, sample.Name, hash),
-            hash,
-            new JobTemplate(queue, jobDefinition, parameters, command, environment, analysis.Vcpus, analysis.MemoryMiB, analysis.TimeoutSeconds, tags),
-            outputs,
-            retry);
+        // The outputs as an array of their exact size: a plan keeps them from pass to pass.
+        var spec = new JobSpec(JobNames.For(workflow.Name, analysis.Name, sample.Name, hash), queue, outputs.ToArray(), templates, sample);
         return new PlannedSlot(sample.Name, index, analysis.Name, spec, null);
     }
 

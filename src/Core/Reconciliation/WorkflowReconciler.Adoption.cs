@@ -35,7 +35,7 @@ public sealed partial class WorkflowReconciler
     {
         var jobsByName = new Dictionary<string, List<JobSummary>>(StringComparer.Ordinal);
         var prefix = Planning.JobNames.WorkflowPrefix(pass.Plan.WorkflowName);
-        foreach (var queue in candidates.Select(i => pass.Slots[i].Spec!.Job.Queue).Distinct(StringComparer.Ordinal))
+        foreach (var queue in candidates.Select(i => pass.Slots[i].Spec!.Queue).Distinct(StringComparer.Ordinal))
         {
             foreach (var job in await backend.ListByNamePrefixAsync(queue, prefix, cancellationToken))
             {
@@ -83,7 +83,7 @@ public sealed partial class WorkflowReconciler
             var status = unseen.Status.ToWire();
             record.History.Add(new AttemptRecord
             {
-                JobId = unseen.JobId, Queue = pass.Slots[i].Spec!.Job.Queue, Attempt = record.Attempt, Status = status,
+                JobId = unseen.JobId, Queue = pass.Slots[i].Spec!.Queue, Attempt = record.Attempt, Status = status,
                 Memory = record.Memory, Vcpus = record.Vcpus, SubmittedAt = unseen.CreatedAt,
             });
             using (SlotScope(pass, record.Sample, record.Analysis))

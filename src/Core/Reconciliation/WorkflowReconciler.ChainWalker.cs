@@ -164,7 +164,7 @@ public sealed partial class WorkflowReconciler
         record.Message = dependsOn.Length > 0 ? $"depends on job {dependsOn[0]}" : null;
         record.History.Add(new AttemptRecord
         {
-            JobId = jobId, Queue = spec.Job.Queue, Attempt = attempt, Status = record.BatchStatus, Memory = record.Memory, Vcpus = record.Vcpus, SubmittedAt = pass.Now,
+            JobId = jobId, Queue = spec.Queue, Attempt = attempt, Status = record.BatchStatus, Memory = record.Memory, Vcpus = record.Vcpus, SubmittedAt = pass.Now,
         });
         pass.CountSubmission();
         var after = dependsOn.Length > 0 ? $", after job {dependsOn[0]}" : "";

@@ -21,7 +21,7 @@ public sealed partial class WorkflowReconciler
             var record = pass.Edit(i);
             if (details.TryGetValue(record.JobId!, out var detail))
             {
-                var changed = Apply(pass, record, detail, pass.Slots[i].Spec!.Job.Queue);
+                var changed = Apply(pass, record, detail, pass.Slots[i].Spec!.Queue);
                 await CheckStuckAsync(pass, record, detail, cancellationToken);
                 Settle(pass, i, record, detail, changed);
             }
@@ -33,7 +33,7 @@ public sealed partial class WorkflowReconciler
                 }
                 var lost = new JobDetail(record.JobId!, record.JobName!, JobStatus.Failed,
                     $"Host interrupted: the backend no longer knows job {record.JobId}", null, null, record.SubmittedAt, null, pass.Now, null, null, null);
-                Apply(pass, record, lost, pass.Slots[i].Spec!.Job.Queue);
+                Apply(pass, record, lost, pass.Slots[i].Spec!.Queue);
                 Settle(pass, i, record, lost, statusChanged: true);
             }
         }

@@ -165,8 +165,8 @@ public sealed partial class WorkflowReconciler(
         {
             record.JobName = spec.JobName;
             record.MaxAttempts = spec.Retry.MaxAttempts;
-            record.Memory ??= spec.Job.MemoryMiB;
-            record.Vcpus ??= spec.Job.Vcpus;
+            record.Memory ??= spec.MemoryMiB;
+            record.Vcpus ??= spec.Vcpus;
         }
     }
 
@@ -175,7 +175,7 @@ public sealed partial class WorkflowReconciler(
         ReferenceEquals(record.Sample, slot.Sample) && ReferenceEquals(record.Analysis, slot.Analysis)
         && (slot.Spec is not { } spec
             || (ReferenceEquals(record.JobName, spec.JobName) && record.MaxAttempts == spec.Retry.MaxAttempts
-                && (record.Memory is not null || spec.Job.MemoryMiB is null) && (record.Vcpus is not null || spec.Job.Vcpus is null)));
+                && (record.Memory is not null || spec.MemoryMiB is null) && (record.Vcpus is not null || spec.Vcpus is null)));
 
     /// <summary>Gives the permanently failed slots a request names a fresh budget: attempts and interruptions start again.</summary>
     private void ApplyRetries(PassState pass, WorkflowSnapshot? previous, IReadOnlyList<RetryRequest> retries)

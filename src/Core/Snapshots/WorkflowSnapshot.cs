@@ -160,6 +160,10 @@ public sealed class OutputStatus
 }
 
 /// <summary>One job slot (sample × analysis) with its current job and every attempt before it.</summary>
+/// <remarks>
+/// A daemon holds one per slot of every workflow it manages (millions, at an institute's scale), so its times are kept
+/// as UTC ticks (8 bytes, where a <c>DateTimeOffset?</c> takes 24); see <see cref="UtcTime"/>.
+/// </remarks>
 public sealed class SlotRecord
 {
     public string Sample { get; set; } = "";
@@ -189,13 +193,18 @@ public sealed class SlotRecord
     /// <summary>Memory in MiB the next or current job asks for (escalated after out-of-memory).</summary>
     public int? Memory { get; set; }
     public List<OutputStatus> Outputs { get; set; } = [];
-    public DateTimeOffset? SubmittedAt { get; set; }
-    public DateTimeOffset? StartedAt { get; set; }
-    public DateTimeOffset? StoppedAt { get; set; }
-    public DateTimeOffset? NextAttemptAt { get; set; }
+    public DateTimeOffset? SubmittedAt { get => UtcTime.Read(_submittedAt); set => _submittedAt = UtcTime.Write(value); }
+    private long _submittedAt = UtcTime.None;
+    public DateTimeOffset? StartedAt { get => UtcTime.Read(_startedAt); set => _startedAt = UtcTime.Write(value); }
+    private long _startedAt = UtcTime.None;
+    public DateTimeOffset? StoppedAt { get => UtcTime.Read(_stoppedAt); set => _stoppedAt = UtcTime.Write(value); }
+    private long _stoppedAt = UtcTime.None;
+    public DateTimeOffset? NextAttemptAt { get => UtcTime.Read(_nextAttemptAt); set => _nextAttemptAt = UtcTime.Write(value); }
+    private long _nextAttemptAt = UtcTime.None;
 
     /// <summary>When the current job was first seen RUNNABLE (cleared when it moves on).</summary>
-    public DateTimeOffset? RunnableSince { get; set; }
+    public DateTimeOffset? RunnableSince { get => UtcTime.Read(_runnableSince); set => _runnableSince = UtcTime.Write(value); }
+    private long _runnableSince = UtcTime.None;
 
     /// <summary>The job has waited RUNNABLE with a MISCONFIGURATION or CAPACITY reason for too long.</summary>
     public bool Stuck { get; set; }
@@ -227,14 +236,30 @@ public sealed class AttemptRecord
     public int? Vcpus { get; set; }
     public int? Memory { get; set; }
     public string? LogStream { get; set; }
-    public DateTimeOffset? SubmittedAt { get; set; }
-    public DateTimeOffset? StartedAt { get; set; }
-    public DateTimeOffset? StoppedAt { get; set; }
+    public DateTimeOffset? SubmittedAt { get => UtcTime.Read(_submittedAt); set => _submittedAt = UtcTime.Write(value); }
+    private long _submittedAt = UtcTime.None;
+    public DateTimeOffset? StartedAt { get => UtcTime.Read(_startedAt); set => _startedAt = UtcTime.Write(value); }
+    private long _startedAt = UtcTime.None;
+    public DateTimeOffset? StoppedAt { get => UtcTime.Read(_stoppedAt); set => _stoppedAt = UtcTime.Write(value); }
+    private long _stoppedAt = UtcTime.None;
 
     /// <summary>True once this attempt's outcome has been acted on (so a restart does not act twice).</summary>
     public bool Settled { get; set; }
 
     public AttemptRecord Copy() => (AttemptRecord)MemberwiseClone();
+}
+
+/// <summary>
+/// A time kept as the ticks of its UTC instant, <see cref="None"/> for none: what a <c>DateTimeOffset?</c> field says in a
+/// third of its size. The offset is not kept: the daemon records UTC, and times are compared as instants anyway.
+/// </summary>
+internal static class UtcTime
+{
+    public const long None = long.MinValue;
+
+    public static DateTimeOffset? Read(long ticks) => ticks == None ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+
+    public static long Write(DateTimeOffset? time) => time is { } value ? value.UtcTicks : None;
 }
 
 /// <summary>The JSON form of snapshots: snake_case, indented, nulls kept so every field is always there.</summary>

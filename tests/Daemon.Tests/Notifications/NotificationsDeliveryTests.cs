@@ -62,9 +62,9 @@ public sealed class NotificationsDeliveryTests(S3rverFixture s3) : IClassFixture
             Assert.All(posts.Zip(posts.Skip(1)), pair => Assert.True(pair.Second.At - pair.First.At >= TimeSpan.FromSeconds(0.9), $"{hook}: {pair.Second.At - pair.First.At} between posts"));
         }
 
-        // Slack: ten listed per message, then "and N more".
-        var slack = receiver.PostsTo("slack")[0].Json;
-        var blocks = slack.GetProperty("blocks");
+        // Slack: ten listed per message, then "and N more". 1,000 events in at most ten posts put
+        // more than ten in one of them (the first post may hold only the first few failures).
+        var blocks = receiver.PostsTo("slack").Select(p => p.Json.GetProperty("blocks")).MaxBy(b => b.GetArrayLength());
         Assert.True(blocks.GetArrayLength() <= 11, $"{blocks.GetArrayLength()} blocks");
         Assert.Contains("more", blocks[blocks.GetArrayLength() - 1].GetProperty("elements")[0].GetProperty("text").GetString(), StringComparison.Ordinal);
     }

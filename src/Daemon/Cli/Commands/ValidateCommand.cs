@@ -134,7 +134,7 @@ internal sealed class ValidateCommand(CliContext context)
         var specs = plan.Slots.Where(s => s.Spec is not null).Select(s => s.Spec!).ToArray();
         var problems = 0;
 
-        var queues = specs.Select(s => s.Job.Queue).Distinct(StringComparer.Ordinal).ToArray();
+        var queues = specs.Select(s => s.Queue).Distinct(StringComparer.Ordinal).ToArray();
         var found = (await client.DescribeJobQueuesAsync(new DescribeJobQueuesRequest { JobQueues = queues }, cancellationToken)).JobQueues;
         foreach (var queue in queues)
         {
