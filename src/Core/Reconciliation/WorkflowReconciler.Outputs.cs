@@ -94,7 +94,7 @@ public sealed partial class WorkflowReconciler
     private static bool OutputsRecorded(SlotRecord record, IReadOnlyList<Planning.OutputLocation> outputs, IReadOnlySet<string> existing)
     {
         var list = record.Outputs;
-        if (list.Count != outputs.Count)
+        if (list.Length != outputs.Count)
         {
             return false;
         }
@@ -114,7 +114,7 @@ public sealed partial class WorkflowReconciler
     private static void UpdateOutputs(SlotRecord record, IReadOnlyList<Planning.OutputLocation> outputs, IReadOnlySet<string> existing)
     {
         var list = record.Outputs;
-        var same = list.Count == outputs.Count;
+        var same = list.Length == outputs.Count;
         for (var k = 0; same && k < outputs.Count; k++)
         {
             same = list[k].Uri == outputs[k].Uri;
@@ -122,10 +122,10 @@ public sealed partial class WorkflowReconciler
 
         if (!same)
         {
-            record.Outputs = list = new List<OutputStatus>(outputs.Count);
-            foreach (var output in outputs)
+            record.Outputs = list = new OutputStatus[outputs.Count];
+            for (var k = 0; k < outputs.Count; k++)
             {
-                list.Add(new OutputStatus { Uri = output.Uri });
+                list[k] = new OutputStatus { Uri = outputs[k].Uri };
             }
         }
 

@@ -60,7 +60,7 @@ public static class SnapshotContent
             && a.ExitCode == b.ExitCode && a.Vcpus == b.Vcpus && a.Memory == b.Memory && a.LogStream == b.LogStream
             && a.SubmittedAt == b.SubmittedAt && a.StartedAt == b.StartedAt && a.StoppedAt == b.StoppedAt && a.Settled == b.Settled);
 
-    private static bool SameList<T>(List<T> a, List<T> b, Func<T, T, bool> same)
+    private static bool SameList<T>(IReadOnlyList<T> a, IReadOnlyList<T> b, Func<T, T, bool> same)
     {
         if (ReferenceEquals(a, b))
         {

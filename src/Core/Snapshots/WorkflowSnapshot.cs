@@ -192,7 +192,8 @@ public sealed class SlotRecord
 
     /// <summary>Memory in MiB the next or current job asks for (escalated after out-of-memory).</summary>
     public int? Memory { get; set; }
-    public List<OutputStatus> Outputs { get; set; } = [];
+    /// <summary>The slot's outputs and whether each was found; an array, not a list: a slot holds one or two, for good.</summary>
+    public OutputStatus[] Outputs { get; set; } = [];
     public DateTimeOffset? SubmittedAt { get => UtcTime.Read(_submittedAt); set => _submittedAt = UtcTime.Write(value); }
     private long _submittedAt = UtcTime.None;
     public DateTimeOffset? StartedAt { get => UtcTime.Read(_startedAt); set => _startedAt = UtcTime.Write(value); }
@@ -214,7 +215,7 @@ public sealed class SlotRecord
     public SlotRecord Copy()
     {
         var copy = (SlotRecord)MemberwiseClone();
-        copy.Outputs = Outputs.ConvertAll(output => output.Copy());
+        copy.Outputs = Array.ConvertAll(Outputs, output => output.Copy());
         copy.History = History.ConvertAll(attempt => attempt.Copy());
         return copy;
     }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Batchkeeper.Core.Ports;
@@ -15,7 +14,15 @@ namespace Batchkeeper.Daemon.Aws;
 /// </summary>
 public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputStore
 {
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _known = new(StringComparer.Ordinal);
+    /// <summary>
+    /// When each output was last seen to exist (UTC ticks), by URI. A dictionary under a lock rather than a
+    /// ConcurrentDictionary: it holds an entry for every output of every workflow (millions at an institute's scale), and
+    /// an entry here takes 24 bytes where a ConcurrentDictionary's node takes 56. Entries older than <see cref="KnownTtl"/>
+    /// are swept once per <see cref="KnownTtl"/>, so outputs of workflows gone are not kept for ever.
+    /// </summary>
+    private readonly Dictionary<string, long> _known = new(StringComparer.Ordinal);
+    private readonly Lock _knownLock = new();
+    private long _sweptAt;
     private long _listPages;
     private long _heads;
 
@@ -27,6 +34,18 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
 
     /// <summary>ListObjectsV2 pages requested so far (for benchmarks and tests).</summary>
     public long ListPages => Interlocked.Read(ref _listPages);
+
+    /// <summary>How many outputs are remembered as existing (for tests).</summary>
+    internal int KnownCount
+    {
+        get
+        {
+            lock (_knownLock)
+            {
+                return _known.Count;
+            }
+        }
+    }
 
     /// <summary>HeadObject requests made so far.</summary>
     public long Heads => Interlocked.Read(ref _heads);
@@ -59,18 +78,23 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
 
     private async Task<IReadOnlySet<string>> FindAsync(IReadOnlyCollection<OutputLocation> outputs, CancellationToken cancellationToken)
     {
-        var now = clock.GetUtcNow();
+        var now = clock.GetUtcNow().UtcTicks;
+        var ttl = KnownTtl.Ticks;
         var existing = new HashSet<string>(StringComparer.Ordinal);
         var unknown = new List<OutputLocation>();
-        foreach (var output in outputs.Where(o => o.IsS3).DistinctBy(o => o.Uri))
+        lock (_knownLock)
         {
-            if (_known.TryGetValue(output.Uri, out var seen) && now - seen < KnownTtl)
+            SweepKnown(now, ttl);
+            foreach (var output in outputs.Where(o => o.IsS3).DistinctBy(o => o.Uri))
             {
-                existing.Add(output.Uri);
-            }
-            else
-            {
-                unknown.Add(output);
+                if (_known.TryGetValue(output.Uri, out var seen) && now - seen < ttl)
+                {
+                    existing.Add(output.Uri);
+                }
+                else
+                {
+                    unknown.Add(output);
+                }
             }
         }
 
@@ -79,14 +103,35 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
             var found = group.Count <= HeadThreshold
                 ? await HeadAsync(group, cancellationToken)
                 : await ListAsync(group, cancellationToken);
-            foreach (var output in found)
+            lock (_knownLock)
             {
-                existing.Add(output.Uri);
-                _known[output.Uri] = now;
+                foreach (var output in found)
+                {
+                    existing.Add(output.Uri);
+                    _known[output.Uri] = now;
+                }
             }
         }
 
         return existing;
+    }
+
+    /// <summary>Once per TTL, forgets the outputs not seen within it (called under the lock).</summary>
+    private void SweepKnown(long now, long ttl)
+    {
+        if (now - _sweptAt < ttl)
+        {
+            return;
+        }
+
+        _sweptAt = now;
+        foreach (var (uri, seen) in _known)
+        {
+            if (now - seen >= ttl)
+            {
+                _known.Remove(uri);
+            }
+        }
     }
 
     /// <summary>

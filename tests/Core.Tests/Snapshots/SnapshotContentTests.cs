@@ -136,7 +136,8 @@ public sealed class SnapshotContentTests
     }
 
     private static Type? ElementOf(Type type) =>
-        type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>) ? type.GetGenericArguments()[0] : null;
+        type.IsArray ? type.GetElementType()
+        : type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>) ? type.GetGenericArguments()[0] : null;
 
     /// <summary>A value of <paramref name="type"/> other than <paramref name="value"/>; a list gains a copy of its first element.</summary>
     private static object? Changed(object? value, Type type)
@@ -144,8 +145,15 @@ public sealed class SnapshotContentTests
         var plain = Nullable.GetUnderlyingType(type) ?? type;
         if (ElementOf(type) is { } element)
         {
-            var list = (IList)Activator.CreateInstance(type, value)!;
+            var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element), value)!;
             list.Add(element == typeof(string) ? "another" : JsonSerializer.Deserialize(JsonSerializer.Serialize(list[0], SnapshotJson.Options), element, SnapshotJson.Options));
+            if (type.IsArray)
+            {
+                var array = Array.CreateInstance(element, list.Count);
+                list.CopyTo(array, 0);
+                return array;
+            }
+
             return list;
         }
 

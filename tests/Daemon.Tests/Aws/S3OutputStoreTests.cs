@@ -97,6 +97,31 @@ public sealed class S3OutputStoreTests
     }
 
     [Fact]
+    public async Task KnownOutputs_AreAskedAboutAgainAfterTheTtl_AndThoseNoLongerAskedAboutAreForgotten()
+    {
+        await using var s3rver = await S3rver.StartAsync("results");
+        using var client = s3rver.CreateClient();
+        await PutAsync(client, "results", ["a/1.txt", "a/2.txt", "a/3.txt"]);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var store = new S3OutputStore(client, clock) { KnownTtl = TimeSpan.FromMinutes(10), HeadThreshold = 10 };
+        var all = new[] { "a/1.txt", "a/2.txt", "a/3.txt" }.Select(k => S3($"s3://results/{k}")).ToArray();
+
+        Assert.Equal(3, (await store.FindExistingAsync(all, CancellationToken.None)).Count);
+        Assert.Equal(3, store.KnownCount);
+        Assert.Equal(3, store.Heads);
+
+        // Within the TTL nothing is asked; past it, the one output still wanted is asked again, and the other two
+        // (a workflow that is gone) are no longer remembered.
+        clock.Advance(TimeSpan.FromMinutes(9));
+        Assert.Single(await store.FindExistingAsync(all[..1], CancellationToken.None));
+        Assert.Equal(3, store.Heads);
+        clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.Single(await store.FindExistingAsync(all[..1], CancellationToken.None));
+        Assert.Equal(4, store.Heads);
+        Assert.Equal(1, store.KnownCount);
+    }
+
+    [Fact]
     public async Task MissingBucket_IsAnErrorNotAnEmptyAnswer()
     {
         await using var s3rver = await S3rver.StartAsync("results");
