@@ -35,6 +35,10 @@ internal static partial class Log
         Message = "Slot is complete: every output already exists (no job of this slot was seen writing them).")]
     public static partial void OutputsFound(ILogger logger);
 
+    [LoggerMessage(EventId = 116, Level = LogLevel.Information,
+        Message = "{Count} slots are complete: every output already exists (no job of theirs was seen writing them), the first sample {Sample} analysis {Analysis}.")]
+    public static partial void ManyOutputsFound(ILogger logger, int count, string sample, string analysis);
+
     [LoggerMessage(EventId = 115, Level = LogLevel.Warning,
         Message = "Slot is complete: every output exists, although job {JobId} failed ({Reason}); check them, or delete them to run the slot again.")]
     public static partial void CompletedAlthoughFailed(ILogger logger, string jobId, string reason);

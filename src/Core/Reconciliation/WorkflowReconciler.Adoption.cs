@@ -112,22 +112,22 @@ public sealed partial class WorkflowReconciler
 
         var outputs = slots.SelectMany(i => pass.Slots[i].Spec!.Outputs).ToArray();
         var existing = await outputStore.FindExistingAsync(outputs, cancellationToken);
+        var foundComplete = new List<int>();
         foreach (var i in slots)
         {
             var record = pass.Edit(i);
             UpdateOutputs(record, pass.Slots[i].Spec!.Outputs, existing);
             if (record.Outputs.All(o => o.Exists))
             {
-                using (SlotScope(pass, record.Sample, record.Analysis))
-                {
-                    // A job of its name SUCCEEDED that no snapshot knew: which run wrote the outputs is not known, so none is named.
-                    Log.OutputsFound(_logger);
-                }
+                // A job of its name SUCCEEDED that no snapshot knew: which run wrote the outputs is not known, so none is named.
+                foundComplete.Add(i);
                 record.State = SlotState.Complete;
                 record.Message = null;
                 record.NextAttemptAt = null;
             }
         }
+
+        SayOutputsFound(pass, foundComplete);
     }
 
     private static bool IsSettledForGood(SlotRecord record) =>

@@ -14,6 +14,7 @@ public sealed partial class WorkflowReconciler
             ? (IReadOnlySet<string>)new HashSet<string>()
             : await outputStore.FindExistingAsync(locations, cancellationToken);
 
+        var foundComplete = new List<int>();
         for (var i = 0; i < pass.Slots.Count; i++)
         {
             if (pass.Slots[i].Spec is not { } spec)
@@ -39,17 +40,17 @@ public sealed partial class WorkflowReconciler
 
                 if (found.State != SlotState.Complete)
                 {
-                    using (SlotScope(pass, found.Sample, found.Analysis))
+                    // Only a job that succeeded wrote them; without one they were found (from before, or by hand).
+                    if (found.JobId is { } jobId && found.BatchStatus == SucceededWire)
                     {
-                        // Only a job that succeeded wrote them; without one they were found (from before, or by hand).
-                        if (found.JobId is { } jobId && found.BatchStatus == SucceededWire)
+                        using (SlotScope(pass, found.Sample, found.Analysis))
                         {
                             Log.Completed(_logger, jobId);
                         }
-                        else
-                        {
-                            Log.OutputsFound(_logger);
-                        }
+                    }
+                    else
+                    {
+                        foundComplete.Add(i);
                     }
                 }
 
@@ -67,6 +68,34 @@ public sealed partial class WorkflowReconciler
                 var record = pass.Edit(i);
                 record.State = SlotState.Waiting;
                 record.JobId = null;
+            }
+        }
+
+        SayOutputsFound(pass, foundComplete);
+    }
+
+    /// <summary>Slots found complete by their outputs alone are said a line each when few, one line for all when many.</summary>
+    private const int OutputsFoundOneByOne = 10;
+
+    /// <summary>
+    /// Says that these slots were found complete, no job of theirs seen writing the outputs: a line per slot (in its scope)
+    /// for up to <see cref="OutputsFoundOneByOne"/>, else one line with their count. The first pass over a finished
+    /// campaign finds every slot so: a line each would be 3,000,000 lines at an institute's scale, and most of a
+    /// start-up's time.
+    /// </summary>
+    private void SayOutputsFound(PassState pass, List<int> slots)
+    {
+        if (slots.Count > OutputsFoundOneByOne)
+        {
+            Log.ManyOutputsFound(_logger, slots.Count, pass.Slots[slots[0]].Sample, pass.Slots[slots[0]].Analysis);
+            return;
+        }
+
+        foreach (var i in slots)
+        {
+            using (SlotScope(pass, pass.Slots[i].Sample, pass.Slots[i].Analysis))
+            {
+                Log.OutputsFound(_logger);
             }
         }
     }
