@@ -138,10 +138,14 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
     /// Outputs per bucket, sorted ordinally: one listing covers the key range from their common prefix to the
     /// greatest of them, whether they share one folder or sit in a folder per sample.
     /// </summary>
+    /// <remarks>
+    /// By URI: within one bucket the URIs differ only after <c>s3://bucket/</c>, so they sort as the keys do, and no key
+    /// is cut out of its URI (30,000 strings a pass for a large workflow, kept until its listing ends).
+    /// </remarks>
     private static IEnumerable<List<OutputLocation>> Group(List<OutputLocation> outputs) =>
         outputs
             .GroupBy(o => o.Bucket!, StringComparer.Ordinal)
-            .Select(g => g.OrderBy(o => o.Key, StringComparer.Ordinal).ToList());
+            .Select(g => g.OrderBy(o => o.Uri, StringComparer.Ordinal).ToList());
 
     private async Task<List<OutputLocation>> HeadAsync(List<OutputLocation> group, CancellationToken cancellationToken)
     {
@@ -170,7 +174,12 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
     /// </summary>
     private async Task<List<OutputLocation>> ListAsync(List<OutputLocation> group, CancellationToken cancellationToken)
     {
-        var wanted = group.ToDictionary(o => o.Key, StringComparer.Ordinal);
+        // By URI, looked up by a listed key written after the bucket's own "s3://bucket/" in a buffer of this listing's:
+        // no key is cut out of its URI, and no URI is made for each key listed.
+        var wanted = group.ToDictionary(o => o.Uri, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        var uriPrefix = $"s3://{group[0].Bucket}/";
+        var buffer = new char[uriPrefix.Length + 1024];
+        uriPrefix.CopyTo(buffer);
         var prefix = CommonPrefix(group[0].Key, group[^1].Key);
         var found = new List<OutputLocation>();
         var next = 0;
@@ -182,9 +191,14 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
             var objects = response.S3Objects ?? [];
             foreach (var item in objects)
             {
-                if (wanted.TryGetValue(item.Key, out var output))
+                // S3 keys are at most 1,024 bytes of UTF-8, so at most 1,024 UTF-16 characters.
+                if (item.Key is { Length: <= 1024 } key)
                 {
-                    found.Add(output);
+                    key.CopyTo(buffer.AsSpan(uriPrefix.Length));
+                    if (wanted.TryGetValue(buffer.AsSpan(0, uriPrefix.Length + key.Length), out var output))
+                    {
+                        found.Add(output);
+                    }
                 }
             }
 
@@ -195,7 +209,7 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
 
             // Keys come in order: every wanted key up to the last one returned has been answered for.
             var last = objects[^1].Key;
-            while (next < group.Count && string.CompareOrdinal(group[next].Key, last) <= 0)
+            while (next < group.Count && group[next].Uri.AsSpan(uriPrefix.Length).SequenceCompareTo(last) <= 0)
             {
                 next++;
             }
