@@ -248,7 +248,8 @@ public static class ProjectFile
         _ => "not a regular file",
     };
 
-    private static string? RealPath(string path)
+    /// <summary>The path with every link resolved (realpath(3)), or null when it does not exist.</summary>
+    public static string? RealPath(string path)
     {
         var resolved = realpath(path, IntPtr.Zero);
         if (resolved == IntPtr.Zero)
