@@ -56,19 +56,21 @@ public static class AwsBackendRegistration
             ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
         };
         Configure(config, options, options.S3ServiceUrl, options.AttemptTimeout,
-            limiter ?? new TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(options.S3MaxRequestsPerSecond)), requests);
+            new RateLimitedHttpClientFactory(limiter ?? new TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(options.S3MaxRequestsPerSecond)), requests));
         return credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
     }
 
     /// <summary>
     /// The SQS client of the events queue, configured as the S3 client is (endpoint, region, credentials, the SDK's
-    /// retries, a rate): each attempt may take a long poll's wait on top of <see cref="AwsOptions.AttemptTimeout"/>.
+    /// retries, a rate, its attempts counted as <c>sqs</c>): a receive may take a long poll's wait on top of
+    /// <see cref="AwsOptions.AttemptTimeout"/>, every other request that timeout alone.
     /// </summary>
-    internal static AmazonSQSClient CreateSqsClient(AwsOptions options, AWSCredentials? credentials)
+    internal static AmazonSQSClient CreateSqsClient(AwsOptions options, AWSCredentials? credentials, Metrics.BackendRequests? requests = null)
     {
         var config = new AmazonSQSConfig();
         Configure(config, options, options.SqsServiceUrl, options.AttemptTimeout + TimeSpan.FromSeconds(JobEventsConsumer.WaitSeconds),
-            new TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(SqsMaxRequestsPerSecond)));
+            new RateLimitedHttpClientFactory(
+                new TokenBucketRateLimiter(AwsResiliencePolicy.CreateRateLimiterOptions(SqsMaxRequestsPerSecond)), requests, RateLimitedHttpClientFactory.Sqs, options.AttemptTimeout));
         return credentials is null ? new AmazonSQSClient(config) : new AmazonSQSClient(credentials, config);
     }
 
@@ -78,13 +80,12 @@ public static class AwsBackendRegistration
     /// </summary>
     internal const int SqsMaxRequestsPerSecond = 100;
 
-    /// <summary>What every SDK client of the daemon shares: the rate of its own, the SDK's retries, timeout, endpoint and region.</summary>
-    /// <param name="requests">Where every attempt is counted as an S3 request (the handler names S3's operations); null for SQS, not counted yet.</param>
-    private static void Configure(ClientConfig config, AwsOptions options, string? serviceUrl, TimeSpan timeout, RateLimiter limiter, Metrics.BackendRequests? requests = null)
+    /// <summary>What every SDK client of the daemon shares: the rate of its own and its count (<paramref name="http"/>), the SDK's retries, timeout, endpoint and region.</summary>
+    private static void Configure(ClientConfig config, AwsOptions options, string? serviceUrl, TimeSpan timeout, RateLimitedHttpClientFactory http)
     {
         var region = AwsRegionResolver.Resolve(options.Region).Endpoint;
         // One rate per service as for Batch; the SDK's retries (exponential backoff with jitter) stay its own.
-        config.HttpClientFactory = new RateLimitedHttpClientFactory(limiter, requests);
+        config.HttpClientFactory = http;
         config.MaxErrorRetry = Math.Max(0, options.MaxAttempts - 1);
         config.Timeout = timeout;
         if (serviceUrl is { } url)

@@ -6,14 +6,24 @@ using Batchkeeper.Daemon.Metrics;
 namespace Batchkeeper.Daemon.Aws;
 
 /// <summary>
-/// The HTTP clients of an AWS SDK client (S3), with every request, the SDK's own retries included, taking a permit of
-/// one shared rate limiter first: the SDK keeps its retry policy, Batchkeeper adds the rate it must not exceed. Every
-/// attempt is counted here too (<paramref name="requests"/>), the one place the SDK's retries pass through.
+/// The HTTP clients of an AWS SDK client (S3, SQS), with every request, the SDK's own retries included, taking a permit
+/// of one shared rate limiter first: the SDK keeps its retry policy, Batchkeeper adds the rate it must not exceed. Every
+/// attempt is counted here too (<paramref name="requests"/>, under <paramref name="service"/>), the one place the SDK's
+/// retries pass through.
 /// </summary>
-internal sealed class RateLimitedHttpClientFactory(RateLimiter limiter, BackendRequests? requests = null) : HttpClientFactory
+/// <param name="attemptTimeout">
+/// When set, the limit of every request but a long poll (SQS's ReceiveMessage), whose client's Timeout is longer by the
+/// poll's wait: a DeleteMessageBatch to a hung queue is given up as any other request is.
+/// </param>
+internal sealed class RateLimitedHttpClientFactory(RateLimiter limiter, BackendRequests? requests = null, string service = RateLimitedHttpClientFactory.S3, TimeSpan? attemptTimeout = null) : HttpClientFactory
 {
-    /// <summary>The service name the attempts are counted under.</summary>
-    public const string ServiceName = "s3";
+    /// <summary>The service names the attempts are counted under.</summary>
+    public const string S3 = "s3";
+
+    public const string Sqs = "sqs";
+
+    /// <summary>The one operation that waits on purpose: SQS's long poll.</summary>
+    private const string LongPoll = "ReceiveMessage";
 
     public override HttpClient CreateHttpClient(IClientConfig clientConfig)
     {
@@ -25,7 +35,7 @@ internal sealed class RateLimitedHttpClientFactory(RateLimiter limiter, BackendR
             MaxConnectionsPerServer = clientConfig.MaxConnectionsPerServer ?? int.MaxValue,
             AllowAutoRedirect = false,
         };
-        var client = new HttpClient(new Handler(limiter, requests, clientConfig.Timeout) { InnerHandler = transport }, disposeHandler: true);
+        var client = new HttpClient(new Handler(limiter, requests, service, clientConfig.Timeout, attemptTimeout) { InnerHandler = transport }, disposeHandler: true);
         if (clientConfig.Timeout is { } timeout)
         {
             client.Timeout = timeout;
@@ -40,11 +50,17 @@ internal sealed class RateLimitedHttpClientFactory(RateLimiter limiter, BackendR
     public override bool DisposeHttpClientsAfterUse(IClientConfig clientConfig) => false;
 
     /// <summary>
-    /// The S3 operation of a request, from its method and query (the SDK's operation name does not reach its HTTP
-    /// requests): what S3OutputStore asks, HeadObject and ListObjectsV2, and the few others an SDK client sends.
+    /// The operation of a request (the SDK's operation name does not reach its HTTP requests): an SQS request's from its
+    /// <c>X-Amz-Target</c> (<c>AmazonSQS.DeleteMessageBatch</c>); an S3 request's from its method and query: what
+    /// S3OutputStore asks, HeadObject and ListObjectsV2, and the few others an SDK client sends.
     /// </summary>
     internal static string OperationOf(HttpRequestMessage request)
     {
+        if (request.Headers.TryGetValues("X-Amz-Target", out var targets) && targets.FirstOrDefault() is { } target)
+        {
+            return target[(target.LastIndexOf('.') + 1)..];
+        }
+
         var query = request.RequestUri?.Query ?? "";
         return request.Method.Method switch
         {
@@ -57,44 +73,54 @@ internal sealed class RateLimitedHttpClientFactory(RateLimiter limiter, BackendR
         };
     }
 
-    private sealed class Handler(RateLimiter limiter, BackendRequests? requests, TimeSpan? timeout) : DelegatingHandler
+    private sealed class Handler(RateLimiter limiter, BackendRequests? requests, string service, TimeSpan? timeout, TimeSpan? attemptTimeout) : DelegatingHandler
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            // The HttpClient's timeout runs from before the permit's wait too.
+            // The HttpClient's timeout runs from before the permit's wait too, and so does the shorter limit; the
+            // HttpClient reports a cancellation that is not its caller's as its timeout, so the SDK retries it as one.
             var started = Stopwatch.GetTimestamp();
-            using var lease = await limiter.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
+            var operation = OperationOf(request);
+            var shorter = attemptTimeout is { } attempt && operation != LongPoll && attempt < timeout ? attempt : (TimeSpan?)null;
+            using var cut = shorter is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            cut?.CancelAfter(shorter!.Value);
+            var token = cut?.Token ?? cancellationToken;
+            using var lease = await limiter.AcquireAsync(1, token).ConfigureAwait(false);
             if (!lease.IsAcquired)
             {
-                throw new HttpRequestException("The S3 rate limiter refused a request (its queue is full).");
+                throw new HttpRequestException($"The {service} rate limiter refused a request (its queue is full).");
             }
 
+            return await SendCountedAsync(request, operation, shorter ?? timeout, started, token).ConfigureAwait(false);
+        }
+
+        private async Task<HttpResponseMessage> SendCountedAsync(HttpRequestMessage request, string operation, TimeSpan? limit, long started, CancellationToken cancellationToken)
+        {
             if (requests is null)
             {
                 return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             }
 
-            var operation = OperationOf(request);
             try
             {
                 var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
                 // S3 says "slow down" with 503 SlowDown; its code is in the body, which is the SDK's to read.
                 var status = (int)response.StatusCode;
-                var outcome = status == 404 && operation == "HeadObject" ? BackendOutcomes.Ok : BackendOutcomes.Of(status, throttled: status == 503);
-                requests.Record(ServiceName, operation, outcome);
+                var outcome = status == 404 && operation == "HeadObject" ? BackendOutcomes.Ok : BackendOutcomes.Of(status, throttled: service == S3 && status == 503);
+                requests.Record(service, operation, outcome);
                 return response;
             }
-            catch (OperationCanceledException) when (timeout is { } limit && Stopwatch.GetElapsedTime(started) >= limit * 0.99)
+            catch (OperationCanceledException) when (limit is { } l && Stopwatch.GetElapsedTime(started) >= l * 0.99)
             {
                 // The HttpClient's timeout (the SDK's per-attempt Timeout) cancels the same token as the caller's stop
                 // does: an attempt cut at its limit (its timer started a moment before ours) is the timeout; one cut
                 // before it was the caller's and is not counted.
-                requests.Record(ServiceName, operation, BackendOutcomes.Timeout);
+                requests.Record(service, operation, BackendOutcomes.Timeout);
                 throw;
             }
             catch (Exception e) when (e is HttpRequestException or IOException)
             {
-                requests.Record(ServiceName, operation, BackendOutcomes.Network);
+                requests.Record(service, operation, BackendOutcomes.Network);
                 throw;
             }
         }

@@ -1,5 +1,6 @@
 using Batchkeeper.Core.Logging;
 using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Daemon.Files;
 using Batchkeeper.Daemon.Snapshots;
 
 namespace Batchkeeper.Daemon.Cli;
@@ -48,12 +49,16 @@ internal sealed record Liveness(DaemonState State, Dashboard? Dashboard, DateTim
 
     /// <summary>
     /// The liveness of the daemon of the projects root a workflow file is in (its folder's parent: whatever root the
-    /// command was given), and what it says of that workflow (<see cref="Of"/>).
+    /// command was given), and what it says of that workflow (<see cref="Of"/>). The folder is taken by its real path:
+    /// the daemon names a project reached through a link by its real path, and a link to a project from outside the
+    /// root has no dashboard beside it.
     /// </summary>
     public static async Task<(Liveness Liveness, DateTimeOffset LastPass, string? Note)> OfWorkflowAsync(
         string workflowPath, WorkflowSnapshot snapshot, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var path = Path.GetFullPath(workflowPath);
+        var folder = Path.GetDirectoryName(path)!;
+        path = Path.Combine(ProjectFile.RealPath(folder) ?? folder, Path.GetFileName(path));
         var root = Path.GetDirectoryName(Path.GetDirectoryName(path))!;
         var liveness = await ReadAsync(root, now, cancellationToken);
         var (lastPass, note) = liveness.Of(snapshot, Path.GetRelativePath(root, path));

@@ -69,11 +69,12 @@ public static class ProjectFile
     }
 
     /// <summary>
-    /// The file as a stream, for the daemon's own large files (snapshots): the same checks, no byte cap (a regular
-    /// file ends), and the caller bounds the time.
+    /// The file as a stream, for the daemon's own large files (snapshots, job logs): the same checks, no byte cap (a
+    /// regular file ends), and the caller bounds the time.
     /// </summary>
-    public static FileStream OpenRead(string path, string root, string name) =>
-        new(Open(path, root, name), FileAccess.Read, bufferSize: 64 * 1024);
+    /// <param name="folder">How errors name the root: a link out of it is "a link to a file outside {folder}".</param>
+    public static FileStream OpenRead(string path, string root, string name, string folder = ProjectsFolder) =>
+        new(Open(path, root, name, folder), FileAccess.Read, bufferSize: 64 * 1024);
 
     /// <summary>True when something exists at the path (a file, a link, anything), without following it to a FIFO.</summary>
     public static bool Exists(string path) => Statx(AtFdCwd, path, AtSymlinkNoFollow, out _) || IsLink(path);
@@ -105,7 +106,9 @@ public static class ProjectFile
     public static (ulong Device, ulong Inode)? Identity(string path) =>
         Statx(AtFdCwd, path, 0, out var status) ? (status.Device, status.Inode) : null;
 
-    private static SafeFileHandle Open(string path, string root, string name)
+    private const string ProjectsFolder = "the projects folder";
+
+    private static SafeFileHandle Open(string path, string root, string name, string folder = ProjectsFolder)
     {
         var full = Path.GetFullPath(path);
         var realRoot = RealPath(Path.GetFullPath(root)) ?? throw Refused(name, "is outside the folder it must be in");
@@ -122,7 +125,7 @@ public static class ProjectFile
 
         if (!IsUnder(real, realRoot))
         {
-            throw Refused(name, "is a link to a file outside the projects folder; only files inside it are read");
+            throw Refused(name, $"is a link to a file outside {folder}; only files inside it are read");
         }
 
         if (!Statx(AtFdCwd, real, AtSymlinkNoFollow, out var status))
@@ -159,7 +162,7 @@ public static class ProjectFile
 
             if (ReadLink($"/proc/self/fd/{fd}") is { } openedPath && !IsUnder(openedPath, realRoot))
             {
-                throw Refused(name, "is a link to a file outside the projects folder; only files inside it are read");
+                throw Refused(name, $"is a link to a file outside {folder}; only files inside it are read");
             }
 
             return handle;
@@ -245,7 +248,8 @@ public static class ProjectFile
         _ => "not a regular file",
     };
 
-    private static string? RealPath(string path)
+    /// <summary>The path with every link resolved (realpath(3)), or null when it does not exist.</summary>
+    public static string? RealPath(string path)
     {
         var resolved = realpath(path, IntPtr.Zero);
         if (resolved == IntPtr.Zero)

@@ -1,5 +1,8 @@
 using System.Text;
+using Batchkeeper.Core.Workflows;
 using Batchkeeper.Daemon.Aws;
+using Batchkeeper.Daemon.Files;
+using Batchkeeper.Daemon.Local;
 
 namespace Batchkeeper.Daemon.JobLogs;
 
@@ -23,10 +26,12 @@ internal static class JobLogReader
     internal const int TailMaxPages = 10;
 
     /// <summary>What the file holds from <paramref name="position"/> on, and the position to read on from next time.</summary>
+    /// <param name="logFolder">The local backend's log folder (<see cref="LocalJobStore.LogFolder"/>): the file must be in it.</param>
     /// <exception cref="FileNotFoundException">The file is gone (or its folder: <see cref="DirectoryNotFoundException"/>).</exception>
-    public static async Task<(string Text, long Position)> ReadFileFromAsync(string path, long position, CancellationToken cancellationToken)
+    /// <exception cref="InputException">The file is not one of the local backend's log files, or not a regular file.</exception>
+    public static async Task<(string Text, long Position)> ReadFileFromAsync(string path, string logFolder, long position, CancellationToken cancellationToken)
     {
-        await using var file = Open(path);
+        await using var file = Open(path, logFolder);
         file.Position = position;
         using var reader = new StreamReader(file);
         var text = await reader.ReadToEndAsync(cancellationToken);
@@ -34,10 +39,12 @@ internal static class JobLogReader
     }
 
     /// <summary>The last <paramref name="maxBytes"/> of the file at most, from the first whole line in them.</summary>
+    /// <param name="logFolder">The local backend's log folder (<see cref="LocalJobStore.LogFolder"/>): the file must be in it.</param>
     /// <exception cref="FileNotFoundException">The file is gone (or its folder: <see cref="DirectoryNotFoundException"/>).</exception>
-    public static async Task<LogTail> ReadFileTailAsync(string path, int maxBytes, CancellationToken cancellationToken)
+    /// <exception cref="InputException">The file is not one of the local backend's log files, or not a regular file.</exception>
+    public static async Task<LogTail> ReadFileTailAsync(string path, string logFolder, int maxBytes, CancellationToken cancellationToken)
     {
-        await using var file = Open(path);
+        await using var file = Open(path, logFolder);
         var length = file.Length;
         var start = Math.Max(0, length - maxBytes);
         file.Position = start;
@@ -97,6 +104,19 @@ internal static class JobLogReader
         return new LogTail(text.ToString(), !atStart, null); // the limit, or the pages read, left older lines out
     }
 
-    private static FileStream Open(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+    /// <summary>
+    /// A local job's log file, by the daemon's one rule for files (<see cref="ProjectFile"/>): in the log folder, reached
+    /// through no link out of it, and a regular file (a FIFO would block the reader until a writer came). A snapshot
+    /// names the file, and a snapshot edited by hand must not turn the page or <c>logs</c> into a reader of any file.
+    /// </summary>
+    private static FileStream Open(string path, string logFolder)
+    {
+        var folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(logFolder));
+        if (!Path.GetFullPath(path).StartsWith(folder + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+        {
+            throw new InputException([new InputError(path, "", $"is not in the local backend's log folder {folder} (Batchkeeper:Local:WorkDirectory/logs); only its log files are read")]);
+        }
+
+        return ProjectFile.OpenRead(path, folder, path, "the local backend's log folder");
+    }
 }

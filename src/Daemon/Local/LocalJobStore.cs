@@ -30,8 +30,11 @@ public sealed class LocalJobStore
         _logger = logger;
         var root = Path.GetFullPath(options.Value.Local.WorkDirectory);
         _jobsDirectory = Path.Combine(root, "jobs");
-        _logsDirectory = Path.Combine(root, "logs");
+        _logsDirectory = LogFolder(options.Value);
     }
+
+    /// <summary>Where the local jobs' logs are written: <c>&lt;Local:WorkDirectory&gt;/logs</c>, the one folder job logs are read from.</summary>
+    public static string LogFolder(BatchkeeperOptions options) => Path.Combine(Path.GetFullPath(options.Local.WorkDirectory), "logs");
 
     /// <summary>The one lock of the local backend: the records, the running processes and the state machine.</summary>
     public object Gate { get; } = new();

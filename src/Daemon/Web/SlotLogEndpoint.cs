@@ -1,7 +1,9 @@
 using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Core.Workflows;
 using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.Hosting;
 using Batchkeeper.Daemon.JobLogs;
+using Batchkeeper.Daemon.Local;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -21,8 +23,7 @@ internal sealed class SlotLogEndpoint(IServiceProvider daemon)
     /// <summary>The most of a log the page is sent: its last 64 KiB, from a whole line.</summary>
     public const int MaxBytes = 64 * 1024;
 
-    private readonly string _localLogs = Path.Combine(
-        Path.GetFullPath(daemon.GetRequiredService<IOptions<BatchkeeperOptions>>().Value.Local.WorkDirectory), "logs") + Path.DirectorySeparatorChar;
+    private readonly string _localLogs = LocalJobStore.LogFolder(daemon.GetRequiredService<IOptions<BatchkeeperOptions>>().Value);
 
     private readonly ILogger _logger = daemon.GetRequiredService<ILoggerFactory>().CreateLogger<StatusServer>();
 
@@ -49,26 +50,27 @@ internal sealed class SlotLogEndpoint(IServiceProvider daemon)
         var stream = location.Stream!;
         if (location.Local)
         {
-            // Only the local backend's own log files: a snapshot edited by hand must not turn the page into a file reader.
-            var answer = !Path.GetFullPath(stream).StartsWith(_localLogs, StringComparison.Ordinal)
-                ? Answer("none", null, null, $"the log file of job {shownJob} is not in the local backend's log folder {_localLogs}: not shown")
-                : await LocalAsync(stream, shownJob, Answer, context.RequestAborted);
-            await WorkflowEndpoints.WriteAsync(context, answer);
+            await WorkflowEndpoints.WriteAsync(context, await LocalAsync(stream, _localLogs, shownJob, Answer, context.RequestAborted));
             return;
         }
 
         await WorkflowEndpoints.WriteAsync(context, await CloudWatchAsync(stream, Answer, context.RequestAborted));
     }
 
-    private static async Task<LogAnswer> LocalAsync(string path, string? job, Func<string, string?, LogTail?, string?, LogAnswer> answer, CancellationToken cancellationToken)
+    /// <summary>Only the local backend's own log files, and only regular ones (<see cref="JobLogReader"/>): a refusal names the file.</summary>
+    private static async Task<LogAnswer> LocalAsync(string path, string logFolder, string? job, Func<string, string?, LogTail?, string?, LogAnswer> answer, CancellationToken cancellationToken)
     {
         try
         {
-            return answer("file", null, await JobLogReader.ReadFileTailAsync(path, MaxBytes, cancellationToken), null);
+            return answer("file", null, await JobLogReader.ReadFileTailAsync(path, logFolder, MaxBytes, cancellationToken), null);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return answer("none", null, null, $"{path}: the log file of job {job} is gone");
+        }
+        catch (InputException e)
+        {
+            return answer("none", null, null, $"the log file of job {job}: {e.Message}: not shown");
         }
     }
 

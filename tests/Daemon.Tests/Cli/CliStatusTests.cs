@@ -53,6 +53,34 @@ public sealed class CliStatusTests : IDisposable
     }
 
     [Fact]
+    public async Task Status_OfAWorkflowReachedThroughALinkedProjectFolder_GoesByTheRunningDaemonsDashboardRow()
+    {
+        await using var daemon = await TestDaemon.StartAsync(_folder.Path);
+        Demo.CreateProject(daemon.Projects, "study", ("a", 1));
+        var workflow = daemon.WorkflowPath("study", "wordcount.json");
+        Demo.Drop(workflow, Demo.Workflow);
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2, "the workflow complete");
+        // A second name for the project inside the root, and a link to it from outside the root.
+        Directory.CreateSymbolicLink(Path.Combine(daemon.Projects, "alias"), Path.Combine(daemon.Projects, "study"));
+        Directory.CreateSymbolicLink(_folder.Combine("mine"), Path.Combine(daemon.Projects, "study"));
+
+        // The snapshot keeps the time of the last pass that changed it; the dashboard row moves on with every pass, and
+        // status says so once it goes by the row: "(its snapshot last changed … ago)".
+        await Eventually.WaitAsync(async () => (await Dashboard.ReadAsync(daemon.Projects, CancellationToken.None), await TestDaemon.ReadSnapshotAsync(workflow)),
+            r => r.Item1?.Workflows.Any(w => w.File == "study/wordcount.json" && w.ReconciledAt - r.Item2!.ReconciledAt > TimeSpan.FromSeconds(2)) == true,
+            "a dashboard row newer than the snapshot", TimeSpan.FromSeconds(30));
+
+        foreach (var path in new[] { workflow, Path.Combine(daemon.Projects, "alias", "wordcount.json"), _folder.Combine("mine", "wordcount.json") })
+        {
+            var (code, output, error) = await RunAsync("status", path);
+            Assert.True(code == 0, $"{path}: exit {code}: {output}{error}");
+            Assert.StartsWith("study/wordcount.json: workflow wordcount, Local backend, reconciled ", output, StringComparison.Ordinal);
+            Assert.Contains("(its snapshot last changed ", CliRun.Lines(output)[0], StringComparison.Ordinal);
+            Assert.DoesNotContain("not reconciled by the running daemon yet", output, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Status_OfAMissingFile_IsExit2NoSuchFile_AndOfADeletedOne_SaysItIsGone_AndACancelledWorkflowSaysSo()
     {
         var (code, output, error) = await RunAsync("status", Path.Combine(Projects, "nosuch", "x.json"));

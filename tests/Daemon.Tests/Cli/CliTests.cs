@@ -12,9 +12,9 @@ public sealed class CliTests : IDisposable
 
     private string Projects => _folder.Combine("projects");
 
-    /// <summary>The real executable in the test's folder, on its projects folder.</summary>
+    /// <summary>The real executable in the test's folder, on its projects folder and TestDaemon's work folder (whose job logs <c>logs</c> reads).</summary>
     private Task<(int Code, string Out, string Err)> RunWithInputAsync(string? stdin, params string[] args) =>
-        CliRun.RunAsync(_folder.Path, null, stdin, ["--projects", Projects, .. args]);
+        CliRun.RunAsync(_folder.Path, new Dictionary<string, string> { ["Batchkeeper__Local__WorkDirectory"] = _folder.Combine("work") }, stdin, ["--projects", Projects, .. args]);
 
     private Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => RunWithInputAsync(null, args);
 

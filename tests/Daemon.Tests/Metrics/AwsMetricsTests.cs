@@ -96,4 +96,34 @@ public sealed class AwsMetricsTests(S3rverFixture s3) : IClassFixture<S3rverFixt
         var (code, problems) = await PrometheusText.LintAsync(scrape.Text);
         Assert.True(code == 0 && problems.Trim().Length == 0, $"promtool check metrics (exit code {code}):\n{problems}");
     }
+
+    [SkippableFact]
+    public async Task OnAws_WithAnEventsQueue_SqsAttemptsAreCountedUnderSqsByOperation_AndNoneUnderS3()
+    {
+        await PrometheusText.SkipIfMissingAsync();
+        await using var emulator = await Emulator.StartAsync(new BatchEmulatorOptions
+        {
+            S3ServiceUrl = new Uri(s3.Server.ServiceUrl),
+            EventsQueue = "batchkeeper-events",
+            EventRule = { JobQueues = { "spot-test" }, JobNamePrefix = "bk-" },
+            RunDuration = TimeSpan.FromMilliseconds(100),
+        });
+        await using var daemon = await TestDaemon.StartOnAwsAsync(_folder.Path, emulator.BaseAddress, s3.Server.ServiceUrl, new Dictionary<string, string?>
+        {
+            ["Batchkeeper:Aws:EventsQueueUrl"] = emulator.EventsQueueUrl,
+            ["Batchkeeper:Aws:SqsServiceUrl"] = emulator.BaseAddress.ToString(),
+        });
+        using var http = await MetricsEndpointTests.ClientOf(daemon);
+        Demo.CreateProject(daemon.Projects, "study", ("s1", 1));
+        var workflow = daemon.WorkflowPath("study", "famli.json");
+        Demo.Drop(workflow, Workflow.Replace("s3://results/metrics/", $"s3://results/{Guid.NewGuid():N}/", StringComparison.Ordinal));
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 2, "both slots complete", TimeSpan.FromSeconds(120));
+
+        // The job-state events were received and, once applied, deleted: both counted as SQS's.
+        var scrape = await MetricsEndpointTests.ScrapeUntilAsync(
+            http, s => Counted(s, "sqs").GetValueOrDefault(("DeleteMessageBatch", BackendOutcomes.Ok)) > 0, "a deletion of events counted");
+        Assert.True(Counted(scrape, "sqs").GetValueOrDefault(("ReceiveMessage", BackendOutcomes.Ok)) > 0, $"SQS counted: {string.Join(", ", Counted(scrape, "sqs"))}");
+        Assert.All(Counted(scrape, "s3").Keys, k => Assert.Contains(k.Operation, (string[])["HeadObject", "ListObjectsV2"]));
+        Assert.True(daemon.Host.Services.GetRequiredService<RequestRates>().LastMinute()["sqs"].Requests > 0);
+    }
 }

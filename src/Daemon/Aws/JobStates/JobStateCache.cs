@@ -70,6 +70,9 @@ public sealed class JobStateCache(TimeProvider clock)
         /// <summary>When the daemon first heard of it, in the order of observations.</summary>
         public long CreatedSequence;
 
+        /// <summary>When its state last moved on (or it was first heard of), in the order of observations.</summary>
+        public long ChangedSequence;
+
         public long ObservedSequence = long.MinValue;
         public long ObservedTimestamp;
         public int ConfirmedGeneration = -1;
@@ -144,9 +147,10 @@ public sealed class JobStateCache(TimeProvider clock)
     /// <summary>
     /// Applies one complete listing of <paramref name="queue"/>'s active jobs, started at <paramref name="startedAt"/>
     /// (<see cref="Mark"/>): each of our jobs listed is observed with the listed status (a status before the known one
-    /// is a Batch retry); returns our jobs to describe: those not listed although active when last known (they left
-    /// the active lists: their end, attempts and log stream are DescribeJobs') and those listed RUNNING that were not
-    /// (their log stream).
+    /// is a Batch retry), unless its state moved on since the listing began (an event, a DescribeJobs answer): a page
+    /// may have been read before that, and a summary has no attempts to tell an old page from a retry. Returns our jobs
+    /// to describe: those not listed although active when last known (they left the active lists: their end, attempts
+    /// and log stream are DescribeJobs') and those listed RUNNING that were not (their log stream).
     /// </summary>
     internal List<string> ObserveListing(string queue, IEnumerable<BatchSummary> listed, long startedAt)
     {
@@ -163,10 +167,14 @@ public sealed class JobStateCache(TimeProvider clock)
                 }
 
                 seen.Add(summary.JobId);
-                var key = new JobStateKey(JobStateKey.InferAttempts(status, entry.Key), status);
-                var detail = new JobDetail(summary.JobId, summary.JobName, status, summary.StatusReason, summary.Container?.Reason,
-                    summary.Container?.ExitCode, summary.CreatedAt, summary.StartedAt, summary.StoppedAt, null, null, null);
-                ApplyLocked(summary.JobId, detail, key, entry.Queue, out _);
+                if (entry.ChangedSequence < startedAt)
+                {
+                    var key = new JobStateKey(JobStateKey.InferAttempts(status, entry.Key), status);
+                    var detail = new JobDetail(summary.JobId, summary.JobName, status, summary.StatusReason, summary.Container?.Reason,
+                        summary.Container?.ExitCode, summary.CreatedAt, summary.StartedAt, summary.StoppedAt, null, null, null);
+                    ApplyLocked(summary.JobId, detail, key, entry.Queue, out _);
+                }
+
                 ConfirmLocked(entry, startedAt);
                 if (entry.Key.Status == JobStatus.Running && entry.Detail.LogStream is null)
                 {
@@ -354,6 +362,7 @@ public sealed class JobStateCache(TimeProvider clock)
         if (!_jobs.TryGetValue(jobId, out var entry))
         {
             entry = new Entry { Detail = detail, Key = key, Queue = queue, Version = ++_version, CreatedSequence = ++_sequence, TouchedTimestamp = clock.GetTimestamp() };
+            entry.ChangedSequence = entry.CreatedSequence;
             _jobs[jobId] = entry;
             changed = true;
             return entry;
@@ -371,6 +380,7 @@ public sealed class JobStateCache(TimeProvider clock)
         {
             entry.Key = key;
             entry.Version = ++_version;
+            entry.ChangedSequence = ++_sequence;
         }
 
         return entry;

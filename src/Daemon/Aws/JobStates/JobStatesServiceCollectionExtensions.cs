@@ -27,7 +27,7 @@ public static class JobStatesServiceCollectionExtensions
 
         // Made only when the consumer runs, i.e. with an events queue.
         services.AddSingleton<IAmazonSQS>(sp => AwsBackendRegistration.CreateSqsClient(
-            sp.GetRequiredService<IOptions<AwsOptions>>().Value, AwsServiceCollectionExtensions.Credentials(sp)));
+            sp.GetRequiredService<IOptions<AwsOptions>>().Value, AwsServiceCollectionExtensions.Credentials(sp), sp.GetService<Metrics.BackendRequests>()));
         services.AddSingleton(sp => new JobEventsConsumer(
             sp,
             sp.GetRequiredService<IOptions<AwsOptions>>(),

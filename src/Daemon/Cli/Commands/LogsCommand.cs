@@ -1,6 +1,8 @@
 using Batchkeeper.Core.Snapshots;
+using Batchkeeper.Core.Workflows;
 using Batchkeeper.Daemon.Aws;
 using Batchkeeper.Daemon.JobLogs;
+using Batchkeeper.Daemon.Local;
 using Batchkeeper.Daemon.Snapshots;
 
 namespace Batchkeeper.Daemon.Cli.Commands;
@@ -88,13 +90,17 @@ internal sealed class LogsCommand(CliContext context)
         {
             try
             {
-                (var text, position) = await JobLogReader.ReadFileFromAsync(stream, position, cancellationToken);
+                (var text, position) = await JobLogReader.ReadFileFromAsync(stream, LocalJobStore.LogFolder(context.Options), position, cancellationToken);
                 await context.Output.WriteAsync(text);
                 await context.Output.FlushAsync(cancellationToken);
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
                 return context.Fail(ExitCodes.NotOk, $"{stream}: the log file of job {slot.JobId ?? slot.History.LastOrDefault()?.JobId} is gone");
+            }
+            catch (InputException e)
+            {
+                return context.Fail(ExitCodes.NotOk, $"the log file of job {slot.JobId ?? slot.History.LastOrDefault()?.JobId}: {e.Message}: not read");
             }
 
             if (!follow || last)

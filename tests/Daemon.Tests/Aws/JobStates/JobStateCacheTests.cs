@@ -117,6 +117,33 @@ public sealed class JobStateCacheTests
     }
 
     [Fact]
+    public void AListingBegunBeforeAnEvent_NeverMovesTheJobBack_NorTakesItsOlderPageForARetry()
+    {
+        var cache = new JobStateCache(_clock) { EventsHealthy = true };
+        cache.ObserveSubmitted("started", "bk-started", "q");
+        cache.ObserveSubmitted("ended", "bk-ended", "q");
+        cache.ObserveEvent(Job(new JobStateKey(0, JobStatus.Runnable), id: "ended"));
+
+        // The listing's pages are read; meanwhile events say one job started and the other succeeded.
+        var start = cache.Mark();
+        cache.ObserveEvent(Job(new JobStateKey(0, JobStatus.Running), id: "started"));
+        cache.ObserveEvent(Job(new JobStateKey(1, JobStatus.Succeeded), id: "ended"));
+        cache.ObserveListing("q", [Summary("started", JobStatus.Runnable), Summary("ended", JobStatus.Running)], start);
+
+        // RUNNABLE on a page read before RUNNING is old news, not a second attempt; an ended job stays ended.
+        Assert.Equal(new JobStateKey(0, JobStatus.Running), Reported(cache, "started"));
+        Assert.Equal(new JobStateKey(1, JobStatus.Succeeded), Reported(cache, "ended"));
+    }
+
+    private static JobStateKey Reported(JobStateCache cache, string id)
+    {
+        var refresh = new List<string>();
+        Ask(cache, refresh, id);
+        Assert.Empty(refresh);
+        return cache.Reported(id)!.Value.Key;
+    }
+
+    [Fact]
     public void QueueName_IsTheNameOfAnArn_AndANameAsItIs()
     {
         Assert.Equal("spot", JobStateCache.QueueName("arn:aws:batch:us-east-1:123456789012:job-queue/spot"));
