@@ -65,7 +65,9 @@ public static class JobNames
             }
         }
 
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes(builder.ToString()));
-        return Convert.ToHexStringLower(digest)[..HashLength];
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(builder.ToString()), digest);
+        // The first HashLength hex digits are the first HashLength / 2 bytes: no 64-digit string to cut.
+        return Convert.ToHexStringLower(digest[..(HashLength / 2)]);
     }
 }

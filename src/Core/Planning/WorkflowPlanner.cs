@@ -31,6 +31,8 @@ public static class WorkflowPlanner
 
         foreach (var sample in samples)
         {
+            // One dictionary of the sample's values for all its analyses: only {analysis_name} differs between them.
+            Dictionary<string, string>? values = null;
             for (var index = 0; index < workflow.Analyses.Count; index++)
             {
                 var analysis = workflow.Analyses[index];
@@ -41,7 +43,9 @@ public static class WorkflowPlanner
                     continue;
                 }
 
-                slots.Add(PlanSlot(workflow, analysis, index, sample, location, perAnalysis[index]));
+                values ??= perAnalysis[index].Values(sample);
+                values["analysis_name"] = analysis.Name;
+                slots.Add(PlanSlot(workflow, analysis, index, sample, values, location, perAnalysis[index]));
             }
         }
 
@@ -50,11 +54,10 @@ public static class WorkflowPlanner
     }
 
     private static PlannedSlot PlanSlot(
-        Workflow workflow, Analysis analysis, int index, Sample sample, WorkflowLocation location, AnalysisTemplates templates)
+        Workflow workflow, Analysis analysis, int index, Sample sample, Dictionary<string, string> values, WorkflowLocation location, AnalysisTemplates templates)
     {
         var path = $"analyses[{index}]";
         var errors = new List<string>();
-        var values = templates.Values(sample);
         var job = templates.Expand(values, errors);
         var (jobDefinition, queue, parameters, command, environment) = (job.JobDefinition, job.Queue, job.Parameters, job.Command, job.Environment);
 
