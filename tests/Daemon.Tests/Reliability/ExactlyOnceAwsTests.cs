@@ -89,6 +89,45 @@ public sealed class ExactlyOnceAwsTests(S3rverFixture s3, ITestOutputHelper outp
         Assert.Equal(0, await standby.WaitForExitAsync(TimeSpan.FromSeconds(45)));
     }
 
+    [Fact]
+    public async Task SigkillWhileJobStateEventsAreBeingConsumed_TheRestartCompletesEverySlotOnce_NoAttemptSpent()
+    {
+        await using var emulator = await Emulator.StartAsync(new BatchEmulatorOptions
+        {
+            S3ServiceUrl = new Uri(s3.Server.ServiceUrl),
+            RunDuration = TimeSpan.FromSeconds(1),
+            EventsQueue = "batchkeeper-events",
+            EventRule = { JobQueues = { "q" }, JobNamePrefix = "bk-" },
+        });
+        var workflow = CreateWorkflow(12);
+        var environment = Environment(emulator);
+        environment["Batchkeeper__Aws__EventsQueueUrl"] = emulator.EventsQueueUrl!;
+        environment["Batchkeeper__Aws__SqsServiceUrl"] = emulator.BaseAddress.ToString();
+
+        await using (var first = DaemonProcess.Start(_folder.Path, environment, "run"))
+        {
+            // Killed while it takes job-state events off the queue: some received, some not yet, some not yet deleted.
+            await Eventually.WaitAsync(
+                () => emulator.EventsQueue!.Messages.Count(m => m.ReceiveCount > 0) + emulator.SqsRequests.Count(r => r.Operation == SqsOperations.DeleteMessageBatch) >= 3,
+                "the daemon consuming job-state events");
+            Signals.Kill(first.Id);
+            await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+
+        await CrashAudit.AssertEverySnapshotParsesAsync(Projects);
+
+        // The messages the killed daemon held stay invisible for its visibility timeout (5 minutes): the restart learns
+        // those states from its start-up sweep, and the rest from the events still to come.
+        await using var second = DaemonProcess.Start(_folder.Path, environment, "run");
+        var done = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 12, "the restarted daemon completes every slot", TimeSpan.FromMinutes(2));
+        await CrashAudit.AssertEverySnapshotParsesAsync(Projects);
+        CrashAudit.AssertNoJobLostOrSubmittedTwice(emulator, done);
+        Assert.Equal(12, emulator.Jobs.Count);
+        Assert.All(done.Slots, slot => Assert.Equal((1, 0), (slot.Attempt, slot.Interruptions)));
+        second.Terminate();
+        Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromSeconds(45)));
+    }
+
     /// <summary>The unit's TimeoutStopSec, read from deploy/systemd/batchkeeper.service.</summary>
     private static TimeSpan TimeoutStopSec()
     {
