@@ -42,27 +42,7 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
     {
         var path = $"analyses[{index}]";
 
-        string ExpandOne(string template, string field)
-        {
-            if (_sampleIndependent.TryGetValue(template, out var known))
-            {
-                return known;
-            }
-
-            var result = Template.Expand(template, values, out var error);
-            if (result is null)
-            {
-                errors?.Add($"{path}.{field}: {error}");
-                return template;
-            }
-
-            if (learn && IsSampleIndependent(template))
-            {
-                _sampleIndependent[template] = result;
-            }
-
-            return result;
-        }
+        string ExpandOne(string template, string field) => ExpandTemplate(template, field, values, errors, learn);
 
         IReadOnlyDictionary<string, string> ExpandMap(IReadOnlyDictionary<string, string> map, string field) =>
             map.Count == 0 ? NoEntries : map.ToDictionary(kv => kv.Key, kv => ExpandOne(kv.Value, $"{field}.{kv.Key}"), StringComparer.Ordinal);
@@ -103,9 +83,15 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
     }
 
     /// <summary>One output template, expanded for these values (the template itself, with the error added, when it cannot be).</summary>
-    public string ExpandOutput(int i, Dictionary<string, string> values, List<string> errors)
+    public string ExpandOutput(int i, Dictionary<string, string> values, List<string> errors) =>
+        ExpandTemplate(analysis.Outputs[i], $"outputs[{i}]", values, errors, learn: true);
+
+    /// <summary>
+    /// One template, expanded for these values: the shared expansion when every sample has the same (learnt, when
+    /// <paramref name="learn"/>, for the next slots); the template itself, with the error added, when it cannot be.
+    /// </summary>
+    private string ExpandTemplate(string template, string field, Dictionary<string, string> values, List<string>? errors, bool learn)
     {
-        var template = analysis.Outputs[i];
         if (_sampleIndependent.TryGetValue(template, out var known))
         {
             return known;
@@ -114,8 +100,13 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
         var result = Template.Expand(template, values, out var error);
         if (result is null)
         {
-            errors.Add($"analyses[{index}].outputs[{i}]: {error}");
+            errors?.Add($"analyses[{index}].{field}: {error}");
             return template;
+        }
+
+        if (learn && IsSampleIndependent(template))
+        {
+            _sampleIndependent[template] = result;
         }
 
         return result;
