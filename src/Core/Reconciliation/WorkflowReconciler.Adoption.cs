@@ -81,7 +81,7 @@ public sealed partial class WorkflowReconciler
             record.Attempt = Math.Max(1, record.Attempt);
             record.SubmittedAt = unseen.CreatedAt;
             var status = unseen.Status.ToWire();
-            record.History.Add(new AttemptRecord
+            record.AddAttempt(new AttemptRecord
             {
                 JobId = unseen.JobId, Queue = pass.Slots[i].Spec!.Queue, Attempt = record.Attempt, Status = status,
                 Memory = record.Memory, Vcpus = record.Vcpus, SubmittedAt = unseen.CreatedAt,

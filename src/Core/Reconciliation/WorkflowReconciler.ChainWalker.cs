@@ -162,7 +162,7 @@ public sealed partial class WorkflowReconciler
         record.ContainerReason = null;
         record.NextAttemptAt = null;
         record.Message = dependsOn.Length > 0 ? $"depends on job {dependsOn[0]}" : null;
-        record.History.Add(new AttemptRecord
+        record.AddAttempt(new AttemptRecord
         {
             JobId = jobId, Queue = spec.Queue, Attempt = attempt, Status = record.BatchStatus, Memory = record.Memory, Vcpus = record.Vcpus, SubmittedAt = pass.Now,
         });

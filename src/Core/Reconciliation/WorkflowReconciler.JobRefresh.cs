@@ -85,7 +85,7 @@ public sealed partial class WorkflowReconciler
         if (entry is null)
         {
             entry = new AttemptRecord { JobId = detail.JobId, Attempt = Math.Max(1, record.Attempt), Memory = record.Memory, Vcpus = record.Vcpus, Queue = queue };
-            record.History.Add(entry);
+            record.AddAttempt(entry);
         }
 
         entry.Status = wire;

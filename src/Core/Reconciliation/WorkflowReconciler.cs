@@ -202,7 +202,7 @@ public sealed partial class WorkflowReconciler(
                 record.Message = $"retry requested at {Logging.Readable.Time(request.RequestedAt)}";
                 using (SlotScope(pass, record.Sample, record.Analysis))
                 {
-                    Log.RetryApplied(_logger, record.History.LastOrDefault()?.JobId ?? "-", pass.Slots[i].Spec!.Retry.MaxAttempts);
+                    Log.RetryApplied(_logger, record.LastAttempt?.JobId ?? "-", pass.Slots[i].Spec!.Retry.MaxAttempts);
                 }
             }
 

@@ -21,7 +21,7 @@ internal static class SlotLogs
     public static SlotLogLocation Locate(WorkflowSnapshot snapshot, SlotRecord slot, string? jobId = null)
     {
         var stream = jobId is null || jobId == slot.JobId
-            ? slot.LogStream ?? slot.History.LastOrDefault()?.LogStream
+            ? slot.LogStream ?? slot.LastAttempt?.LogStream
             : slot.History.LastOrDefault(h => h.JobId == jobId)?.LogStream;
         return new SlotLogLocation(stream, snapshot.Backend == LocalBackendName);
     }
@@ -38,7 +38,7 @@ internal static class SlotLogs
     {
         var which = $"slot {slot.Sample} / {slot.Analysis}";
         var wait = follow || !IsStillToCome(slot) ? "" : "; --follow waits for it";
-        var attempt = slot.History.LastOrDefault();
+        var attempt = slot.LastAttempt;
         var jobId = slot.JobId ?? attempt?.JobId;
         if (slot.State == SlotState.Invalid)
         {

@@ -37,7 +37,7 @@ internal sealed class SlotLogEndpoint(IServiceProvider daemon)
         }
 
         var location = SlotLogs.Locate(view.Snapshot, slot, jobId);
-        var shownJob = jobId ?? slot.JobId ?? slot.History.LastOrDefault()?.JobId;
+        var shownJob = jobId ?? slot.JobId ?? slot.LastAttempt?.JobId;
         LogAnswer Answer(string source, string? group, LogTail? tail, string? message) =>
             new(slot.Sample, slot.Analysis, shownJob, source, location.Stream, group, tail?.Text, tail?.Truncated ?? false, tail?.Bytes, MaxBytes, message);
 

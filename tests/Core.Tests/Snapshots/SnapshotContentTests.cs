@@ -70,12 +70,13 @@ public sealed class SnapshotContentTests
     {
         var wrong = new List<string>();
         var checkedNames = new List<string>();
-        foreach (var (name, owner, property) in Properties(typeof(WorkflowSnapshot), "", s => s))
+        foreach (var (name, owner, property, writeBack) in Properties(typeof(WorkflowSnapshot), "", s => s, null))
         {
             var stored = Full();
             var next = ReadBack(stored);
             var target = owner(next);
             property.SetValue(target, Changed(property.GetValue(target), property.PropertyType));
+            writeBack?.Invoke(next, target);
             var expectedSame = PassTimes.Contains(name);
             if (SnapshotContent.Same(stored, next) != expectedSame)
             {
@@ -97,7 +98,7 @@ public sealed class SnapshotContentTests
         var moreSlots = ReadBack(stored);
         moreSlots.Slots.Add(ReadBack(stored).Slots[0]);
         var moreHistory = ReadBack(stored);
-        moreHistory.Slots[0].History.Add(stored.Slots[0].History[0].Copy());
+        moreHistory.Slots[0].AddAttempt(stored.Slots[0].History[0].Copy());
 
         Assert.False(SnapshotContent.Same(stored, moreSlots));
         Assert.False(SnapshotContent.Same(stored, moreHistory));
@@ -105,10 +106,11 @@ public sealed class SnapshotContentTests
 
     /// <summary>
     /// Every settable property reachable from <paramref name="type"/>, with how to find its owner in a snapshot; a list of
-    /// objects is walked through its first element, the summary as an object of its own.
+    /// objects is walked through its first element, the summary as an object of its own. An element that is a struct
+    /// (an output) is changed in a boxed copy, which <c>WriteBack</c> puts back in its list.
     /// </summary>
-    private static IEnumerable<(string Name, Func<WorkflowSnapshot, object> Owner, PropertyInfo Property)> Properties(
-        Type type, string prefix, Func<WorkflowSnapshot, object> owner)
+    private static IEnumerable<(string Name, Func<WorkflowSnapshot, object> Owner, PropertyInfo Property, Action<WorkflowSnapshot, object>? WriteBack)> Properties(
+        Type type, string prefix, Func<WorkflowSnapshot, object> owner, Action<WorkflowSnapshot, object>? writeBack)
     {
         foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite))
         {
@@ -116,7 +118,7 @@ public sealed class SnapshotContentTests
             var kind = property.PropertyType;
             if (kind == typeof(SnapshotSummary))
             {
-                foreach (var inner in Properties(kind, name + ".", s => property.GetValue(owner(s))!))
+                foreach (var inner in Properties(kind, name + ".", s => property.GetValue(owner(s))!, null))
                 {
                     yield return inner;
                 }
@@ -124,10 +126,11 @@ public sealed class SnapshotContentTests
                 continue;
             }
 
-            yield return (name, owner, property);
+            yield return (name, owner, property, writeBack);
             if (ElementOf(kind) is { } element && element != typeof(string))
             {
-                foreach (var inner in Properties(element, name + "[0].", s => ((IList)property.GetValue(owner(s))!)[0]!))
+                Action<WorkflowSnapshot, object>? back = element.IsValueType ? (s, boxed) => ((IList)property.GetValue(owner(s))!)[0] = boxed : null;
+                foreach (var inner in Properties(element, name + "[0].", s => ((IList)property.GetValue(owner(s))!)[0]!, back))
                 {
                     yield return inner;
                 }
@@ -137,7 +140,7 @@ public sealed class SnapshotContentTests
 
     private static Type? ElementOf(Type type) =>
         type.IsArray ? type.GetElementType()
-        : type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>) ? type.GetGenericArguments()[0] : null;
+        : type.IsGenericType && (type.GetGenericTypeDefinition() == typeof(List<>) || type.GetGenericTypeDefinition() == typeof(IReadOnlyList<>)) ? type.GetGenericArguments()[0] : null;
 
     /// <summary>A value of <paramref name="type"/> other than <paramref name="value"/>; a list gains a copy of its first element.</summary>
     private static object? Changed(object? value, Type type)

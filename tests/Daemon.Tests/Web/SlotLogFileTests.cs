@@ -55,6 +55,6 @@ public sealed class SlotLogFileTests : IDisposable
     internal static string LogOf(WorkflowSnapshot snapshot, string sample)
     {
         var slot = snapshot.Slots.Single(s => s.Sample == sample);
-        return slot.LogStream ?? slot.History.Last().LogStream!;
+        return slot.LogStream ?? slot.History[^1].LogStream!;
     }
 }

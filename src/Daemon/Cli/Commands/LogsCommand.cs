@@ -96,11 +96,11 @@ internal sealed class LogsCommand(CliContext context)
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
             {
-                return context.Fail(ExitCodes.NotOk, $"{stream}: the log file of job {slot.JobId ?? slot.History.LastOrDefault()?.JobId} is gone");
+                return context.Fail(ExitCodes.NotOk, $"{stream}: the log file of job {slot.JobId ?? slot.LastAttempt?.JobId} is gone");
             }
             catch (InputException e)
             {
-                return context.Fail(ExitCodes.NotOk, $"the log file of job {slot.JobId ?? slot.History.LastOrDefault()?.JobId}: {e.Message}: not read");
+                return context.Fail(ExitCodes.NotOk, $"the log file of job {slot.JobId ?? slot.LastAttempt?.JobId}: {e.Message}: not read");
             }
 
             if (!follow || last)
