@@ -93,6 +93,9 @@ internal sealed class LoopbackHttpServer : IAsyncDisposable
 
     public int RequestCount => Volatile.Read(ref _count);
 
+    /// <summary>TCP connections accepted so far: a client that pools them opens one for requests made one after another.</summary>
+    public int ConnectionCount => _connections.Count;
+
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
