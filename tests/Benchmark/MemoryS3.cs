@@ -26,6 +26,7 @@ public sealed class MemoryS3 : IAsyncDisposable
     private readonly ConcurrentDictionary<string, SortedSet<string>> _buckets = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(DateTimeOffset At, string Operation)> _requests = new();
     private readonly TimeSpan _latency;
+    private readonly ConcurrentDictionary<string, byte> _connections = new(StringComparer.Ordinal);
 
     private MemoryS3(WebApplication app, TimeSpan latency)
     {
@@ -59,6 +60,9 @@ public sealed class MemoryS3 : IAsyncDisposable
             keys.Add(key);
         }
     }
+
+    /// <summary>TCP connections the daemon has opened to this S3 so far: a client that pools them opens a few.</summary>
+    public int Connections => _connections.Count;
 
     /// <summary>Objects stored in all buckets.</summary>
     public long ObjectCount => _buckets.Values.Sum(k => { lock (k) { return (long)k.Count; } });
@@ -116,6 +120,7 @@ public sealed class MemoryS3 : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext context)
     {
+        _connections.TryAdd(context.Connection.Id, 0);
         var request = context.Request;
         var path = Uri.UnescapeDataString(request.Path.Value ?? "/").TrimStart('/');
         var slash = path.IndexOf('/', StringComparison.Ordinal);

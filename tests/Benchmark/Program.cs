@@ -141,7 +141,7 @@ public static class Program
         var startupListMinimum = scenario.Outputs(s3, all: true);
         var listMinimum = scenario.Outputs(s3, all: false);
         ModeResult? summary = null;
-        await using (var daemon = DaemonUnderTest.Start(root, emulator.BaseAddress, s3.ServiceUrl, options.Rps, options.PassConcurrency, extra: ModeSetup.Daemon(mode, emulator)))
+        await using (var daemon = DaemonUnderTest.Start(root, emulator.BaseAddress, s3.ServiceUrl, options.Rps, options.PassConcurrency, extra: ModeSetup.Daemon(mode, emulator).Concat(options.DaemonEnvironment).ToDictionary()))
         {
             // Start-up: every workflow read, its complete slots found in S3, its in-flight chains adopted from Batch.
             var started = DateTimeOffset.UtcNow;
@@ -162,6 +162,7 @@ public static class Program
                 pass = pass with { Note = $"nothing changed; every snapshot still as before; {pass.SnapshotBytesWritten:N0} snapshot bytes written" };
                 result.Steady.Add(pass);
                 Say(size, pass.Describe());
+                Say(size, $"S3 connections opened so far: {s3.Connections}");
                 await QuietAsync(emulator);
             }
 
@@ -324,6 +325,9 @@ public sealed class BenchmarkOptions
 
     /// <summary><c>--gcdump PATH</c>: where to write the daemon's heap dump after the steady passes (none by default).</summary>
     public string? GcDump { get; init; }
+
+    /// <summary><c>--daemon-env NAME=VALUE</c> (repeatable): more environment for the daemon alone, e.g. a runtime setting to compare.</summary>
+    public Dictionary<string, string> DaemonEnvironment { get; init; } = [];
     public bool Keep { get; init; }
 
     /// <summary><c>--spread last</c>: the samples in flight are the last ones; <c>even</c> (default): spread through the list.</summary>
@@ -339,6 +343,7 @@ public sealed class BenchmarkOptions
         var output = "benchmark.json";
         var keep = false;
         string? gcdump = null;
+        var daemonEnvironment = new Dictionary<string, string>(StringComparer.Ordinal);
         var last = false;
         for (var i = 0; i < args.Length; i++)
         {
@@ -358,6 +363,10 @@ public sealed class BenchmarkOptions
                 case "--out": output = Value(); break;
                 case "--keep": keep = true; break;
                 case "--gcdump": gcdump = Value(); break;
+                case "--daemon-env":
+                    var pair = Value().Split('=', 2);
+                    daemonEnvironment[pair[0]] = pair.Length == 2 ? pair[1] : throw new ArgumentException("--daemon-env is NAME=VALUE");
+                    break;
                 case "--spread":
                     last = Value() switch
                     {
@@ -370,7 +379,7 @@ public sealed class BenchmarkOptions
             }
         }
 
-        return new BenchmarkOptions { Sizes = sizes, Modes = modes, Foreign = foreign, LatencyMs = latency, Rps = rps, InFlight = inFlight, Changed = changed, Rounds = rounds, PassConcurrency = concurrency, Output = output, Keep = keep, GcDump = gcdump, InFlightLast = last };
+        return new BenchmarkOptions { Sizes = sizes, Modes = modes, Foreign = foreign, LatencyMs = latency, Rps = rps, InFlight = inFlight, Changed = changed, Rounds = rounds, PassConcurrency = concurrency, Output = output, Keep = keep, GcDump = gcdump, InFlightLast = last, DaemonEnvironment = daemonEnvironment };
     }
 }
 
