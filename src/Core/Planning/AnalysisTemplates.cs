@@ -17,6 +17,9 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
     /// </summary>
     private readonly Dictionary<string, string> _sampleIndependent = new(StringComparer.Ordinal);
 
+    /// <summary>Where the analysis is in the workflow file, for errors: <c>analyses[0]</c>.</summary>
+    private readonly string _path = $"analyses[{index}]";
+
     public Analysis Analysis => analysis;
 
     public RetryLimits Retry { get; } = retry;
@@ -40,12 +43,13 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
     /// </summary>
     public JobTemplate Expand(Dictionary<string, string> values, List<string>? errors, bool learn = true)
     {
-        var path = $"analyses[{index}]";
+        var path = _path;
 
-        string ExpandOne(string template, string field) => ExpandTemplate(template, field, values, errors, learn);
+        string ExpandOne(string template, string field, string? member = null, int item = -1) =>
+            ExpandTemplate(template, new Field(field, member, item), values, errors, learn);
 
         IReadOnlyDictionary<string, string> ExpandMap(IReadOnlyDictionary<string, string> map, string field) =>
-            map.Count == 0 ? NoEntries : map.ToDictionary(kv => kv.Key, kv => ExpandOne(kv.Value, $"{field}.{kv.Key}"), StringComparer.Ordinal);
+            map.Count == 0 ? NoEntries : map.ToDictionary(kv => kv.Key, kv => ExpandOne(kv.Value, field, member: kv.Key), StringComparer.Ordinal);
 
         // Submissions send the queue and job definition as planned (and adoption lists jobs by queue), so
         // they cannot depend on the attempt; their escaped braces are resolved here rather than at submission.
@@ -63,7 +67,7 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
         var jobDefinition = Fixed(analysis.JobDefinition, "job_definition");
         var queue = Fixed(analysis.Queue, "queue");
         var parameters = ExpandMap(analysis.Parameters, "parameters");
-        var command = analysis.Command?.Select((c, i) => ExpandOne(c, $"command[{i}]")).ToArray();
+        var command = analysis.Command?.Select((c, i) => ExpandOne(c, "command", item: i)).ToArray();
         for (var i = 0; errors is not null && i < (analysis.Command?.Count ?? 0); i++)
         {
             // Templates are expanded once: Batch (and the local backend) replace Ref::name in a command with a
@@ -84,13 +88,23 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
 
     /// <summary>One output template, expanded for these values (the template itself, with the error added, when it cannot be).</summary>
     public string ExpandOutput(int i, Dictionary<string, string> values, List<string> errors) =>
-        ExpandTemplate(analysis.Outputs[i], $"outputs[{i}]", values, errors, learn: true);
+        ExpandTemplate(analysis.Outputs[i], new Field("outputs", null, i), values, errors, learn: true);
+
+    /// <summary>
+    /// The field a template fills, e.g. <c>parameters.x</c> or <c>command[2]</c>, written out only for an error: the
+    /// planner expands every field of every slot, and almost none has one.
+    /// </summary>
+    private readonly record struct Field(string Name, string? Member, int Item)
+    {
+        public override string ToString() =>
+            Member is not null ? $"{Name}.{Member}" : Item >= 0 ? $"{Name}[{Item}]" : Name;
+    }
 
     /// <summary>
     /// One template, expanded for these values: the shared expansion when every sample has the same (learnt, when
     /// <paramref name="learn"/>, for the next slots); the template itself, with the error added, when it cannot be.
     /// </summary>
-    private string ExpandTemplate(string template, string field, Dictionary<string, string> values, List<string>? errors, bool learn)
+    private string ExpandTemplate(string template, Field field, Dictionary<string, string> values, List<string>? errors, bool learn)
     {
         if (_sampleIndependent.TryGetValue(template, out var known))
         {

@@ -87,22 +87,66 @@ public static class WorkflowPlanner
             return new PlannedSlot(sample.Name, index, analysis.Name, null, string.Join("; ", errors.Select(e => $"{location.FileName}: {e}")));
         }
 
-        static IEnumerable<string> Sorted(IReadOnlyDictionary<string, string> map) =>
-            map.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => new[] { kv.Key, kv.Value });
+        // The project and file are hashed too, so that two projects with the same workflow and sample names never
+        // share (and adopt) each other's jobs. Each section is headed by its length, so no two different specs flatten
+        // to the same list.
+        var input = new JobNames.HashInput();
+        input.Add(location.Project);
+        input.Add(location.FileName);
+        input.Add(jobDefinition);
+        input.Add(queue);
+        input.Add(analysis.Vcpus);
+        input.Add(analysis.MemoryMiB);
+        AddSorted(ref input, "parameters", parameters);
+        if (command is null)
+        {
+            input.Add("command:none");
+        }
+        else
+        {
+            input.AddHeading("command", command.Count);
+            foreach (var part in command)
+            {
+                input.Add(part);
+            }
+        }
 
-        var hash = JobNames.Hash(
-            // The project and file are hashed too, so that two projects with the same workflow and sample
-            // names never share (and adopt) each other's jobs.
-            new[] { location.Project, location.FileName, jobDefinition, queue, analysis.Vcpus?.ToString(System.Globalization.CultureInfo.InvariantCulture), analysis.MemoryMiB?.ToString(System.Globalization.CultureInfo.InvariantCulture) }
-                // Each section is headed by its length, so no two different specs flatten to the same list.
-                .Append($"parameters:{parameters.Count}").Concat(Sorted(parameters))
-                .Append(command is null ? "command:none" : $"command:{command.Count}").Concat(command ?? [])
-                .Append($"environment:{environment.Count}").Concat(Sorted(environment))
-                .Append($"outputs:{outputs.Count}").Concat(outputs.Select(o => o.Uri)));
+        AddSorted(ref input, "environment", environment);
+        input.AddHeading("outputs", outputs.Count);
+        foreach (var output in outputs)
+        {
+            input.Add(output.Uri);
+        }
+
+        var hash = input.Finish();
 
         // The outputs as an array of their exact size: a plan keeps them from pass to pass.
         var spec = new JobSpec(JobNames.For(workflow.Name, analysis.Name, sample.Name, hash), queue, outputs.ToArray(), templates, sample);
         return new PlannedSlot(sample.Name, index, analysis.Name, spec, null);
+    }
+
+    /// <summary>A map's section of the hash: its heading, then each key and value in ordinal order of the keys.</summary>
+    private static void AddSorted(ref JobNames.HashInput input, string section, IReadOnlyDictionary<string, string> map)
+    {
+        input.AddHeading(section, map.Count);
+        if (map.Count == 0)
+        {
+            return;
+        }
+
+        var keys = new string[map.Count];
+        var k = 0;
+        foreach (var key in map.Keys)
+        {
+            keys[k++] = key;
+        }
+
+        Array.Sort(keys, StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            input.Add(key);
+            input.Add(map[key]);
+        }
     }
 
     /// <summary>Two slots whose outputs expand to the same URI could never be told apart: both are invalid.</summary>

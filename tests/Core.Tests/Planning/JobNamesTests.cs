@@ -126,6 +126,42 @@ public sealed partial class JobNamesTests
         return slot.Spec.JobName;
     }
 
+    /// <summary>
+    /// A job's name is how a restarted daemon finds (and adopts) the job it submitted: planning may be made cheaper, but
+    /// the name of a spec with every section (parameters, command, environment, outputs, resources) stays this one.
+    /// </summary>
+    [Fact]
+    public void PlannedName_OfASpecWithEverySection_IsTheOneNamesHaveAlwaysBeen()
+    {
+        var name = PlannedName("""
+            "name": "align", "job_definition": "align:{sample_name}", "queue": "q-{project_name}",
+            "outputs": ["s3://b/{sample_name}.bam", "s3://b/{sample_name}.bai"],
+            "parameters": { "threads": "4", "ref": "hg38", "sample": "{sample_name}" },
+            "command": ["align", "{sample_name}", "Ref::threads"],
+            "environment": { "ZETA": "z", "ALPHA": "{analysis_name}-é😀" },
+            "containerOverrides": { "vcpus": 2, "memory": 4096 }
+            """);
+
+        Assert.Equal("bk-wf-align-s1-7aa6eaa815", name);
+    }
+
+    public static TheoryData<string?[]> FieldLists => new()
+    {
+        new[] { "s1", "échantillon", "😀", "\ud800", "" },
+        new[] { "a", null, "bc", "-1:" },
+    };
+
+    [Theory]
+    [MemberData(nameof(FieldLists))]
+    public void Hash_IsThatOfTheJoinedFieldsEncodedOnce(string?[] fields)
+    {
+        // The definition Hash had before it wrote its input field by field: the fields joined, then encoded as UTF-8.
+        var joined = string.Concat(fields.Select(f => f is null ? "-1:" : $"{f.Length}:{f}"));
+        var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(joined));
+
+        Assert.Equal(Convert.ToHexStringLower(digest)[..JobNames.HashLength], JobNames.Hash(fields));
+    }
+
     [Fact]
     public void PlannedName_SameSpec_GivesTheSameNameEveryTime()
     {
