@@ -72,4 +72,15 @@ public sealed class OutputLocationTests
         Assert.Null(location);
         Assert.Equal(expected, error);
     }
+
+    [Fact]
+    public void Parse_OutputsOfOneBucket_ShareOneBucketString_AndKeepTheirCanonicalUri()
+    {
+        var first = OutputLocation.Parse("S3://results/lab/s1.bam", "/p", out _)!;
+        var second = OutputLocation.Parse("s3://results/lab/s2.bam", "/p", out _)!;
+
+        Assert.Same(first.Bucket, second.Bucket);
+        Assert.Equal("s3://results/lab/s1.bam", first.Uri);
+        Assert.Equal("lab/s2.bam", second.Key);
+    }
 }
