@@ -20,6 +20,16 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
     /// <summary>Where the analysis is in the workflow file, for errors: <c>analyses[0]</c>.</summary>
     private readonly string _path = $"analyses[{index}]";
 
+    /// <summary>The placeholders of each command element, each once: what the check for <c>Ref::</c> in values looks at.</summary>
+    private readonly string[][] _commandPlaceholders =
+        analysis.Command?.Select(part => Template.Placeholders(part).Distinct(StringComparer.Ordinal).ToArray()).ToArray() ?? [];
+
+    /// <summary>The parameters' names in ordinal order: how a spec's hash lists them (the same for every slot).</summary>
+    public string[] SortedParameterNames { get; } = [.. analysis.Parameters.Keys.Order(StringComparer.Ordinal)];
+
+    /// <summary>The environment's names in ordinal order, as <see cref="SortedParameterNames"/>.</summary>
+    public string[] SortedEnvironmentNames { get; } = [.. analysis.Environment.Keys.Order(StringComparer.Ordinal)];
+
     public Analysis Analysis => analysis;
 
     public RetryLimits Retry { get; } = retry;
@@ -48,8 +58,21 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
         string ExpandOne(string template, string field, string? member = null, int item = -1) =>
             ExpandTemplate(template, new Field(field, member, item), values, errors, learn);
 
-        IReadOnlyDictionary<string, string> ExpandMap(IReadOnlyDictionary<string, string> map, string field) =>
-            map.Count == 0 ? NoEntries : map.ToDictionary(kv => kv.Key, kv => ExpandOne(kv.Value, field, member: kv.Key), StringComparer.Ordinal);
+        IReadOnlyDictionary<string, string> ExpandMap(IReadOnlyDictionary<string, string> map, string field)
+        {
+            if (map.Count == 0)
+            {
+                return NoEntries;
+            }
+
+            var expanded = new Dictionary<string, string>(map.Count, StringComparer.Ordinal);
+            foreach (var (key, template) in map)
+            {
+                expanded.Add(key, ExpandOne(template, field, member: key));
+            }
+
+            return expanded;
+        }
 
         // Submissions send the queue and job definition as planned (and adoption lists jobs by queue), so
         // they cannot depend on the attempt; their escaped braces are resolved here rather than at submission.
@@ -72,7 +95,7 @@ internal sealed class AnalysisTemplates(Workflow workflow, Analysis analysis, in
         {
             // Templates are expanded once: Batch (and the local backend) replace Ref::name in a command with a
             // parameter, so a value placed in a command that holds Ref:: would be substituted a second time.
-            foreach (var name in Template.Placeholders(analysis.Command![i]).Distinct())
+            foreach (var name in _commandPlaceholders[i])
             {
                 if (values.TryGetValue(name, out var value) && value.Contains("Ref::", StringComparison.Ordinal))
                 {

@@ -28,9 +28,23 @@ public static class Template
             return template;
         }
 
-        var result = new StringBuilder(template.Length + 16);
+        // The planner expands every field of every slot (millions at an institute's scale): the text between braces is
+        // copied a run at a time into a builder kept per thread, and a placeholder is looked up by its characters.
+        var result = RentBuilder();
         for (var i = 0; i < template.Length; i++)
         {
+            var run = template.AsSpan(i).IndexOfAny('{', '}');
+            if (run != 0)
+            {
+                result.Append(template, i, run < 0 ? template.Length - i : run);
+                if (run < 0)
+                {
+                    break;
+                }
+
+                i += run;
+            }
+
             var c = template[i];
             if (c == '{' && i + 1 < template.Length && template[i + 1] == '{')
             {
@@ -51,35 +65,64 @@ public static class Template
                     return null;
                 }
 
-                var name = template[(i + 1)..end];
-                if (name == Attempt)
+                var name = template.AsSpan(i + 1, end - i - 1);
+                if (name.SequenceEqual(Attempt))
                 {
-                    result.Append("{attempt}");
+                    result.Append(AttemptPlaceholder);
                 }
-                else if (values.TryGetValue(name, out var value))
+                else if (Lookup(values, name) is { } value)
                 {
                     result.Append(Escape(value));
                 }
                 else
                 {
-                    error = UnknownPlaceholder(template, i, name, values.Keys);
+                    error = UnknownPlaceholder(template, i, name.ToString(), values.Keys);
                     return null;
                 }
 
                 i = end;
             }
-            else if (c == '}')
+            else
             {
                 error = $"'}}' at position {i + 1} has no opening brace; write '}}}}' for a literal brace";
                 return null;
             }
-            else
-            {
-                result.Append(c);
-            }
         }
 
-        return result.ToString();
+        return ReturnBuilder(result);
+    }
+
+    [ThreadStatic]
+    private static StringBuilder? t_builder;
+
+    private static StringBuilder RentBuilder()
+    {
+        var builder = t_builder ?? new StringBuilder(256);
+        t_builder = null;
+        return builder.Clear();
+    }
+
+    /// <summary>The builder's text; the builder is kept for the thread's next expansion unless it grew large.</summary>
+    private static string ReturnBuilder(StringBuilder builder)
+    {
+        var text = builder.ToString();
+        if (builder.Capacity <= 4096)
+        {
+            t_builder = builder;
+        }
+
+        return text;
+    }
+
+    /// <summary>A value by its name's characters, without making a string of the name when the values allow it.</summary>
+    private static string? Lookup(IReadOnlyDictionary<string, string> values, ReadOnlySpan<char> name)
+    {
+        if (values is Dictionary<string, string> map && map.TryGetAlternateLookup<ReadOnlySpan<char>>(out var lookup))
+        {
+            return lookup.TryGetValue(name, out var found) ? found : null;
+        }
+
+        return values.TryGetValue(name.ToString(), out var value) ? value : null;
     }
 
     /// <summary>

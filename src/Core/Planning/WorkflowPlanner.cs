@@ -97,7 +97,7 @@ public static class WorkflowPlanner
         input.Add(queue);
         input.Add(analysis.Vcpus);
         input.Add(analysis.MemoryMiB);
-        AddSorted(ref input, "parameters", parameters);
+        AddSorted(ref input, "parameters", parameters, templates.SortedParameterNames);
         if (command is null)
         {
             input.Add("command:none");
@@ -111,7 +111,7 @@ public static class WorkflowPlanner
             }
         }
 
-        AddSorted(ref input, "environment", environment);
+        AddSorted(ref input, "environment", environment, templates.SortedEnvironmentNames);
         input.AddHeading("outputs", outputs.Count);
         foreach (var output in outputs)
         {
@@ -125,24 +125,14 @@ public static class WorkflowPlanner
         return new PlannedSlot(sample.Name, index, analysis.Name, spec, null);
     }
 
-    /// <summary>A map's section of the hash: its heading, then each key and value in ordinal order of the keys.</summary>
-    private static void AddSorted(ref JobNames.HashInput input, string section, IReadOnlyDictionary<string, string> map)
+    /// <summary>
+    /// A map's section of the hash: its heading, then each key and value in ordinal order of the keys. An expanded map
+    /// has its analysis's keys, so their order (<paramref name="sortedKeys"/>) is worked out once per analysis.
+    /// </summary>
+    private static void AddSorted(ref JobNames.HashInput input, string section, IReadOnlyDictionary<string, string> map, string[] sortedKeys)
     {
         input.AddHeading(section, map.Count);
-        if (map.Count == 0)
-        {
-            return;
-        }
-
-        var keys = new string[map.Count];
-        var k = 0;
-        foreach (var key in map.Keys)
-        {
-            keys[k++] = key;
-        }
-
-        Array.Sort(keys, StringComparer.Ordinal);
-        foreach (var key in keys)
+        foreach (var key in sortedKeys)
         {
             input.Add(key);
             input.Add(map[key]);
