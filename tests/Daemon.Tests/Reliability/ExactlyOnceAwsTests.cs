@@ -106,10 +106,14 @@ public sealed class ExactlyOnceAwsTests(S3rverFixture s3, ITestOutputHelper outp
 
         await using (var first = DaemonProcess.Start(_folder.Path, environment, "run"))
         {
-            // Killed while it takes job-state events off the queue: some received, some not yet, some not yet deleted.
+            // Killed while it takes job-state events off the queue (some received, some not yet, some not yet deleted),
+            // once its submissions are in its snapshot. Killed before that, the restart finds the jobs by name or, when
+            // they have finished by then, their outputs (a slot complete without a job of its own): which of the two
+            // depends on how fast the jobs run, not on the events this test is about.
             await Eventually.WaitAsync(
-                () => emulator.EventsQueue!.Messages.Count(m => m.ReceiveCount > 0) + emulator.SqsRequests.Count(r => r.Operation == SqsOperations.DeleteMessageBatch) >= 3,
-                "the daemon consuming job-state events");
+                async () => (await TestDaemon.ReadSnapshotAsync(workflow))?.Slots.Count(s => s.JobId is not null),
+                recorded => recorded == 12 && emulator.EventsQueue!.Messages.Count(m => m.ReceiveCount > 0) + emulator.SqsRequests.Count(r => r.Operation == SqsOperations.DeleteMessageBatch) >= 3,
+                "the daemon's submissions in its snapshot, and the daemon consuming job-state events");
             Signals.Kill(first.Id);
             await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
         }
