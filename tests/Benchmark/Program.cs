@@ -137,9 +137,10 @@ public static class Program
         var complete = (long)(size.Samples - size.InFlightPerWorkflow) * size.Analyses * size.Workflows;
         var active = (long)chains * size.Analyses;
 
-        // Outputs the daemon must ask about: at start-up all of them, later those of the slots not complete.
-        var startupListMinimum = scenario.Outputs(s3, all: true);
-        var listMinimum = scenario.Outputs(s3, all: false);
+        // Outputs the daemon must ask about: at start-up all of them; later only those of slots whose job has ended (the
+        // outputs of a job still active do not count yet): none in a steady pass.
+        var startupListMinimum = scenario.Outputs(s3, (_, _, _) => true);
+        const int listMinimum = 0;
         ModeResult? summary = null;
         await using (var daemon = DaemonUnderTest.Start(root, emulator.BaseAddress, s3.ServiceUrl, options.Rps, options.PassConcurrency, extra: ModeSetup.Daemon(mode, emulator).Concat(options.DaemonEnvironment).ToDictionary()))
         {
@@ -196,7 +197,7 @@ public static class Program
             var changedJobs = emulator.Jobs.Count(j => before.TryGetValue(j.JobId, out var was) && was != j.Status);
             await QuietAsync(emulator);
             var changed = await RoundAsync(daemon, tracker, scenario, emulator, s3, "1% changed",
-                new Minimum(Describe: Ceiling(active, 100), ListObjects: scenario.Outputs(s3, all: false), Submit: failed * size.Analyses));
+                new Minimum(Describe: Ceiling(active, 100), ListObjects: scenario.Outputs(s3, scenario.EndedIn(scenario.ToChange)), Submit: failed * size.Analyses));
             var completeAfter = complete / size.Workflows;
             var summaries = tracker.Summaries();
             result.Changed = changed with

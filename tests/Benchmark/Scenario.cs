@@ -212,23 +212,35 @@ public sealed class Scenario
     }
 
     /// <summary>
-    /// The fewest S3 requests that check the outputs of every slot (<paramref name="all"/>), or of the slots not
-    /// complete (the in-flight chains), workflow by workflow, as the objects in S3 are now.
+    /// The fewest S3 requests that check the outputs of the slots <paramref name="asked"/> picks (by workflow file,
+    /// sample and analysis index), workflow by workflow, as the objects in S3 are now.
     /// </summary>
-    public int Outputs(MemoryS3 s3, bool all)
+    public int Outputs(MemoryS3 s3, Func<string, string, int, bool> asked)
     {
-        var inFlight = Chains.GroupBy(c => c.File).ToDictionary(g => g.Key, g => g.Select(c => c.Sample).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
         var total = 0;
         foreach (var file in WorkflowFiles)
         {
             var project = Path.GetFileName(Path.GetDirectoryName(file)!);
             var workflow = Path.GetFileNameWithoutExtension(file);
-            var samples = Enumerable.Range(0, Size.Samples).Select(SampleName).Where(s => all || inFlight[file].Contains(s));
-            var keys = samples.SelectMany(s => Enumerable.Range(0, Size.Analyses).Select(a => OutputKey(project, workflow, a, s))).ToArray();
-            total += s3.MinimumRequests(Bucket, keys);
+            var keys = Enumerable.Range(0, Size.Samples).Select(SampleName)
+                .SelectMany(s => Enumerable.Range(0, Size.Analyses).Where(a => asked(file, s, a)).Select(a => OutputKey(project, workflow, a, s)))
+                .ToArray();
+            total += keys.Length == 0 ? 0 : s3.MinimumRequests(Bucket, keys);
         }
 
         return total;
+    }
+
+    /// <summary>
+    /// The slots of the chains whose first job is in <paramref name="jobIds"/>: of those that fail, every analysis
+    /// (the later ones fail with it); of the others, the first.
+    /// </summary>
+    public Func<string, string, int, bool> EndedIn(IEnumerable<(string JobId, bool Fails)> jobIds)
+    {
+        var ends = jobIds.ToDictionary(c => c.JobId, c => c.Fails, StringComparer.Ordinal);
+        var chains = Chains.Where(c => ends.ContainsKey(c.JobIds[0]))
+            .ToDictionary(c => (c.File, c.Sample), c => ends[c.JobIds[0]]);
+        return (file, sample, analysis) => chains.TryGetValue((file, sample), out var fails) && (fails || analysis == 0);
     }
 
     /// <summary>SubmitJob as the daemon sends it (name, queue, definition, command, outputs, resources, dependsOn).</summary>

@@ -30,6 +30,7 @@ internal sealed class PassState
         _before = new SlotRecord?[plan.Slots.Count];
         _owned = new bool[plan.Slots.Count];
         OutputsExist = new bool[plan.Slots.Count];
+        OutputsDeferred = new bool[plan.Slots.Count];
     }
 
     public WorkflowPlan Plan { get; }
@@ -45,6 +46,12 @@ internal sealed class PassState
 
     /// <summary>Per slot: every output was found to exist in this pass's check (step 2).</summary>
     public bool[] OutputsExist { get; }
+
+    /// <summary>
+    /// Per slot: its job was active when step 2 ran, so its outputs were not looked at then; they are, in step 4, once
+    /// the job is seen to have ended.
+    /// </summary>
+    public bool[] OutputsDeferred { get; }
     public List<string> AppliedRequests { get; } = [];
 
     /// <summary>Job names whose submission may or may not have happened; guarded, since chains submit in parallel.</summary>

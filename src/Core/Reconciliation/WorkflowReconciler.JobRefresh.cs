@@ -16,6 +16,7 @@ public sealed partial class WorkflowReconciler
 
         var ids = indexes.Select(i => pass.Records[i].JobId!).Distinct().ToArray();
         var details = (await backend.DescribeAsync(ids, cancellationToken)).ToDictionary(d => d.JobId);
+        await CheckOutputsOfEndedJobsAsync(pass, indexes, details, cancellationToken);
         foreach (var i in indexes)
         {
             var record = pass.Edit(i);

@@ -15,27 +15,56 @@ public sealed class CompletionCreditTests
     private static string Lines(ReconcilerHarness h) => string.Join("\n", h.Log.Lines.Select(l => $"{l.Level} {l.EventId} {l.Message}"));
 
     [Fact]
-    public async Task OutputsWrittenWhileTheSlotsJobRuns_CountOnceItEnds_AndTheSucceededJobIsNamed()
+    public async Task OutputsWrittenWhileTheSlotsJobRuns_AreNotAskedAbout_UntilItEnds_ThenCountAndTheSucceededJobIsNamed()
     {
         var h = new ReconcilerHarness(OneStep());
         await h.PassAsync();
+        var uri = Assert.Single(h.Plan.Slots.Single().Spec!.Outputs).Uri;
         h.Backend.SetRunning("job-1");
         h.MakeOutputs("s1", "align");
+        var asked = h.Outputs.Calls;
 
         await h.PassAsync();
 
+        // Outputs would not count before the job has ended: a pass while it runs costs the output store nothing.
         var running = h.Slot("s1", "align");
-        Assert.Equal((SlotState.Running, "job-1"), (running.State, running.JobId));
-        Assert.Equal("every output exists; the slot is complete once job job-1 has ended", running.Message);
+        Assert.Equal((SlotState.Running, "job-1", null), (running.State, running.JobId, running.Message));
+        Assert.DoesNotContain(h.Outputs.Queries.Skip(asked), q => q.Contains(uri));
         Assert.DoesNotContain(h.Log.Lines, l => l.Message.StartsWith("Slot is complete", StringComparison.Ordinal));
 
         h.Backend.Succeed("job-1");
         await h.PassAsync();
 
-        Assert.Equal(SlotState.Complete, h.Slot("s1", "align").State);
+        var done = h.Slot("s1", "align");
+        Assert.Equal(SlotState.Complete, done.State);
+        Assert.True(Assert.Single(done.Outputs).Exists);
         var line = Assert.Single(h.Log.Lines, l => l.Message.StartsWith("Slot is complete", StringComparison.Ordinal));
         Assert.Equal((103, LogLevel.Information), (line.EventId, line.Level));
         Assert.StartsWith("Slot is complete: job job-1 succeeded and every output exists. [demo/wf.json sample s1 analysis align]", line.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AJobSeenEndedInThePass_HasItsOutputsCheckedInThatPass_OnlyThoseOfEndedJobs()
+    {
+        // Polling learns of an end at step 4, after step 2 has passed the slot by: its outputs are checked then, in the
+        // same pass, so a succeeded job completes its slot at once rather than waiting for its outputs' grace period.
+        var h = new ReconcilerHarness(OneStep(), Samples("s1", "s2"));
+        await h.PassAsync();
+        h.Backend.SetRunning("job-1");
+        h.Backend.SetRunning("job-2");
+        await h.PassAsync();
+        var ended = h.Plan.Slots.Single(s => s.Sample == "s1").Spec!.Outputs[0].Uri;
+        var running = h.Plan.Slots.Single(s => s.Sample == "s2").Spec!.Outputs[0].Uri;
+        h.MakeOutputs("s1", "align");
+        h.Backend.Succeed("job-1");
+        var asked = h.Outputs.Calls;
+
+        await h.PassAsync();
+
+        Assert.Equal((SlotState.Complete, SlotState.Running), (h.Slot("s1", "align").State, h.Slot("s2", "align").State));
+        var queries = h.Outputs.Queries.Skip(asked).ToArray();
+        Assert.Equal(1, queries.Count(q => q.Contains(ended)));
+        Assert.DoesNotContain(queries, q => q.Contains(running));
     }
 
     [Fact]

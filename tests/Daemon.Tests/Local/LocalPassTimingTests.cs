@@ -72,8 +72,8 @@ public sealed class LocalPassTimingTests : IDisposable
     [Fact]
     public async Task AJobKilledAfterWritingItsOutput_CompletesTheSlot_WithAWarningThatItFailed_NotAsTheJobThatMadeIt()
     {
-        // Issue 16, item 15: "complete (job 6111…)" named the killed job, then "Job … is FAILED". Passes every second
-        // here: one of them has to see the output while the job still runs.
+        // Issue 16, item 15: "complete (job 6111…)" named the killed job, then "Job … is FAILED". The output is written
+        // before the job is killed; the daemon looks at it once the job has ended.
         await using var daemon = await StartAsync(interval: "00:00:01");
         var project = Demo.CreateProject(daemon.Projects, "study", ("a", 1));
         var workflow = daemon.WorkflowPath("study", "timing.json");
@@ -81,10 +81,7 @@ public sealed class LocalPassTimingTests : IDisposable
 
         var pidFile = Path.Combine(project, "pid");
         await Eventually.WaitAsync(() => File.Exists(pidFile) && File.ReadAllText(pidFile).Trim().Length > 0, "the job wrote its output and runs on", Soon);
-        var written = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Slots.All(x => x.Outputs.All(o => o.Exists)), "a pass sees the output", Soon);
-        var slot = Assert.Single(written.Slots);
-        Assert.Equal(SlotState.Running, slot.State);
-        Assert.Contains("the slot is complete once job", slot.Message, StringComparison.Ordinal);
+        await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Slots.All(x => x.State == SlotState.Running), "the slot is running", Soon);
         Signals.Kill(int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture));
 
         var done = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Complete == 1, "the slot completes once its job ended", Soon);
