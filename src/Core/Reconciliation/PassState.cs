@@ -146,12 +146,28 @@ internal sealed class PassState
                         && (_records[i].State != SlotState.Complete || _records[i].BatchStatus is null || JobStatuses.Parse(_records[i].BatchStatus!).IsActive()))
             .ToArray();
 
-    public IEnumerable<IReadOnlyList<int>> Chains()
+    /// <summary>Each sample's chain: its slots, one per analysis in order, are consecutive in the plan.</summary>
+    public IEnumerable<Chain> Chains()
     {
         var width = Plan.Analyses.Count;
         for (var start = 0; start < _records.Length; start += width)
         {
-            yield return Enumerable.Range(start, width).ToArray();
+            yield return new Chain(start, Math.Min(width, _records.Length - start));
         }
     }
+}
+
+/// <summary>
+/// One sample's chain, slots <see cref="Start"/> to <see cref="Start"/> + <see cref="Count"/> - 1 of the plan. A value,
+/// not a list: a pass walks every chain twice, and an array of indexes for each (with its range iterator, and a closure
+/// to test it) was about a tenth of what the start-up of 3,000,000 slots allocated.
+/// </summary>
+internal readonly record struct Chain(int Start, int Count)
+{
+    /// <summary>The plan index of the chain's <paramref name="k"/>th slot.</summary>
+    public int this[int k] => Start + k;
+
+    /// <summary>Where slot <paramref name="i"/> of the plan is in this chain.</summary>
+    public int PositionOf(int i) =>
+        i >= Start && i < Start + Count ? i - Start : throw new InvalidOperationException("slot not in its chain");
 }

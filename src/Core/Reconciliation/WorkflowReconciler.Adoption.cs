@@ -12,11 +12,25 @@ public sealed partial class WorkflowReconciler
     /// </summary>
     private async Task AdoptUnrecordedJobsAsync(PassState pass, WorkflowSnapshot? previous, bool previousIsComplete, CancellationToken cancellationToken)
     {
-        var candidates = pass.Chains()
-            .Where(chain => chain.Any(i => Evaluate(pass, i, chain) is Next.Submit))
-            .SelectMany(chain => chain)
-            .Where(i => pass.Slots[i].Spec is not null && pass.Records[i].JobId is null && !IsSettledForGood(pass.Records[i]))
-            .ToArray();
+        var found = new List<int>();
+        foreach (var chain in pass.Chains())
+        {
+            if (!AnyToSubmit(pass, chain))
+            {
+                continue;
+            }
+
+            for (var k = 0; k < chain.Count; k++)
+            {
+                var i = chain[k];
+                if (pass.Slots[i].Spec is not null && pass.Records[i].JobId is null && !IsSettledForGood(pass.Records[i]))
+                {
+                    found.Add(i);
+                }
+            }
+        }
+
+        var candidates = found.ToArray();
         var unconfirmed = previous?.UnconfirmedSubmissions ?? [];
         var mustList = candidates.Length > 0
                        && (!previousIsComplete || previous is null || unconfirmed.Any(name => candidates.Any(i => pass.Records[i].JobName == name)));
@@ -29,6 +43,19 @@ public sealed partial class WorkflowReconciler
         {
             pass.Unconfirmed.UnionWith(unconfirmed);
         }
+    }
+
+    private static bool AnyToSubmit(PassState pass, Chain chain)
+    {
+        for (var k = 0; k < chain.Count; k++)
+        {
+            if (Evaluate(pass, chain[k], chain) is Next.Submit)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task ListAndAdoptAsync(PassState pass, int[] candidates, CancellationToken cancellationToken)

@@ -14,7 +14,7 @@ public sealed partial class WorkflowReconciler
     }
 
     /// <summary>Decides what one slot needs, given the slot before it in its chain. Sets the slot's state when it waits.</summary>
-    private static Next Evaluate(PassState pass, int i, IReadOnlyList<int> chain)
+    private static Next Evaluate(PassState pass, int i, Chain chain)
     {
         var record = pass.Records[i];
         if (pass.Slots[i].Spec is null || record.State is SlotState.Complete or SlotState.FailedPermanently)
@@ -32,7 +32,7 @@ public sealed partial class WorkflowReconciler
             return Next.Nothing;
         }
 
-        var position = IndexOf(chain, i);
+        var position = chain.PositionOf(i);
         if (position == 0)
         {
             return Next.Submit;
@@ -71,19 +71,6 @@ public sealed partial class WorkflowReconciler
         record.Message = message;
     }
 
-    private static int IndexOf(IReadOnlyList<int> chain, int i)
-    {
-        for (var k = 0; k < chain.Count; k++)
-        {
-            if (chain[k] == i)
-            {
-                return k;
-            }
-        }
-
-        throw new InvalidOperationException("slot not in its chain");
-    }
-
     private static string Wire(SlotState state) => state switch
     {
         SlotState.FailedPermanently => "failed permanently",
@@ -91,7 +78,7 @@ public sealed partial class WorkflowReconciler
     };
 
     /// <summary>Step 6: walks one sample's chain in order, submitting what is due with <c>dependsOn</c> on the slot before.</summary>
-    private async Task AdvanceChainAsync(PassState pass, IReadOnlyList<int> chain, CancellationToken cancellationToken)
+    private async Task AdvanceChainAsync(PassState pass, Chain chain, CancellationToken cancellationToken)
     {
         for (var k = 0; k < chain.Count; k++)
         {

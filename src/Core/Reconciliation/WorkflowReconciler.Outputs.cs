@@ -171,9 +171,10 @@ public sealed partial class WorkflowReconciler
 
     private static bool AllExist(IReadOnlyList<Planning.OutputLocation> outputs, IReadOnlySet<string> existing)
     {
-        foreach (var output in outputs)
+        // By index: a foreach over the interface makes an enumerator, once per slot and pass.
+        for (var k = 0; k < outputs.Count; k++)
         {
-            if (!existing.Contains(output.Uri))
+            if (!existing.Contains(outputs[k].Uri))
             {
                 return false;
             }

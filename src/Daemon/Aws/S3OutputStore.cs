@@ -80,13 +80,20 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
     {
         var now = clock.GetUtcNow().UtcTicks;
         var ttl = KnownTtl.Ticks;
-        var existing = new HashSet<string>(StringComparer.Ordinal);
+        // Sized for every output at once: grown from empty it was rebuilt some fifteen times a pass, for each workflow.
+        // An output asked about twice is asked once: the set takes it once, and the listing's lookup once (TryAdd).
+        var existing = new HashSet<string>(outputs.Count, StringComparer.Ordinal);
         var unknown = new List<OutputLocation>();
         lock (_knownLock)
         {
             SweepKnown(now, ttl);
-            foreach (var output in outputs.Where(o => o.IsS3).DistinctBy(o => o.Uri))
+            foreach (var output in outputs)
             {
+                if (!output.IsS3)
+                {
+                    continue;
+                }
+
                 if (_known.TryGetValue(output.Uri, out var seen) && now - seen < ttl)
                 {
                     existing.Add(output.Uri);
@@ -176,7 +183,13 @@ public sealed class S3OutputStore(IAmazonS3 s3, TimeProvider clock) : IOutputSto
     {
         // By URI, looked up by a listed key written after the bucket's own "s3://bucket/" in a buffer of this listing's:
         // no key is cut out of its URI, and no URI is made for each key listed.
-        var wanted = group.ToDictionary(o => o.Uri, StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+        var byUri = new Dictionary<string, OutputLocation>(group.Count, StringComparer.Ordinal);
+        foreach (var output in group)
+        {
+            byUri.TryAdd(output.Uri, output);
+        }
+
+        var wanted = byUri.GetAlternateLookup<ReadOnlySpan<char>>();
         var uriPrefix = $"s3://{group[0].Bucket}/";
         var buffer = new char[uriPrefix.Length + 1024];
         uriPrefix.CopyTo(buffer);

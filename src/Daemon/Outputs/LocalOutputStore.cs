@@ -42,19 +42,27 @@ public sealed class RoutingOutputStore(LocalOutputStore files, IOutputStore? s3 
 {
     public async Task<IReadOnlySet<string>> FindExistingAsync(IReadOnlyCollection<OutputLocation> outputs, CancellationToken cancellationToken)
     {
-        var objects = outputs.Where(o => o.IsS3).ToArray();
-        if (objects.Length > 0 && s3 is null)
+        var onS3 = outputs.Count(o => o.IsS3);
+        if (onS3 > 0 && s3 is null)
         {
             throw new InvalidOperationException(
-                $"outputs such as {objects[0].Uri} are on S3, but no S3 store is configured: set Batchkeeper:Backend to Aws (or use file outputs)");
+                $"outputs such as {outputs.First(o => o.IsS3).Uri} are on S3, but no S3 store is configured: set Batchkeeper:Backend to Aws (or use file outputs)");
         }
 
-        var existing = new HashSet<string>(await files.FindExistingAsync(outputs, cancellationToken), StringComparer.Ordinal);
-        if (objects.Length > 0)
+        if (onS3 > 0 && onS3 == outputs.Count)
         {
-            existing.UnionWith(await s3!.FindExistingAsync(objects, cancellationToken));
+            // All on S3 (the usual case on AWS): asked as they are, and the answer returned as it is, not copied.
+            return await s3!.FindExistingAsync(outputs, cancellationToken);
         }
 
+        var local = await files.FindExistingAsync(outputs, cancellationToken);
+        if (onS3 == 0)
+        {
+            return local;
+        }
+
+        var existing = new HashSet<string>(local, StringComparer.Ordinal);
+        existing.UnionWith(await s3!.FindExistingAsync([.. outputs.Where(o => o.IsS3)], cancellationToken));
         return existing;
     }
 }

@@ -52,6 +52,21 @@ public sealed class S3OutputStoreTests
     }
 
     [Fact]
+    public async Task AnOutputAskedAboutTwiceInOneCall_IsListedOnce_AndFound()
+    {
+        await using var s3rver = await S3rver.StartAsync("results");
+        using var client = s3rver.CreateClient();
+        await PutAsync(client, "results", ["wf/s1.out", "wf/s2.out", "wf/s3.out"]);
+        var store = new S3OutputStore(client, TimeProvider.System);
+        var asked = new[] { "wf/s1.out", "wf/s2.out", "wf/s2.out", "wf/s4.out" }.Select(k => S3($"s3://results/{k}")).ToArray();
+
+        var found = await store.FindExistingAsync(asked, CancellationToken.None);
+
+        Assert.Equal(["s3://results/wf/s1.out", "s3://results/wf/s2.out"], found.Order(StringComparer.Ordinal));
+        Assert.Equal((1, 0), (store.ListPages, store.Heads));
+    }
+
+    [Fact]
     public async Task EveryS3Request_TakesAPermitOfTheS3RateLimiter()
     {
         await using var s3rver = await S3rver.StartAsync("results");
