@@ -39,7 +39,6 @@ public sealed partial class WorkflowReconciler
         var foundComplete = new List<int>();
         foreach (var i in checkedNow)
         {
-            var spec = pass.Slots[i].Spec!;
             var found = pass.Records[i];
             var allExist = RecordOutputs(pass, i, existing);
             if (allExist)
