@@ -33,7 +33,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 18, Level = LogLevel.Debug, Message = "Pass of {Project}/{File} triggered for {TriggeredAt} ended: {Outcome}.")]
     public static partial void PassEnded(ILogger logger, string project, string file, string triggeredAt, Core.Passes.PassOutcome outcome);
 
-    [LoggerMessage(EventId = 19, Level = LogLevel.Debug, Message = "Pass of {Project}/{File} due at {DueAt}, when a slot's retry is due.")]
+    [LoggerMessage(EventId = 19, Level = LogLevel.Debug, Message = "Pass of {Project}/{File} due at {DueAt}, when a slot's retry is due or its outputs' grace period ends.")]
     public static partial void RetryPassScheduled(ILogger logger, string project, string file, string dueAt);
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Warning, Message = "Writing the dashboard {Path} failed: {Error} (said once until it changes or writing works again)")]

@@ -86,7 +86,7 @@ public sealed class WorkflowScheduler : BackgroundService
             }
 
             case PassCompleted completed:
-                await WakeForRetryAsync(completed, cancellationToken);
+                await WakeWhenDueAsync(completed, cancellationToken);
                 break;
 
             case WorkflowRemoved:
@@ -103,17 +103,26 @@ public sealed class WorkflowScheduler : BackgroundService
     }
 
     /// <summary>
-    /// A pass left slots <c>retrying</c>: one more pass of the workflow at the earliest <c>next_attempt_at</c>, besides the
-    /// regular schedule, so that a 5 s backoff is 5 s and not the rest of <see cref="BatchkeeperOptions.ReconcileInterval"/>.
-    /// One such trigger per workflow, moved or removed as each pass changes the earliest time; a time already past is
-    /// left to the schedule (its pass could not submit, e.g. the backend is failing, and asking again at once would spin).
+    /// A pass left slots <c>retrying</c>, or <c>verifying</c> (a job SUCCEEDED, its outputs not there yet): one more pass
+    /// of the workflow at the earliest <c>next_attempt_at</c> or end of an output grace period, besides the regular
+    /// schedule, so that a 5 s backoff is 5 s and a job that wrote nothing is <c>succeeded_without_outputs</c> when its
+    /// grace ends, not the rest of <see cref="BatchkeeperOptions.ReconcileInterval"/> later. One such trigger per
+    /// workflow, moved or removed as each pass changes the earliest time; a time already past is left to the schedule
+    /// (its pass could not act on it, e.g. the backend is failing, and asking again at once would spin).
     /// </summary>
-    private async Task WakeForRetryAsync(PassCompleted completed, CancellationToken cancellationToken)
+    private async Task WakeWhenDueAsync(PassCompleted completed, CancellationToken cancellationToken)
     {
         DateTimeOffset? due = null;
+        var grace = _options.Value.OutputGracePeriod;
         foreach (var slot in completed.Snapshot.Slots)
         {
-            if (slot is { State: Core.Snapshots.SlotState.Retrying, NextAttemptAt: { } at } && (due is null || at < due))
+            var at = slot switch
+            {
+                { State: Core.Snapshots.SlotState.Retrying, NextAttemptAt: { } next } => next,
+                { State: Core.Snapshots.SlotState.Verifying, StoppedAt: { } stopped } => stopped + grace,
+                _ => (DateTimeOffset?)null,
+            };
+            if (at is not null && (due is null || at < due))
             {
                 due = at;
             }
@@ -150,7 +159,7 @@ public sealed class WorkflowScheduler : BackgroundService
         Log.RetryPassScheduled(_logger, WorkflowFiles.ProjectOf(completed.Path), Path.GetFileName(completed.Path), Core.Logging.Readable.Time(time));
     }
 
-    /// <summary>The trigger of a workflow's pass at its earliest retry (see <see cref="WakeForRetryAsync"/>).</summary>
+    /// <summary>The trigger of a workflow's pass at its earliest retry or grace end (see <see cref="WakeWhenDueAsync"/>).</summary>
     internal static TriggerKey RetryTriggerKey(string path) => new(path + "#retry", Group);
 
     /// <summary>Completes once every change up to <paramref name="sequence"/> has been applied to the Quartz schedule.</summary>

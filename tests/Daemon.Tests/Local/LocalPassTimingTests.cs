@@ -16,10 +16,11 @@ public sealed class LocalPassTimingTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private Task<TestDaemon> StartAsync(string backoff = "00:00:00.200", string interval = "00:05:00") => TestDaemon.StartAsync(_folder.Path, new Dictionary<string, string?>
+    private Task<TestDaemon> StartAsync(string backoff = "00:00:00.200", string interval = "00:05:00", string grace = "00:01:00") => TestDaemon.StartAsync(_folder.Path, new Dictionary<string, string?>
     {
         ["Batchkeeper:ReconcileInterval"] = interval,
         ["Batchkeeper:Retry:Backoff"] = backoff,
+        ["Batchkeeper:OutputGracePeriod"] = grace,
     });
 
     private static string OneAnalysis(string command, int maxAttempts = 3) => $$"""
@@ -67,6 +68,24 @@ public sealed class LocalPassTimingTests : IDisposable
         Assert.Equal(2, second.Attempt);
         Assert.True(second.SubmittedAt >= due, $"attempt 2 was submitted at {second.SubmittedAt:O}, before its time {due:O}");
         Assert.True(second.SubmittedAt - due < TimeSpan.FromSeconds(5), $"attempt 2 was submitted at {second.SubmittedAt:O}, long after its time {due:O}");
+    }
+
+    [Fact]
+    public async Task AJobThatSucceedsWithoutItsOutputs_FailsWhenItsGracePeriodEnds_NotAtTheNextScheduledPass()
+    {
+        // 2 s of grace: the slot is verifying, then succeeded_without_outputs about 2 s after its job stopped, five
+        // minutes before the scheduled pass.
+        await using var daemon = await StartAsync(grace: "00:00:02");
+        Demo.CreateProject(daemon.Projects, "study", ("a", 1));
+        var workflow = daemon.WorkflowPath("study", "timing.json");
+        Demo.Drop(workflow, OneAnalysis("true", maxAttempts: 1));
+
+        var failed = await TestDaemon.WaitForSnapshotAsync(workflow, s => s.Summary.Failed == 1, "the grace period ends and the slot fails", Soon);
+        var slot = Assert.Single(failed.Slots);
+        Assert.Equal(FailureClass.SucceededWithoutOutputs, slot.FailureClass);
+        var stopped = Assert.Single(slot.History).StoppedAt!.Value;
+        Assert.True(failed.ReconciledAt - stopped >= TimeSpan.FromSeconds(2), $"the pass that failed it began at {failed.ReconciledAt:O}, within the grace period after the job stopped at {stopped:O}");
+        Assert.True(failed.ReconciledAt - stopped < TimeSpan.FromSeconds(10), $"the pass that failed it began at {failed.ReconciledAt:O}, long after the job stopped at {stopped:O}");
     }
 
     [Fact]
