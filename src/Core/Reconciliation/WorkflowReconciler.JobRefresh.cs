@@ -188,8 +188,9 @@ public sealed partial class WorkflowReconciler
     }
 
     /// <summary>
-    /// Every output of the slot exists and its job was active when they were checked: the slot follows the job until
-    /// it ends (the job may still be writing them), then it is complete, crediting the job only if it succeeded.
+    /// Every output of the slot exists and its job has ended (their check waits for that, see
+    /// <see cref="CheckOutputsOfEndedJobsAsync"/>): the slot is complete, crediting the job only if it succeeded. The
+    /// branch for a job still active is a guard: outputs of an active job are no longer checked, so it is not reached.
     /// </summary>
     private void CompleteOnceEnded(PassState pass, SlotRecord record, JobDetail detail)
     {
