@@ -149,10 +149,12 @@ public static class Program
             var unwritten = tracker.WriteTimes();
             await tracker.WaitForAsync(s => s.Complete == complete / size.Workflows && s.Active == active / size.Workflows, TimeSpan.FromMinutes(30), () => daemon.HasExited);
             var startupEnd = tracker.LastWrite;
+            result.StartupCpuSeconds = Math.Round(daemon.CpuSeconds(), 1);
             result.Startup = Measure("start-up", started, startupEnd, emulator, s3,
                 new Minimum(Describe: Ceiling(active, 100), ListObjects: startupListMinimum, Submit: 0, ListJobs: scenario.WorkflowFiles.Count * Ceiling(active / size.Workflows, 100)),
                 $"{complete:N0} complete and {active:N0} active slots found") with { SnapshotBytesWritten = tracker.BytesWrittenSince(unwritten) };
             Say(size, result.Startup.Describe());
+            Say(size, $"start-up: the daemon used {result.StartupCpuSeconds:F1} CPU-seconds ({result.StartupCpuSeconds / (result.Startup.WallMs / 1000):F2} cores)");
             await QuietAsync(emulator);
 
             for (var round = 1; round <= options.Rounds; round++)
@@ -422,6 +424,9 @@ public sealed class SizeResult(string label, int workflows, int samples, int ana
     public int InFlightPerWorkflow { get; } = inFlight;
     public bool InFlightLast { get; init; }
     public PassResult? Startup { get; set; }
+
+    /// <summary>The daemon's CPU time when the start-up was seen done (read a moment after its last snapshot write).</summary>
+    public double StartupCpuSeconds { get; set; }
     public List<PassResult> Steady { get; } = [];
     public PassResult? Changed { get; set; }
     public List<double> FileToFirstSubmitMs { get; } = [];
