@@ -26,7 +26,7 @@ public sealed class FileSystemFaultTests : IDisposable
 
         // As `rm -rf` does: a file the daemon writes meanwhile (a snapshot's temp file) makes one removal fail with
         // "Directory not empty", and the next one takes it.
-        await Eventually.WaitAsync(() => RemoveTree(doomed), "the doomed project folder is removed");
+        await Eventually.WaitAsync(() => Tree.TryRemove(doomed), "the doomed project folder is removed");
 
         await Eventually.WaitAsync(() => !File.ReadAllText(dashboard).Contains("doomed/", StringComparison.Ordinal), "the dashboard drops the deleted project");
         await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains("Workflow doomed/wordcount.json was removed", StringComparison.Ordinal), "the release is logged");
@@ -178,23 +178,5 @@ public sealed class FileSystemFaultTests : IDisposable
             process.WaitForExit();
             return (process.ExitCode, text);
         }
-    }
-
-    /// <summary>One <c>rm -rf</c>: true once the folder is gone, false when a file appeared in it during the removal.</summary>
-    private static bool RemoveTree(string folder)
-    {
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException) when (Directory.Exists(folder))
-        {
-            return false;
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-
-        return !Directory.Exists(folder);
     }
 }

@@ -14,7 +14,8 @@ public sealed class ProjectsRootRecreatedTests : IDisposable
     {
         // A rescan every 10 minutes: within the test, only the watcher can find the new project.
         await using var daemon = await TestDaemon.StartAsync(_folder.Path, new Dictionary<string, string?> { ["Batchkeeper:RescanInterval"] = "00:10:00" });
-        Directory.Delete(daemon.Projects, recursive: true);
+        // As `rm -rf` does: the dashboard's temp file written meanwhile fails one removal, and the next one takes it.
+        await Eventually.WaitAsync(() => Tree.TryRemove(daemon.Projects), "the projects folder is removed");
         await Eventually.WaitAsync(() => LogFiles.Read(daemon.LogDirectory).Contains($"The projects folder {daemon.Projects} is missing", StringComparison.Ordinal),
             "a warning that the root is missing", TimeSpan.FromSeconds(30));
 
